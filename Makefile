@@ -1,0 +1,45 @@
+# Two entry points for a fresh Debian machine (see README): `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+PORT ?= 8501
+ADDRESS ?= 127.0.0.1
+
+.PHONY: run test setup sysdeps sample db bench clean
+
+## Set up and start the dashboard on the bundled sample data (builds it on first use).
+run: setup
+	$(BIN)/python -m etl ensure-sample
+	$(BIN)/streamlit run dashboard.py --server.headless true --server.address $(ADDRESS) \
+	    --server.port $(PORT) --browser.gatherUsageStats false
+
+## Set up (Python packages, Debian's chromium and CJK fonts) and run the whole test suite.
+test: setup sysdeps
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+sysdeps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
+	    echo "chromium and fonts-noto-cjk present"; \
+	else \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+## Regenerate the sample ledgers and rebuild the database from them.
+db: setup
+	$(BIN)/python -m etl ensure-sample --force
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf data/sample data/*.duckdb tests/artifacts bench/out

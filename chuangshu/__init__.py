@@ -1,0 +1,1 @@
+"""Shared code for the 创熟 dashboard: database access, metric layer, charts and exports."""

@@ -1,0 +1,74 @@
+-- Storage tables. Only the ETL writes them; everyone else reads the views in views.sql.
+-- Every fact row carries its lineage: source_file (file name, the unit of replacement),
+-- source_sheet, source_row (the row number the clerk sees) and the batch that loaded it.
+
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS ref_communities (
+    community VARCHAR PRIMARY KEY, short_name VARCHAR, kind VARCHAR,
+    households INTEGER, named_in_article BOOLEAN);
+CREATE TABLE IF NOT EXISTS ref_community_aliases (alias VARCHAR PRIMARY KEY, community VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_compounds (
+    community VARCHAR, compound VARCHAR, kind VARCHAR, households INTEGER, buildings INTEGER,
+    has_building_heads BOOLEAN, property_managed BOOLEAN, named_in_article BOOLEAN,
+    PRIMARY KEY (community, compound));
+CREATE TABLE IF NOT EXISTS ref_categories (
+    category VARCHAR PRIMARY KEY, label VARCHAR, unit VARCHAR, sla_days INTEGER, sort_order INTEGER);
+CREATE TABLE IF NOT EXISTS ref_roles (role VARCHAR PRIMARY KEY, sort_order INTEGER);
+CREATE TABLE IF NOT EXISTS ref_org_kinds (
+    kind VARCHAR PRIMARY KEY, label VARCHAR, unit VARCHAR, sort_order INTEGER);
+CREATE TABLE IF NOT EXISTS ref_activity_kinds (kind VARCHAR PRIMARY KEY, sort_order INTEGER);
+CREATE TABLE IF NOT EXISTS ref_milestones (
+    happened_on DATE, precision VARCHAR, title VARCHAR, detail VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_mobilisation_2020 (
+    item VARCHAR PRIMARY KEY, figure INTEGER, unit VARCHAR, sort_order INTEGER);
+
+CREATE TABLE IF NOT EXISTS case_records (
+    community VARCHAR NOT NULL, case_id VARCHAR NOT NULL, compound VARCHAR,
+    category VARCHAR NOT NULL, reported_on DATE NOT NULL, resolved_on DATE,
+    handled_by VARCHAR, description VARCHAR, outcome VARCHAR, followed_up_on DATE,
+    satisfaction VARCHAR, remark VARCHAR,
+    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
+    PRIMARY KEY (community, case_id));
+
+CREATE TABLE IF NOT EXISTS volunteer_records (
+    person_id VARCHAR NOT NULL, name_masked VARCHAR, role VARCHAR NOT NULL,
+    community VARCHAR NOT NULL, compound VARCHAR, building VARCHAR,
+    is_party_member BOOLEAN NOT NULL, appointed_on DATE NOT NULL, left_on DATE,
+    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
+    PRIMARY KEY (person_id, role, appointed_on));
+
+CREATE TABLE IF NOT EXISTS organization_records (
+    org_id VARCHAR NOT NULL, name VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    community VARCHAR NOT NULL, compound VARCHAR, founded_on DATE NOT NULL,
+    members INTEGER, dissolved_on DATE,
+    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
+    PRIMARY KEY (org_id));
+
+CREATE TABLE IF NOT EXISTS micro_project_records (
+    project_id VARCHAR NOT NULL, name VARCHAR NOT NULL, community VARCHAR NOT NULL,
+    applicant VARCHAR, applied_on DATE NOT NULL, review_round VARCHAR, score DOUBLE,
+    is_funded BOOLEAN NOT NULL, amount_yuan DECIMAL(14, 2), completed_on DATE,
+    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
+    PRIMARY KEY (project_id));
+
+CREATE TABLE IF NOT EXISTS activity_records (
+    activity_id VARCHAR NOT NULL, name VARCHAR NOT NULL, community VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL, held_on DATE NOT NULL, participants INTEGER, organizer VARCHAR,
+    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
+    PRIMARY KEY (activity_id));
+
+CREATE TABLE IF NOT EXISTS batch_log (
+    batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, content_hash VARCHAR,
+    ledger_kinds VARCHAR, loaded_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+    rows_read INTEGER, rows_new INTEGER, rows_changed INTEGER, rows_unchanged INTEGER,
+    rows_removed INTEGER, rows_rejected INTEGER, message VARCHAR);
+
+CREATE TABLE IF NOT EXISTS reject_records (
+    batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, sheet VARCHAR,
+    row_number INTEGER, ledger_kind VARCHAR, reason VARCHAR NOT NULL);
