@@ -11,7 +11,6 @@ ADDRESS ?= 127.0.0.1
 
 ## Set up and start the dashboard on the bundled sample data (builds it on first use).
 run: setup
-	$(BIN)/python -m etl ensure-sample
 	$(BIN)/streamlit run dashboard.py --server.headless true --server.address $(ADDRESS) \
 	    --server.port $(PORT) --browser.gatherUsageStats false
 

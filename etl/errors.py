@@ -1,0 +1,35 @@
+"""Typed problems the ETL can meet; their Chinese wording lives in etl/messages.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one row (or one cell of it) cannot be taken; ``code`` selects the message."""
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+    def message(self) -> str:
+        """The reason as a community clerk reads it."""
+        from etl.messages import problem_message
+
+        return problem_message(self)
+
+
+class LedgerError(Exception):
+    """A whole file or sheet cannot be read; carries a Problem for the message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        self.problem = Problem(code, dict(params))
+        super().__init__(self.problem.message())
+
+
+class CellError(ValueError):
+    """A single cell value cannot be understood (raised by normalisers)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(code)

@@ -1,0 +1,114 @@
+"""Extract: read ledger files into raw cell grids. Reads only; understands nothing yet.
+
+Row numbers are the ones the clerk sees: the spreadsheet's own 1-based row number
+(title rows counted) or the CSV's 1-based line number.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import python_calamine as calamine
+
+from etl.errors import LedgerError
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+CSV_SUFFIXES = {".csv", ".txt"}
+SUPPORTED = EXCEL_SUFFIXES | CSV_SUFFIXES
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTION_MARK = "EncryptionInfo".encode("utf-16-le")
+
+
+@dataclass
+class RawSheet:
+    """One sheet (or a whole CSV) as a grid of raw cells; row i is spreadsheet row i + 1."""
+
+    sheet: str | None
+    grid: list[list[Any]] | pd.DataFrame
+    is_csv: bool = False
+
+    def rows(self) -> int:
+        return len(self.grid)
+
+
+def ledger_files(paths: list[Path]) -> list[Path]:
+    """Files to load from files and folders (recursively), in a stable order."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith(("~$", "."))
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def read_sheets(path: Path, data: bytes | None = None) -> Iterator[RawSheet]:
+    """Every sheet of a workbook, or the one table of a CSV; raises LedgerError if unreadable."""
+    data = path.read_bytes() if data is None else data
+    if not data:
+        raise LedgerError("file_empty")
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        yield RawSheet(None, read_csv_grid(data), is_csv=True)
+        return
+    if suffix not in EXCEL_SUFFIXES:
+        raise LedgerError("file_unsupported", suffix=path.suffix or "无扩展名")
+    if data.startswith(CFB_MAGIC) and ENCRYPTION_MARK in data:
+        raise LedgerError("file_encrypted")
+    try:
+        workbook = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several unrelated types for corrupt files
+        raise LedgerError("file_not_workbook", detail="文件已损坏，或并非 Excel 格式") from None
+    for name in workbook.sheet_names:
+        try:
+            grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise LedgerError("file_not_workbook", detail=f"工作表「{name}」已损坏") from None
+        yield RawSheet(name, grid)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a CSV: UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise LedgerError("file_encoding")
+    return str(best)
+
+
+def read_csv_grid(data: bytes) -> pd.DataFrame:
+    """A CSV as a string grid, one row per physical line (blank lines kept, so numbers match)."""
+    text = decode_text(data)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    sniff = text[:20000].splitlines()[:50]
+    delimiter = ","
+    if sniff and sum(line.count("\t") for line in sniff) > sum(line.count(",") for line in sniff):
+        delimiter = "\t"
+    width = max((len(r) for r in csv.reader(sniff, delimiter=delimiter)), default=1)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, names=range(width), dtype=str, keep_default_na=False,
+            skip_blank_lines=False, sep=delimiter, engine="c",
+        )
+    except pd.errors.ParserError:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        width = max((len(r) for r in rows), default=1)
+        frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    return frame

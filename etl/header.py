@@ -1,0 +1,105 @@
+"""Find the header row of a sheet and the ledger kind it declares; slice off titles and footers."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from etl.kinds import KINDS, LedgerKind
+from etl.normalise import clean_text, is_blank
+
+HEADER_SCAN_ROWS = 30
+FOOTER_ALWAYS = ("合计", "总计", "小计")
+FOOTER_LABELS = ("填表人", "审核人", "填报日期", "填报人", "制表人", "制表日期", "制表", "负责人",
+                 "填报单位", "审核日期", "联系电话:", "联系人")
+
+
+def header_key(value: Any) -> str:
+    """A header cell reduced to compare with the template: no spaces, marks or unit suffix."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    return re.sub(r"[\s*:]", "", text)
+
+
+def _alias_table(kind: LedgerKind) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for f in kind.fields:
+        for h in f.headers:
+            table.setdefault(header_key(h), f.name)
+            table.setdefault(re.sub(r"\(.*\)$", "", header_key(h)), f.name)
+    return table
+
+
+ALIASES = {kind.name: _alias_table(kind) for kind in KINDS}
+
+
+@dataclass
+class HeaderMatch:
+    """Where the header is, which kind it declares, and which column holds which field."""
+
+    kind: LedgerKind
+    row_index: int  # 0-based index in the grid
+    columns: dict[str, int]  # field name -> column index
+
+    @property
+    def score(self) -> tuple[int, int]:
+        return (len(self.columns), -self.row_index)
+
+
+def match_row(cells: list[Any], kind: LedgerKind) -> dict[str, int]:
+    """Field -> column index for the header cells of one row that this kind knows."""
+    table = ALIASES[kind.name]
+    found: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        key = header_key(cell)
+        if not key:
+            continue
+        name = table.get(key) or table.get(re.sub(r"\(.*\)$", "", key))
+        if name and name not in found:
+            found[name] = index
+    return found
+
+
+def find_header(rows: list[list[Any]]) -> tuple[HeaderMatch | None, str]:
+    """Best header in the first rows, or None with what was missing (for the message)."""
+    best: HeaderMatch | None = None
+    near: tuple[int, LedgerKind, dict[str, int]] | None = None
+    for index, cells in enumerate(rows[:HEADER_SCAN_ROWS]):
+        texts = [c for c in cells if isinstance(c, str) and c.strip()]
+        if len(texts) < 2:
+            continue
+        for kind in KINDS:
+            columns = match_row(cells, kind)
+            if all(f.name in columns for f in kind.required):
+                candidate = HeaderMatch(kind, index, columns)
+                if best is None or candidate.score > best.score:
+                    best = candidate
+            elif columns and (near is None or len(columns) > len(near[2])):
+                near = (index, kind, columns)
+    if best is not None:
+        return best, ""
+    if near is None:
+        return None, "前 30 行中没有台账表头"
+    _, kind, columns = near
+    missing = "、".join(f.header for f in kind.required if f.name not in columns)
+    return None, f"疑似{kind.title}，缺少必填列：{missing}"
+
+
+def is_footer(cells: list[Any]) -> bool:
+    """合计/总计 rows and 「填表人：」-style signature lines below the data."""
+    values = [clean_text(c) for c in cells if not is_blank(c)]
+    if not values:
+        return False
+    first = values[0].replace(" ", "")
+    if first.startswith(FOOTER_ALWAYS):
+        return True
+    return first.startswith(FOOTER_LABELS) and len(values) <= 4
+
+
+def grid_rows(grid: list[list[Any]] | pd.DataFrame) -> list[list[Any]]:
+    """The first rows of a grid as lists (for header scanning)."""
+    if isinstance(grid, pd.DataFrame):
+        return grid.head(HEADER_SCAN_ROWS).to_numpy(dtype=object).tolist()
+    return grid[:HEADER_SCAN_ROWS]

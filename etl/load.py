@@ -1,0 +1,347 @@
+"""Load: the only side effect. Apply parsed files to a private copy of the database in one
+transaction, then publish it with an atomic rename, so readers never see a half-loaded
+database and a crash leaves the previous one intact."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from etl.kinds import BY_NAME, KINDS, LedgerKind
+from etl.pipeline import ParsedFile, content_hash, parse_file
+from etl.reference import FILES as REFERENCE_FILES
+from etl.reference import Reference, load_reference
+
+SQL_DIR = Path(__file__).parent / "sql"
+LINEAGE = ("source_file", "source_sheet", "source_row", "row_hash", "batch_id")
+
+
+@dataclass
+class FileSummary:
+    """What loading one file did, for the per-file summary and load_batches."""
+
+    file: str
+    status: str  # 已载入 / 未变化 / 无法读取
+    kinds: str = ""
+    rows_read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rejected: int = 0
+    message: str = ""
+
+
+@dataclass
+class LoadReport:
+    """The outcome of one load run."""
+
+    db_path: Path
+    files: list[FileSummary] = field(default_factory=list)
+    published: bool = False
+    db_version: int | None = None
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_read", "new", "changed", "unchanged", "removed", "rejected")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create storage tables and (re)create the public views."""
+    con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+    con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+
+
+def reference_hash(ref: Reference) -> str:
+    """Hash of all reference CSVs: a change of reference data is a change to publish."""
+    digest = hashlib.sha256()
+    for name in REFERENCE_FILES:
+        digest.update((ref.folder / f"{name}.csv").read_bytes())
+    return digest.hexdigest()
+
+
+def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
+    """Replace the ref_* tables with the reference CSVs."""
+    t = ref.tables
+    flag = lambda v: str(v).strip() in ("1", "true", "True", "是")  # noqa: E731
+    frames = {
+        "ref_communities": pd.DataFrame({
+            "community": [r["community"] for r in t["communities"]],
+            "short_name": [r["short_name"] for r in t["communities"]],
+            "kind": [r["kind"] for r in t["communities"]],
+            "households": [int(r["households"]) for r in t["communities"]],
+            "named_in_article": [flag(r["named_in_article"]) for r in t["communities"]]}),
+        "ref_community_aliases": pd.DataFrame(
+            {"alias": list(ref.communities), "community": list(ref.communities.values())}),
+        "ref_compounds": pd.DataFrame({
+            "community": [r["community"] for r in t["compounds"]],
+            "compound": [r["compound"] for r in t["compounds"]],
+            "kind": [r["kind"] for r in t["compounds"]],
+            "households": [int(r["households"] or 0) or None for r in t["compounds"]],
+            "buildings": [int(r["buildings"] or 0) or None for r in t["compounds"]],
+            "has_building_heads": [flag(r["has_building_heads"]) for r in t["compounds"]],
+            "property_managed": [flag(r["property_managed"]) for r in t["compounds"]],
+            "named_in_article": [flag(r["named_in_article"]) for r in t["compounds"]]}),
+        "ref_categories": pd.DataFrame([{k: r[k] for k in ("category", "label", "unit", "sla_days", "sort_order")}
+                                        for r in t["categories"]]),
+        "ref_roles": pd.DataFrame([{"role": r["role"], "sort_order": r["sort_order"]} for r in t["roles"]]),
+        "ref_org_kinds": pd.DataFrame([{k: r[k] for k in ("kind", "label", "unit", "sort_order")}
+                                       for r in t["org_kinds"]]),
+        "ref_activity_kinds": pd.DataFrame([{"kind": r["kind"], "sort_order": r["sort_order"]}
+                                            for r in t["activity_kinds"]]),
+        "ref_milestones": pd.DataFrame([{"happened_on": r["date"], "precision": r["precision"],
+                                         "title": r["title"], "detail": r["detail"]} for r in t["milestones"]]),
+        "ref_mobilisation_2020": pd.DataFrame([{k: r[k] for k in ("item", "figure", "unit", "sort_order")}
+                                               for r in t["mobilisation_2020"]]),
+    }
+    for table, frame in frames.items():
+        con.execute(f"DELETE FROM {table}")
+        insert_frame(con, table, frame)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """INSERT a DataFrame into ``table``, casting each column to the table's type."""
+    if frame.empty:
+        return
+    types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() "
+                             f"WHERE table_name = '{table}' AND schema_name = 'main'").fetchall())
+    cols = [c for c in frame.columns if c in types]
+    select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
+    con.register("_incoming", frame[cols])
+    try:
+        con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM _incoming')
+    finally:
+        con.unregister("_incoming")
+
+
+def _storage_frame(records: pd.DataFrame, kind: LedgerKind) -> pd.DataFrame:
+    """Records with plain column types DuckDB reads without guessing, plus row_hash."""
+    frame = records[[*kind.columns, "source_sheet", "source_row"]].copy()
+    for f in kind.fields:
+        if f.name not in frame.columns:
+            continue
+        if f.type == "date":
+            frame[f.name] = pd.to_datetime(frame[f.name]).astype("datetime64[us]")
+        elif f.type in ("party", "funded"):
+            frame[f.name] = frame[f.name].astype("boolean")
+        elif f.type == "int":
+            frame[f.name] = pd.array(frame[f.name], dtype="Int64")
+        elif f.type == "score":
+            frame[f.name] = pd.array(frame[f.name], dtype="Float64")
+        else:
+            frame[f.name] = frame[f.name].astype(object)
+    hashed = pd.util.hash_pandas_object(frame[list(kind.columns)].astype(str), index=False)
+    frame["row_hash"] = [f"{h:016x}" for h in hashed.to_numpy()]
+    frame["source_sheet"] = frame["source_sheet"].astype(object)
+    return frame
+
+
+def _key_condition(kind: LedgerKind, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in kind.key)
+
+
+def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int,
+               loaded_at: datetime) -> FileSummary:
+    """Replace the rows this file's earlier version gave with its new rows; count the effect."""
+    name = parsed.name
+    summary = FileSummary(name, "已载入", kinds="、".join(BY_NAME[k].title for k in parsed.kinds),
+                          rows_read=parsed.rows_read, rejected=len(parsed.rejects))
+    if parsed.error is not None:
+        summary.status, summary.message = "无法读取", parsed.error.message()
+        summary.rejected = 0
+        con.execute("DELETE FROM reject_records WHERE source_file = ?", [name])
+        con.execute("INSERT INTO reject_records VALUES (?, ?, NULL, NULL, NULL, ?)",
+                    [batch_id, name, summary.message])
+        _log_batch(con, batch_id, parsed, summary, loaded_at)
+        return summary
+    for kind in KINDS:
+        records = parsed.records.get(kind.name)
+        previous = con.execute(f"SELECT count(*) FROM {kind.table} WHERE source_file = ?", [name]).fetchall()[0][0]
+        if records is None or records.empty:
+            if previous:
+                con.execute(f"DELETE FROM {kind.table} WHERE source_file = ?", [name])
+                summary.removed += previous
+            continue
+        frame = _storage_frame(records, kind)
+        frame["source_file"] = name
+        frame["batch_id"] = batch_id
+        con.register("_new", frame)
+        try:
+            keys = ", ".join(kind.key)
+            new, changed, unchanged = con.execute(f"""
+                SELECT count(*) FILTER (WHERE t.row_hash IS NULL),
+                       count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
+                       count(*) FILTER (WHERE t.row_hash = d.row_hash)
+                FROM _new d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}""").fetchall()[0]
+            removed = con.execute(f"""
+                SELECT count(*) FROM {kind.table} t WHERE t.source_file = ?
+                AND NOT EXISTS (SELECT 1 FROM _new d WHERE {_key_condition(kind, 'd', 't')})""", [name]).fetchall()[0][0]
+            con.execute(f"DELETE FROM {kind.table} WHERE source_file = ?", [name])
+            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM _new)")
+        finally:
+            con.unregister("_new")
+        insert_frame(con, kind.table, frame)
+        summary.new += new
+        summary.changed += changed
+        summary.unchanged += unchanged
+        summary.removed += removed
+    con.execute("DELETE FROM reject_records WHERE source_file = ?", [name])
+    if parsed.rejects:
+        insert_frame(con, "reject_records", pd.DataFrame({
+            "batch_id": batch_id, "source_file": name,
+            "sheet": [r.sheet for r in parsed.rejects],
+            "row_number": pd.array([r.row_number for r in parsed.rejects], dtype="Int64"),
+            "ledger_kind": [r.kind for r in parsed.rejects],
+            "reason": [r.reason() for r in parsed.rejects]}))
+    _log_batch(con, batch_id, parsed, summary, loaded_at)
+    return summary
+
+
+def _log_batch(con: duckdb.DuckDBPyConnection, batch_id: int, parsed: ParsedFile,
+               s: FileSummary, loaded_at: datetime) -> None:
+    con.execute("INSERT INTO batch_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        batch_id, s.file, parsed.content_hash, ",".join(parsed.kinds), loaded_at, s.status,
+        s.rows_read, s.new, s.changed, s.unchanged, s.removed, s.rejected, s.message or None])
+
+
+@contextmanager
+def _writer_lock(db_path: Path):
+    """One loader at a time per database (a second one waits)."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _known_hashes(db_path: Path) -> dict[str, str]:
+    """File name -> content hash of its latest successful load in the published database."""
+    if not db_path.exists():
+        return {}
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        rows = con.execute("""SELECT source_file, arg_max(content_hash, batch_id) FROM batch_log
+                              WHERE status = '已载入' GROUP BY source_file""").fetchall()
+        failed = {r[0] for r in con.execute("""SELECT source_file FROM batch_log GROUP BY source_file
+                              HAVING arg_max(status, batch_id) <> '已载入'""").fetchall()}
+        stored = con.execute("SELECT value FROM meta WHERE key = 'reference_hash'").fetchall()[0]
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+    known = {f: h for f, h in rows if f not in failed}
+    known["\0reference"] = stored[0] if stored else ""
+    return known
+
+
+def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
+               dataset: str | None = None, today: date | None = None,
+               progress: Callable[[Iterable], Iterable] | None = None,
+               contents: dict[Path, bytes] | None = None) -> LoadReport:
+    """Load ledger files into ``db_path`` (created if missing) and publish atomically."""
+    ref = ref or load_reference()
+    db_path = Path(db_path)
+    paths = list(paths)
+    report = LoadReport(db_path)
+    with _writer_lock(db_path):
+        known = _known_hashes(db_path)
+        ref_hash = reference_hash(ref)
+        work: list[tuple[Path, bytes]] = []
+        for path in paths:
+            data = contents[path] if contents and path in contents else Path(path).read_bytes()
+            if known.get(Path(path).name) == content_hash(data):
+                report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
+            else:
+                work.append((Path(path), data))
+        names = [p.name for p, _ in work]
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
+        if not work and known.get("\0reference") == ref_hash and db_path.exists() \
+                and (dataset is None or _meta(db_path, "dataset") == dataset):
+            return report
+        building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
+        for stale in (building, building.with_name(building.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        if db_path.exists():
+            shutil.copyfile(db_path, building)
+        con = duckdb.connect(str(building))
+        try:
+            con.execute("BEGIN")
+            create_schema(con)
+            refresh_reference(con, ref)
+            next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
+            loaded_at = datetime.now().replace(microsecond=0)
+            iterator = progress(work) if progress else work
+            for offset, (path, data) in enumerate(iterator):
+                parsed = parse_file(path, ref, today=today, data=data)
+                report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at))
+            version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
+                                      "WHERE key = 'db_version'").fetchall()[0][0])
+            settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
+                        "reference_hash": ref_hash}
+            if dataset:
+                settings["dataset"] = dataset
+            for key, value in settings.items():
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        except BaseException:
+            con.close()
+            building.unlink(missing_ok=True)
+            raise
+        con.close()
+        _fsync(building)
+        os.replace(building, db_path)
+        _fsync(db_path.parent)
+        report.published = True
+        report.db_version = version
+    return report
+
+
+def _meta(db_path: Path, key: str) -> str | None:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()[0]
+        return row[0] if row else None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def print_summary(report: LoadReport, out=sys.stdout) -> None:
+    """Per-file summary table in Chinese, then totals."""
+    header = f"{'文件':<40} {'状态':<6} {'读取':>6} {'新增':>6} {'变更':>6} {'未变':>6} {'移除':>6} {'退回':>6}"
+    print(header, file=out)
+    for f in report.files:
+        print(f"{f.file[:40]:<40} {f.status:<6} {f.rows_read:>6} {f.new:>6} {f.changed:>6} "
+              f"{f.unchanged:>6} {f.removed:>6} {f.rejected:>6}" + (f"  {f.message}" if f.message else ""), file=out)
+    t = report.totals()
+    print(f"合计 {len(report.files)} 个文件：读取 {t['rows_read']} 行，新增 {t['new']}，变更 {t['changed']}，"
+          f"未变 {t['unchanged']}，移除 {t['removed']}，退回 {t['rejected']}。", file=out)
+    if report.published:
+        print(f"已发布数据库 {report.db_path}（版本 {report.db_version}）", file=out)
+    else:
+        print("没有变化，数据库未改动。", file=out)

@@ -1,0 +1,46 @@
+"""Personal data: people become a salted hash and a masked name; phones never leave the ETL."""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+
+from chuangshu.paths import data_dir
+
+_salt: str | None = None
+
+
+def salt() -> str:
+    """The installation's secret salt: $CHUANGSHU_SALT, else data/.salt (created once)."""
+    global _salt
+    if _salt is None:
+        env = os.environ.get("CHUANGSHU_SALT")
+        if env:
+            _salt = env
+        else:
+            path = data_dir() / ".salt"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_hex(16), encoding="utf-8")
+                path.chmod(0o600)
+            _salt = path.read_text(encoding="utf-8").strip()
+    return _salt
+
+
+def reset_salt_cache() -> None:
+    """Forget the cached salt (tests switch installations)."""
+    global _salt
+    _salt = None
+
+
+def person_id(community: str, name: str, phone: str, building: str | None, compound: str | None) -> str:
+    """Stable pseudonymous id: community + name + phone, or + building (or compound) without a phone."""
+    anchor = f"tel:{phone}" if phone else f"bld:{compound or ''}/{building or ''}"
+    digest = hashlib.sha256(f"{salt()}|{community}|{name}|{anchor}".encode("utf-8"))
+    return "P" + digest.hexdigest()[:15]
+
+
+def stable_id(prefix: str, *parts: object) -> str:
+    """Short deterministic id for rows whose key is several columns (organisations, activities)."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode("utf-8"))
+    return prefix + digest.hexdigest()[:15]

@@ -1,0 +1,191 @@
+"""Normalise and validate one sheet: raw cells in, canonical records and row problems out (pure)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from etl import normalise as n
+from etl.errors import CellError, Problem
+from etl.header import HeaderMatch, is_footer
+from etl.kinds import Field, LedgerKind
+from etl.privacy import person_id, stable_id
+from etl.reference import Reference, allowed
+
+EARLIEST = date(2000, 1, 1)
+OUTCOMES = {"成功": "成功", "调解成功": "成功", "已解决": "成功", "解决": "成功", "办结成功": "成功",
+            "不成功": "不成功", "调解不成功": "不成功", "未成功": "不成功", "失败": "不成功", "未解决": "不成功",
+            "转办": "转办", "已转办": "转办", "移交": "转办", "转交": "转办"}
+SATISFACTION = {"满意": "满意", "非常满意": "满意", "很满意": "满意", "基本满意": "基本满意",
+                "比较满意": "基本满意", "不满意": "不满意", "很不满意": "不满意"}
+RANGES = {"int": (0, 1_000_000), "score": (0, 100), "money": (0, 10_000_000)}
+
+
+@dataclass
+class SheetRecords:
+    """What one sheet gave: canonical records (with source_row) and rejects by row."""
+
+    kind: LedgerKind
+    records: pd.DataFrame
+    rejects: list[tuple[int, list[Problem]]] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def normaliser(f: Field, ref: Reference, today: date) -> Callable[[Any], Any]:
+    """The cell normaliser for a field type, bound to the reference data."""
+    tables = {"community": ref.communities, "category": ref.categories, "role": ref.roles,
+              "org_kind": ref.org_kinds, "activity_kind": ref.activity_kinds,
+              "outcome": OUTCOMES, "satisfaction": SATISFACTION}
+    if f.type == "community":
+        return partial(n.community_lookup, table=ref.communities)
+    if f.type in tables:
+        return partial(n.lookup, table=tables[f.type])
+    if f.type == "date":
+        return partial(_date_in_range, today=today)
+    return {
+        "id": n.clean_text, "text": n.clean_text, "place": n.squeeze, "person_name": n.squeeze,
+        "phone": n.phone_digits, "handlers": partial(n.split_handlers, table=ref.handlers),
+        "int": n.parse_int, "score": n.parse_number, "money": _money_text,
+        "party": partial(n.parse_flag, yes=n.PARTY_YES, no=n.PARTY_NO, blank=False),
+        "funded": partial(n.parse_flag, yes=n.FUNDED_YES, no=n.FUNDED_NO, blank=None),
+    }[f.type]
+
+
+def _date_in_range(value: Any, today: date) -> date | None:
+    parsed = n.parse_date(value)
+    if parsed is not None and not EARLIEST <= parsed <= today:
+        raise CellError("date_out_of_range", value=n.clean_text(value) or str(parsed),
+                        low=EARLIEST.isoformat(), high=today.isoformat())
+    return parsed
+
+
+def _money_text(value: Any) -> str | None:
+    amount = n.parse_money(value)
+    return None if amount is None else str(amount)
+
+
+def _allowed_for(f: Field, ref: Reference) -> str:
+    return {
+        "category": allowed(ref.categories), "role": allowed(ref.roles),
+        "org_kind": allowed(ref.org_kinds), "activity_kind": allowed(ref.activity_kinds),
+        "outcome": "成功、不成功、转办", "satisfaction": "满意、基本满意、不满意",
+        "party": "党员、预备党员、群众（或 是/否）", "funded": "是（立项）或 否（不通过）",
+    }.get(f.type, "")
+
+
+def data_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.DataFrame:
+    """Rows below the header with the matched columns, blank and footer rows removed."""
+    start = match.row_index + 1
+    if isinstance(grid, pd.DataFrame):
+        body = grid.iloc[start:]
+    else:
+        body = pd.DataFrame(grid[start:], dtype=object) if len(grid) > start else pd.DataFrame()
+    body = body.reset_index(drop=True)
+    source_row = np.arange(start + 1, start + 1 + len(body))
+    if body.empty:
+        return pd.DataFrame(columns=[*match.columns, "source_row"])
+    blank = pd.DataFrame({c: _blank_mask(body[c]) for c in body.columns})
+    used = [i for i in match.columns.values() if i in body.columns]
+    keep = ~blank[used].all(axis=1) if used else pd.Series(False, index=body.index)
+    footer_hint = pd.Series(False, index=body.index)
+    for c in body.columns:
+        text = body[c].astype(str).str.lstrip()
+        footer_hint |= text.str.startswith(("合计", "总计", "小计", "填", "审核", "制表", "负责", "联系"))
+    for i in body.index[footer_hint & ~blank.all(axis=1)]:
+        if is_footer(body.loc[i].tolist()):
+            keep[i] = False
+    out = pd.DataFrame({name: body[col] if col in body.columns else None
+                        for name, col in match.columns.items()})
+    out["source_row"] = source_row
+    return out[keep.to_numpy()].reset_index(drop=True)
+
+
+def _blank_mask(col: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+        return col.isna() | (col.str.strip() == "")
+    return col.map(n.is_blank).astype(bool)
+
+
+def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[list[Any], dict[int, CellError]]:
+    """Apply a normaliser once per distinct value (factorize), errors by row position."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    results: list[Any] = []
+    errors_by_code: dict[int, CellError] = {}
+    for i, value in enumerate(uniques):
+        try:
+            results.append(fn(value))
+        except CellError as exc:
+            results.append(None)
+            errors_by_code[i] = exc
+    try:
+        blank_result = fn(None)
+    except CellError:
+        blank_result = None
+    lookup = np.empty(len(results) + 1, dtype=object)
+    lookup[: len(results)] = results
+    lookup[-1] = blank_result
+    out = lookup[codes].tolist()
+    errors: dict[int, CellError] = {}
+    if errors_by_code:
+        for code, exc in errors_by_code.items():
+            for pos in np.flatnonzero(codes == code):
+                errors[int(pos)] = exc
+    return out, errors
+
+
+def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date) -> SheetRecords:
+    """Normalise every matched field, check required fields and date order, derive ids."""
+    problems: dict[int, list[Problem]] = {}
+    values: dict[str, list[Any]] = {}
+    for f in kind.fields:
+        if f.name not in frame.columns:
+            values[f.name] = [None] * len(frame)
+            continue
+        out, errors = _apply(frame[f.name], normaliser(f, ref, today))
+        values[f.name] = out
+        for pos, exc in errors.items():
+            params = {"field": f.header, "allowed": _allowed_for(f, ref), **exc.params}
+            problems.setdefault(pos, []).append(Problem(exc.code, params))
+    for f in kind.required:
+        for pos, value in enumerate(values[f.name]):
+            if value is None and not any(p.params.get("field") == f.header for p in problems.get(pos, [])):
+                hint = n_hint(f)
+                problems.setdefault(pos, []).append(Problem("missing_required", {"field": f.header, "hint": hint}))
+    for earlier, later in kind.date_order:
+        for pos, (a, b) in enumerate(zip(values[earlier], values[later])):
+            if a is not None and b is not None and b < a:
+                problems.setdefault(pos, []).append(Problem("date_order", {
+                    "earlier": kind.field(earlier).header, "earlier_value": a.isoformat(),
+                    "later": kind.field(later).header, "later_value": b.isoformat()}))
+    records = pd.DataFrame(values)
+    records["source_row"] = frame["source_row"].to_numpy()
+    bad = sorted(problems)
+    rejects = [(int(records.at[pos, "source_row"]), problems[pos]) for pos in bad]
+    records = records.drop(index=bad).reset_index(drop=True)
+    _derive(records, kind)
+    return SheetRecords(kind, records, rejects, rows_read=len(frame))
+
+
+def n_hint(f: Field) -> str:
+    """How to fill a missing required field, in words."""
+    return {"date": "（格式如 2021-03-05）", "category": "（如 邻里矛盾、加装电梯）"}.get(f.type, "")
+
+
+def _derive(records: pd.DataFrame, kind: LedgerKind) -> None:
+    """Compute derived key columns (person_id, name_masked, org_id, activity_id) in place."""
+    if "person_id" in kind.derived:
+        records["person_id"] = [
+            person_id(c, name, phone, building, compound)
+            for c, name, phone, building, compound in zip(
+                records["community"], records["name"], records["phone"], records["building"], records["compound"])
+        ]
+        records["name_masked"] = [n.mask_name(x) for x in records["name"]]
+        records.drop(columns=["name", "phone"], inplace=True)
+    for column, parts in kind.id_parts.items():
+        prefix = column[0].upper()
+        records[column] = [stable_id(prefix, *row) for row in zip(*(records[p] for p in parts))]
