@@ -48,15 +48,19 @@ class HeaderMatch:
         return (len(self.columns), -self.row_index)
 
 
-def match_row(cells: list[Any], kind: LedgerKind) -> dict[str, int]:
+def header_keys(cells: list[Any]) -> list[str]:
+    """header_key of every cell of a row, plus the form without a trailing (unit)."""
+    return [header_key(c) if isinstance(c, str) else "" for c in cells]
+
+
+def match_row(cells: list[Any], kind: LedgerKind, keys: list[str] | None = None) -> dict[str, int]:
     """Field -> column index for the header cells of one row that this kind knows."""
     table = ALIASES[kind.name]
     found: dict[str, int] = {}
-    for index, cell in enumerate(cells):
-        key = header_key(cell)
+    for index, key in enumerate(keys if keys is not None else header_keys(cells)):
         if not key:
             continue
-        name = table.get(key) or table.get(re.sub(r"\(.*\)$", "", key))
+        name = table.get(key) or (table.get(re.sub(r"\(.*\)$", "", key)) if "(" in key else None)
         if name and name not in found:
             found[name] = index
     return found
@@ -70,8 +74,9 @@ def find_header(rows: list[list[Any]]) -> tuple[HeaderMatch | None, str]:
         texts = [c for c in cells if isinstance(c, str) and c.strip()]
         if len(texts) < 2:
             continue
+        keys = header_keys(cells)
         for kind in KINDS:
-            columns = match_row(cells, kind)
+            columns = match_row(cells, kind, keys)
             if all(f.name in columns for f in kind.required):
                 candidate = HeaderMatch(kind, index, columns)
                 if best is None or candidate.score > best.score:
@@ -95,7 +100,11 @@ def is_footer(cells: list[Any]) -> bool:
     first = values[0].replace(" ", "")
     if first.startswith(FOOTER_ALWAYS):
         return True
-    return first.startswith(FOOTER_LABELS) and len(values) <= 4
+    if not first.startswith(FOOTER_LABELS):
+        return False
+    # 「填表人：」「张三」「审核人：」「李四」「填报日期：」「2021-12-31」: labels and their values
+    labels = sum(v.replace(" ", "").startswith(FOOTER_LABELS) for v in values)
+    return len(values) <= 4 or 2 * labels >= len(values)
 
 
 def grid_rows(grid: list[list[Any]] | pd.DataFrame) -> list[list[Any]]:

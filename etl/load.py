@@ -150,68 +150,105 @@ def _key_condition(kind: LedgerKind, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in kind.key)
 
 
+@dataclass
+class Staged:
+    """What the files of one load will write, applied to the database in one pass by flush()."""
+
+    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    replaced: list[str] = field(default_factory=list)  # files whose earlier rows are replaced
+    processed: list[str] = field(default_factory=list)  # every file tried (their rejects are replaced)
+    rejects: list[pd.DataFrame] = field(default_factory=list)
+    log: list[tuple[int, ParsedFile, FileSummary, datetime]] = field(default_factory=list)
+
+
 def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int,
-               loaded_at: datetime) -> FileSummary:
-    """Replace the rows this file's earlier version gave with its new rows; count the effect."""
+               loaded_at: datetime, staged: Staged) -> FileSummary:
+    """Stage one file: its rows replace the rows its earlier version gave (counted at flush)."""
     name = parsed.name
     summary = FileSummary(name, "已载入", kinds="、".join(BY_NAME[k].title for k in parsed.kinds),
                           rows_read=parsed.rows_read, rejected=len(parsed.rejects))
-    if parsed.error is not None:
-        summary.status, summary.message = "无法读取", parsed.error.message()
-        summary.rejected = 0
-        con.execute("DELETE FROM reject_records WHERE source_file = ?", [name])
-        con.execute("INSERT INTO reject_records VALUES (?, ?, NULL, NULL, NULL, ?)",
-                    [batch_id, name, summary.message])
-        _log_batch(con, batch_id, parsed, summary, loaded_at)
+    staged.processed.append(name)
+    staged.log.append((batch_id, parsed, summary, loaded_at))
+    if parsed.error is not None:  # the earlier version's rows stay; the failure is recorded
+        summary.status, summary.message, summary.rejected = "无法读取", parsed.error.message(), 0
+        staged.rejects.append(pd.DataFrame({"batch_id": [batch_id], "source_file": [name], "sheet": [None],
+                                            "row_number": pd.array([None], dtype="Int64"),
+                                            "ledger_kind": [None], "reason": [summary.message]}))
         return summary
-    for kind in KINDS:
-        records = parsed.records.get(kind.name)
-        previous = con.execute(f"SELECT count(*) FROM {kind.table} WHERE source_file = ?", [name]).fetchall()[0][0]
-        if records is None or records.empty:
-            if previous:
-                con.execute(f"DELETE FROM {kind.table} WHERE source_file = ?", [name])
-                summary.removed += previous
+    staged.replaced.append(name)
+    for kind_name, records in parsed.records.items():
+        if records.empty:
             continue
-        frame = _storage_frame(records, kind)
+        frame = _storage_frame(records, BY_NAME[kind_name])
         frame["source_file"] = name
         frame["batch_id"] = batch_id
-        con.register("_new", frame)
-        try:
-            keys = ", ".join(kind.key)
-            new, changed, unchanged = con.execute(f"""
-                SELECT count(*) FILTER (WHERE t.row_hash IS NULL),
-                       count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
-                       count(*) FILTER (WHERE t.row_hash = d.row_hash)
-                FROM _new d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}""").fetchall()[0]
-            removed = con.execute(f"""
-                SELECT count(*) FROM {kind.table} t WHERE t.source_file = ?
-                AND NOT EXISTS (SELECT 1 FROM _new d WHERE {_key_condition(kind, 'd', 't')})""", [name]).fetchall()[0][0]
-            con.execute(f"DELETE FROM {kind.table} WHERE source_file = ?", [name])
-            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM _new)")
-        finally:
-            con.unregister("_new")
-        insert_frame(con, kind.table, frame)
-        summary.new += new
-        summary.changed += changed
-        summary.unchanged += unchanged
-        summary.removed += removed
-    con.execute("DELETE FROM reject_records WHERE source_file = ?", [name])
+        staged.frames.setdefault(kind_name, []).append(frame)
     if parsed.rejects:
-        insert_frame(con, "reject_records", pd.DataFrame({
+        staged.rejects.append(pd.DataFrame({
             "batch_id": batch_id, "source_file": name,
             "sheet": [r.sheet for r in parsed.rejects],
             "row_number": pd.array([r.row_number for r in parsed.rejects], dtype="Int64"),
             "ledger_kind": [r.kind for r in parsed.rejects],
             "reason": [r.reason() for r in parsed.rejects]}))
-    _log_batch(con, batch_id, parsed, summary, loaded_at)
     return summary
 
 
-def _log_batch(con: duckdb.DuckDBPyConnection, batch_id: int, parsed: ParsedFile,
-               s: FileSummary, loaded_at: datetime) -> None:
-    con.execute("INSERT INTO batch_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        batch_id, s.file, parsed.content_hash, ",".join(parsed.kinds), loaded_at, s.status,
-        s.rows_read, s.new, s.changed, s.unchanged, s.removed, s.rejected, s.message or None])
+def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """Apply staged files: count new/changed/unchanged/removed per file, replace rows, log batches."""
+    summaries = {s.file: s for _, _, s, _ in staged.log}
+    con.register("_files", pd.DataFrame({"source_file": pd.Series(staged.replaced, dtype=object)}))
+    con.register("_tried", pd.DataFrame({"source_file": pd.Series(staged.processed, dtype=object)}))
+    try:
+        for kind in KINDS:
+            _flush_kind(con, kind, staged.frames.get(kind.name, []), summaries)
+        con.execute("DELETE FROM reject_records WHERE source_file IN (SELECT source_file FROM _tried)")
+    finally:
+        con.unregister("_files")
+        con.unregister("_tried")
+    if staged.rejects:
+        insert_frame(con, "reject_records", pd.concat(staged.rejects, ignore_index=True))
+    if staged.log:
+        insert_frame(con, "batch_log", pd.DataFrame([{
+            "batch_id": b, "source_file": s.file, "content_hash": p.content_hash, "ledger_kinds": ",".join(p.kinds),
+            "loaded_at": at, "status": s.status, "rows_read": s.rows_read, "rows_new": s.new,
+            "rows_changed": s.changed, "rows_unchanged": s.unchanged, "rows_removed": s.removed,
+            "rows_rejected": s.rejected, "message": s.message or None} for b, p, s, at in staged.log]))
+
+
+def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pd.DataFrame],
+                summaries: dict[str, FileSummary]) -> None:
+    keys = ", ".join(kind.key)
+    if frames:
+        new = pd.concat(frames, ignore_index=True)
+        # the same key from two files of one load: the later file wins, as if loaded one after the other
+        new = new.drop_duplicates(subset=list(kind.key), keep="last")
+        con.register("_new", new)
+        counts = con.execute(f"""
+            SELECT d.source_file, count(*) FILTER (WHERE t.row_hash IS NULL),
+                   count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
+                   count(*) FILTER (WHERE t.row_hash = d.row_hash)
+            FROM _new d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
+            GROUP BY d.source_file""").fetchall()
+        for file, n_new, n_changed, n_unchanged in counts:
+            summaries[file].new += n_new
+            summaries[file].changed += n_changed
+            summaries[file].unchanged += n_unchanged
+        gone = f"AND NOT EXISTS (SELECT 1 FROM _new d WHERE {_key_condition(kind, 'd', 't')})"
+    else:
+        gone = ""
+    try:
+        removed = con.execute(f"""SELECT t.source_file, count(*) FROM {kind.table} t
+            WHERE t.source_file IN (SELECT source_file FROM _files) {gone} GROUP BY 1""").fetchall()
+        for file, n in removed:
+            summaries[file].removed += n
+        con.execute(f"DELETE FROM {kind.table} WHERE source_file IN (SELECT source_file FROM _files)")
+        if frames:
+            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM _new)")
+    finally:
+        if frames:
+            con.unregister("_new")
+    if frames:
+        insert_frame(con, kind.table, new)
 
 
 @contextmanager
@@ -257,6 +294,10 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     paths = list(paths)
     report = LoadReport(db_path)
     with _writer_lock(db_path):
+        names = [Path(p).name for p in paths]  # all of them: an unchanged one counts too
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
         known = _known_hashes(db_path)
         ref_hash = reference_hash(ref)
         work: list[tuple[Path, bytes]] = []
@@ -266,10 +307,6 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
                 report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
             else:
                 work.append((Path(path), data))
-        names = [p.name for p, _ in work]
-        if len(set(names)) != len(names):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
         if not work and known.get("\0reference") == ref_hash and db_path.exists() \
                 and (dataset is None or _meta(db_path, "dataset") == dataset):
             return report
@@ -286,9 +323,11 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
             next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
             loaded_at = datetime.now().replace(microsecond=0)
             iterator = progress(work) if progress else work
+            staged = Staged()
             for offset, (path, data) in enumerate(iterator):
                 parsed = parse_file(path, ref, today=today, data=data)
-                report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at))
+                report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
+            flush(con, staged)
             version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
                                       "WHERE key = 'db_version'").fetchall()[0][0])
             settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
@@ -331,8 +370,9 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def print_summary(report: LoadReport, out=sys.stdout) -> None:
+def print_summary(report: LoadReport, out=None) -> None:
     """Per-file summary table in Chinese, then totals."""
+    out = out or sys.stdout  # looked up per call, so redirected output is honoured
     header = f"{'文件':<40} {'状态':<6} {'读取':>6} {'新增':>6} {'变更':>6} {'未变':>6} {'移除':>6} {'退回':>6}"
     print(header, file=out)
     for f in report.files:

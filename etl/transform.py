@@ -1,6 +1,7 @@
 """Normalise and validate one sheet: raw cells in, canonical records and row problems out (pure)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,9 +49,10 @@ def normaliser(f: Field, ref: Reference, today: date) -> Callable[[Any], Any]:
     if f.type == "date":
         return partial(_date_in_range, today=today)
     return {
-        "id": n.clean_text, "text": n.clean_text, "place": n.squeeze, "person_name": n.squeeze,
+        "id": _text, "text": _text, "note": _note, "place": _squeezed, "person_name": _squeezed,
         "phone": n.phone_digits, "handlers": partial(n.split_handlers, table=ref.handlers),
-        "int": n.parse_int, "score": n.parse_number, "money": _money_text,
+        "int": partial(_in_range, parse=n.parse_int, kind="int"),
+        "score": partial(_in_range, parse=n.parse_number, kind="score"), "money": _money_text,
         "party": partial(n.parse_flag, yes=n.PARTY_YES, no=n.PARTY_NO, blank=False),
         "funded": partial(n.parse_flag, yes=n.FUNDED_YES, no=n.FUNDED_NO, blank=None),
     }[f.type]
@@ -64,8 +66,32 @@ def _date_in_range(value: Any, today: date) -> date | None:
     return parsed
 
 
+def _text(value: Any) -> str | None:
+    """Cleaned text; a blank cell is None (missing), never ''."""
+    return n.clean_text(value) or None
+
+
+def _note(value: Any) -> str | None:
+    """Free text as the clerk wrote it: spaces trimmed, Chinese punctuation kept (no NFKC)."""
+    if not isinstance(value, str):
+        return _text(value)
+    return re.sub(r"\s+", " ", value).strip() or None
+
+
+def _squeezed(value: Any) -> str | None:
+    return n.squeeze(value) or None
+
+
+def _in_range(value: Any, parse: Callable[[Any], Any], kind: str) -> Any:
+    number = parse(value)
+    low, high = RANGES[kind]
+    if number is not None and not low <= number <= high:
+        raise CellError("number_out_of_range", value=n.clean_text(value), low=low, high=high)
+    return number
+
+
 def _money_text(value: Any) -> str | None:
-    amount = n.parse_money(value)
+    amount = _in_range(value, n.parse_money, "money")
     return None if amount is None else str(amount)
 
 
@@ -79,28 +105,63 @@ def _allowed_for(f: Field, ref: Reference) -> str:
 
 
 def data_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.DataFrame:
-    """Rows below the header with the matched columns, blank and footer rows removed."""
+    """Rows below the header with the matched columns, blank and footer rows removed.
+
+    A row is blank when every matched column is blank (a pre-numbered 序号 alone does not
+    make a row). Footers (合计, 填表人：...) are recognised by their first cell or by missing
+    required fields.
+    """
     start = match.row_index + 1
     if isinstance(grid, pd.DataFrame):
-        body = grid.iloc[start:]
-    else:
-        body = pd.DataFrame(grid[start:], dtype=object) if len(grid) > start else pd.DataFrame()
-    body = body.reset_index(drop=True)
+        return _frame_region(grid, match, start)
+    columns = list(match.columns.items())
+    required = [match.columns[f.name] for f in match.kind.required if f.name in match.columns]
+    data: dict[str, list[Any]] = {name: [] for name, _ in columns}
+    source_row: list[int] = []
+    for offset, row in enumerate(grid[start:]):
+        width = len(row)
+        cells = [row[i] if i < width else None for _, i in columns]
+        if all(n.is_blank(c) for c in cells):
+            continue
+        if _may_be_footer(row, required) and is_footer(row):
+            continue
+        for (name, _), cell in zip(columns, cells):
+            data[name].append(cell)
+        source_row.append(start + offset + 1)
+    out = pd.DataFrame(data, dtype=object)
+    out["source_row"] = source_row
+    return out
+
+
+FOOTER_PREFIXES = ("合计", "总计", "小计", "填", "审核", "制表", "负责", "联系")
+
+
+def _may_be_footer(row: list[Any], required: list[int]) -> bool:
+    """Cheap pre-check before is_footer: a required field is missing or the first cell reads like one."""
+    width = len(row)
+    if any(i >= width or n.is_blank(row[i]) for i in required):
+        return True
+    first = next((c for c in row if not n.is_blank(c)), None)
+    return isinstance(first, str) and n.clean_text(first).startswith(FOOTER_PREFIXES)
+
+
+def _frame_region(grid: pd.DataFrame, match: HeaderMatch, start: int) -> pd.DataFrame:
+    """data_region for a (possibly large) CSV frame, with vectorised blank checks."""
+    body = grid.iloc[start:].reset_index(drop=True)
     source_row = np.arange(start + 1, start + 1 + len(body))
-    if body.empty:
+    out = pd.DataFrame({name: body[col] for name, col in match.columns.items() if col in body.columns})
+    if body.empty or out.empty:
         return pd.DataFrame(columns=[*match.columns, "source_row"])
-    blank = pd.DataFrame({c: _blank_mask(body[c]) for c in body.columns})
-    used = [i for i in match.columns.values() if i in body.columns]
-    keep = ~blank[used].all(axis=1) if used else pd.Series(False, index=body.index)
-    footer_hint = pd.Series(False, index=body.index)
-    for c in body.columns:
-        text = body[c].astype(str).str.lstrip()
-        footer_hint |= text.str.startswith(("合计", "总计", "小计", "填", "审核", "制表", "负责", "联系"))
-    for i in body.index[footer_hint & ~blank.all(axis=1)]:
-        if is_footer(body.loc[i].tolist()):
-            keep[i] = False
-    out = pd.DataFrame({name: body[col] if col in body.columns else None
-                        for name, col in match.columns.items()})
+    blank = pd.DataFrame({name: _blank_mask(out[name]) for name in out.columns})
+    keep = ~blank.all(axis=1)
+    required = [f.name for f in match.kind.required if f.name in blank.columns]
+    maybe_footer = keep & blank[required].any(axis=1) if required else keep.copy()
+    for col in body.columns:
+        text = body[col].astype(str).str.lstrip()
+        maybe_footer |= keep & text.str.startswith(FOOTER_PREFIXES)
+    for i in np.flatnonzero(maybe_footer.to_numpy()):
+        if is_footer(body.iloc[i].tolist()):
+            keep.iloc[i] = False
     out["source_row"] = source_row
     return out[keep.to_numpy()].reset_index(drop=True)
 
@@ -109,6 +170,14 @@ def _blank_mask(col: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
         return col.isna() | (col.str.strip() == "")
     return col.map(n.is_blank).astype(bool)
+
+
+def _blank_value(fn: Callable[[Any], Any]) -> Any:
+    """What a normaliser makes of an empty cell (False for 政治面貌, None for most)."""
+    try:
+        return fn(None)
+    except CellError:
+        return None
 
 
 def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[list[Any], dict[int, CellError]]:
@@ -122,10 +191,7 @@ def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[list[Any], dict
         except CellError as exc:
             results.append(None)
             errors_by_code[i] = exc
-    try:
-        blank_result = fn(None)
-    except CellError:
-        blank_result = None
+    blank_result = _blank_value(fn)
     lookup = np.empty(len(results) + 1, dtype=object)
     lookup[: len(results)] = results
     lookup[-1] = blank_result
@@ -143,10 +209,11 @@ def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date
     problems: dict[int, list[Problem]] = {}
     values: dict[str, list[Any]] = {}
     for f in kind.fields:
-        if f.name not in frame.columns:
-            values[f.name] = [None] * len(frame)
+        fn = normaliser(f, ref, today)
+        if f.name not in frame.columns:  # an optional column the ledger does not have: all blank
+            values[f.name] = [_blank_value(fn)] * len(frame)
             continue
-        out, errors = _apply(frame[f.name], normaliser(f, ref, today))
+        out, errors = _apply(frame[f.name], fn)
         values[f.name] = out
         for pos, exc in errors.items():
             params = {"field": f.header, "allowed": _allowed_for(f, ref), **exc.params}
@@ -162,7 +229,9 @@ def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date
                 problems.setdefault(pos, []).append(Problem("date_order", {
                     "earlier": kind.field(earlier).header, "earlier_value": a.isoformat(),
                     "later": kind.field(later).header, "later_value": b.isoformat()}))
-    records = pd.DataFrame(values)
+    # object columns: a blank stays None (a str column would turn it into NaN, which
+    # made ids and row hashes depend on the other rows of the file)
+    records = pd.DataFrame(values, dtype=object)
     records["source_row"] = frame["source_row"].to_numpy()
     bad = sorted(problems)
     rejects = [(int(records.at[pos, "source_row"]), problems[pos]) for pos in bad]
@@ -185,7 +254,7 @@ def _derive(records: pd.DataFrame, kind: LedgerKind) -> None:
                 records["community"], records["name"], records["phone"], records["building"], records["compound"])
         ]
         records["name_masked"] = [n.mask_name(x) for x in records["name"]]
-        records.drop(columns=["name", "phone"], inplace=True)
+        del records["name"], records["phone"]  # personal data goes no further
     for column, parts in kind.id_parts.items():
         prefix = column[0].upper()
         records[column] = [stable_id(prefix, *row) for row in zip(*(records[p] for p in parts))]
