@@ -1,0 +1,348 @@
+"""The metric layer: every number the dashboard, slides, big screen and exports show.
+
+Each metric has a name, a unit and a 口径 (definition) in Chinese; the functions below
+compute them from the public views with the named queries in sql/metrics.sql. Pages
+never compute numbers themselves, so a figure reads the same everywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from chuangshu.filters import Filters
+from chuangshu.queries import run
+
+MIN_CASES_FOR_RATE = 30  # a community needs this many cases in the window to enter a rate ranking
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named number: label and unit as users read them, and its definition (口径)."""
+
+    key: str
+    label: str
+    unit: str
+    definition: str
+    kind: str = "count"  # count | rate | days | money
+
+
+def _m(key: str, label: str, unit: str, definition: str, kind: str = "count") -> tuple[str, Metric]:
+    return key, Metric(key, label, unit, definition, kind)
+
+
+_RESOLVED = "登记在事项台账、办结日期在统计区间内（默认 2011 年起至统计日）的{what}，按办结（已处理完毕）计，不论结果是否成功；仍在办理中的不计入。"
+_ACTIVE_ORG = "组织名册中成立日期不晚于统计日、且在统计日尚未撤销的{what}数量。"
+
+METRICS: dict[str, Metric] = dict([
+    _m("communities", "社区", "个", "纳入“创熟”工作的社区数（每个社区设党群服务中心），来自街道社区名单。"),
+    _m("compounds_with_heads", "实行楼长制小区", "个", "统计日有在任楼长的小区数（三长名册中职务为楼长、任职日期不晚于统计日且未离任）。"),
+    _m("wechat_groups", "楼道微信群", "个", _ACTIVE_ORG.format(what="楼道微信群")),
+    _m("associations", "街坊志愿互助会", "个", _ACTIVE_ORG.format(what="街坊志愿互助会（街坊会）")),
+    _m("self_gov_groups", "小区自治小组", "个", _ACTIVE_ORG.format(what="小区自治小组")),
+    _m("volunteers", "“楼长-巷长-街长”志愿者", "名", "统计日在任的楼长、巷长、街长人数（三长名册中任职日期不晚于统计日且未离任；同一人按一人计）。"),
+    _m("building_heads", "其中楼长", "名", "统计日在任的楼长人数。"),
+    _m("lane_street_heads", "其中巷长、街长", "名", "统计日在任的巷长与街长人数。"),
+    _m("social_orgs", "社团组织", "个", _ACTIVE_ORG.format(what="社团组织")),
+    _m("red_committees", "红色业委会", "个", _ACTIVE_ORG.format(what="红色业委会")),
+    _m("stations", "“创熟”加油站", "个", _ACTIVE_ORG.format(what="“创熟”加油站")),
+    _m("elevators", "旧楼加装电梯", "条", _RESOLVED.format(what="加装电梯协调事项（按楼道计，一条楼道一部电梯）")),
+    _m("disputes", "邻里矛盾", "宗", _RESOLVED.format(what="邻里矛盾纠纷调处事项")),
+    _m("hygiene", "小区卫生问题", "个", _RESOLVED.format(what="小区环境卫生问题")),
+    _m("security", "治安案件", "起", _RESOLVED.format(what="协助处理的治安案件")),
+    _m("facilities", "公共设施维护", "处", _RESOLVED.format(what="公共设施维护事项")),
+    _m("safety", "安全问题", "个", _RESOLVED.format(what="安全隐患问题")),
+    _m("parking", "停车难问题", "起", _RESOLVED.format(what="停车难问题")),
+    _m("received", "受理事项", "件", "登记日期在统计区间内的事项数（含仍在办理中的）。"),
+    _m("resolved", "办结事项", "件", "办结日期在统计区间内的事项数。办结＝处理完毕，不代表问题一定解决。"),
+    _m("resolution_rate", "办结率", "%", "统计区间内登记的事项中，截至统计区间末已办结的比例。分母：区间内登记的事项数。", "rate"),
+    _m("median_days", "办结用时中位数", "天", "区间内办结的事项，从登记到办结的天数的中位数。", "days"),
+    _m("on_time_rate", "按时办结率", "%", "区间内办结的事项中，用时不超过该类别服务时限（见类别表 sla_days）的比例。分母：区间内办结的事项数。", "rate"),
+    _m("open_backlog", "在办事项", "件", "统计区间末仍未办结的事项数（登记不晚于区间末，办结日期为空或晚于区间末）。"),
+    _m("mediation_success_rate", "调解成功率", "%", "区间内办结的邻里矛盾中，处理结果为「成功」的比例。分母：已填写处理结果的办结事项。", "rate"),
+    _m("follow_up_rate", "回访率", "%", "区间内办结的事项中，统计区间末前已回访的比例。分母：区间内办结的事项数。", "rate"),
+    _m("satisfaction_rate", "满意率", "%", "已回访并评价的事项中，评价为「满意」或「基本满意」的比例。分母：有满意度评价的回访事项。", "rate"),
+    _m("repeat_rate", "重复事项率", "%", "区间内登记的事项中，同一小区同一类别在此前 90 天内已有事项的比例（未填小区的不计）。", "rate"),
+    _m("received_per_1000", "每千户受理事项", "件/千户", "区间内登记的事项数 ÷ 社区户数 × 1000，便于不同规模社区比较。"),
+    _m("party_share", "党员占比", "%", "统计日在任三长中党员（含预备党员）的比例。分母：在任三长人数。", "rate"),
+    _m("heads_per_compound", "每小区楼长", "名/小区", "统计日在任楼长数 ÷ 有在任楼长的小区数。"),
+    _m("heads_per_100_households", "每百户楼长", "名/百户", "统计日在任楼长数 ÷ 所在小区户数 × 100（仅计有户数资料的小区）。"),
+    _m("applications", "微创熟申报", "个", "申报日期在统计区间内的微创熟项目申报数。"),
+    _m("approval_rate", "立项率", "%", "区间内申报的项目中获立项资助的比例。分母：区间内申报数。", "rate"),
+    _m("funds_granted", "资助金额", "万元", "区间内申报并立项的项目资助金额合计（元 ÷ 10000）。", "money"),
+    _m("completion_rate", "结项率", "%", "区间内立项的项目中，统计区间末前已结项的比例。分母：立项数。", "rate"),
+    _m("activities", "开展活动", "场", "活动日期在统计区间内的活动场次。"),
+    _m("participants", "参与人次", "人次", "区间内活动参与人数合计。"),
+    _m("volunteers_per_100_households", "每百户三长", "名/百户", "统计日在任三长人数 ÷ 社区户数 × 100。"),
+    _m("organizations_active", "在册组织", "个", "统计日在册（已成立未撤销）的各类组织数，不含楼道微信群。"),
+])
+
+CATEGORY_METRIC = {"加装电梯": "elevators", "邻里矛盾": "disputes", "环境卫生": "hygiene", "治安": "security",
+                   "公共设施": "facilities", "安全隐患": "safety", "停车": "parking"}
+ORG_METRIC = {"街坊会": "associations", "自治小组": "self_gov_groups", "社团": "social_orgs",
+              "红色业委会": "red_committees", "创熟加油站": "stations", "楼道微信群": "wechat_groups"}
+HEADLINE = ("associations", "self_gov_groups", "volunteers", "building_heads", "social_orgs", "red_committees",
+            "stations", "elevators", "disputes", "hygiene", "security", "facilities", "safety", "parking")
+SCOPE = ("communities", "compounds_with_heads", "wechat_groups", "lane_street_heads")
+
+
+def rate(numerator: float, denominator: float) -> float | None:
+    """A percentage, or None when the denominator is zero (shown as 「—」)."""
+    return None if not denominator else 100.0 * numerator / denominator
+
+
+def snapshot_dates(f: Filters) -> list[date]:
+    """Year-ends inside the window plus the window's end (for sparklines of stock metrics)."""
+    dates = [date(y, 12, 31) for y in range(f.year_from, f.end.year) if date(y, 12, 31) < f.end]
+    return [*dates, f.end]
+
+
+def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """The 数读 KPIs and scope figures: value, prior-year value, delta %, yearly sparkline."""
+    p = f.params()
+    prior_end = f.shifted().end
+    dates = snapshot_dates(f)
+    p_dates = {**p, "dates": sorted({*dates, prior_end})}
+    values: dict[str, dict] = {}
+
+    def put(key: str, value: float, prior: float | None, spark: list[float]) -> None:
+        values[key] = {"value": value, "prior": prior, "spark": spark}
+
+    resolved = run(cur, "resolved_by_category", p).set_index("category")
+    by_year = run(cur, "resolved_by_category_year", p)
+    years = list(range(f.year_from, f.end.year + 1))
+    for category, key in CATEGORY_METRIC.items():
+        row = resolved.loc[category] if category in resolved.index else {"current": 0, "prior": 0}
+        series = by_year[by_year["category"] == category].set_index("year")["n"]
+        put(key, int(row["current"]), int(row["prior"]), [int(series.get(y, 0)) for y in years])
+
+    def stock(frame: pd.DataFrame, mask: pd.Series, key: str) -> None:
+        at = frame[mask].groupby("at")["n"].sum()
+        get = lambda d: int(at.get(pd.Timestamp(d), 0))  # noqa: E731
+        put(key, get(f.end), get(prior_end), [get(d) for d in dates])
+
+    vols = run(cur, "volunteers_at", p_dates)
+    stock(vols, vols["role"].isna(), "volunteers")
+    stock(vols, vols["role"] == "楼长", "building_heads")
+    stock(vols, vols["role"].isin(["巷长", "街长"]), "lane_street_heads")
+    orgs = run(cur, "organizations_at", p_dates)
+    for kind, key in ORG_METRIC.items():
+        stock(orgs, orgs["kind"] == kind, key)
+    heads = run(cur, "compounds_with_heads_at", p_dates)
+    stock(heads, heads["n"].notna(), "compounds_with_heads")
+    n_comm = len(run(cur, "communities_in_scope", p))
+    put("communities", n_comm, n_comm, [n_comm] * len(dates))
+
+    rows = []
+    for key in (*HEADLINE, *SCOPE):
+        m, v = METRICS[key], values[key]
+        delta = rate(v["value"] - v["prior"], v["prior"]) if v["prior"] is not None else None
+        rows.append({"key": key, "label": m.label, "unit": m.unit, "value": v["value"], "prior": v["prior"],
+                     "delta_pct": delta, "spark": v["spark"], "definition": m.definition,
+                     "group": "数读" if key in HEADLINE else "范围"})
+    return pd.DataFrame(rows)
+
+
+def category_table(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Per category: received, resolved, resolution and on-time rates, median days, backlog, service quality."""
+    df = run(cur, "category_summary", f.params())
+    repeats = run(cur, "repeat_cases", f.params()).set_index("category")
+    df["resolution_rate"] = [rate(a, b) for a, b in zip(df["received_resolved"], df["received"])]
+    df["on_time_rate"] = [rate(a, b) for a, b in zip(df["on_time"], df["resolved"])]
+    df["mediation_success_rate"] = [rate(a, b) for a, b in zip(df["success"], df["with_outcome"])]
+    df["follow_up_rate"] = [rate(a, b) for a, b in zip(df["followed_up"], df["resolved"])]
+    df["satisfaction_rate"] = [rate(a, b) for a, b in zip(df["satisfied"], df["rated"])]
+    df["repeats"] = [int(repeats["repeats"].get(c, 0)) for c in df["category"]]
+    df["repeat_rate"] = [rate(r, int(repeats["received"].get(c, 0))) for r, c in zip(df["repeats"], df["category"])]
+    return df
+
+
+def service_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, float | None]:
+    """Sub-district totals of the case metrics over the categories in scope."""
+    df = category_table(cur, f)
+    disputes = df[df["category"] == "邻里矛盾"]
+    s = df.sum(numeric_only=True)
+    return {
+        "received": int(s["received"]), "resolved": int(s["resolved"]), "open_backlog": int(s["open_backlog"]),
+        "resolution_rate": rate(s["received_resolved"], s["received"]),
+        "on_time_rate": rate(s["on_time"], s["resolved"]),
+        "mediation_success_rate": rate(disputes["success"].sum(), disputes["with_outcome"].sum()),
+        "follow_up_rate": rate(s["followed_up"], s["resolved"]),
+        "satisfaction_rate": rate(s["satisfied"], s["rated"]),
+        "repeat_rate": rate(s["repeats"], s["received"]),
+    }
+
+
+def cases_by_year(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Received and resolved cases per reporting year and category."""
+    return run(cur, "cases_by_year", f.params())
+
+
+def cases_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Received and resolved cases per reporting month (trend under the milestones)."""
+    return run(cur, "cases_by_month", f.params())
+
+
+def backlog_ageing(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Open cases at the window's end by age bucket and category."""
+    return run(cur, "backlog_ageing", f.params())
+
+
+def community_ranking(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Cases per community with rates per 1,000 households; rates only where n ≥ MIN_CASES_FOR_RATE."""
+    df = run(cur, "community_cases", f.params())
+    df["received_per_1000"] = [round(1000 * r / h, 1) if h else None for r, h in zip(df["received"], df["households"])]
+    df["eligible"] = df["received"] >= MIN_CASES_FOR_RATE
+    df["resolution_rate"] = [rate(a, b) if ok else None
+                             for a, b, ok in zip(df["received_resolved"], df["received"], df["eligible"])]
+    return df
+
+
+def community_category_matrix(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Cases received per community × category (for the heatmap), all cells present."""
+    df = run(cur, "community_category_matrix", f.params())
+    return df.pivot_table(index="community", columns="category", values="received", fill_value=0, aggfunc="sum")
+
+
+def compound_cases(cur: duckdb.DuckDBPyConnection, f: Filters, community: str) -> pd.DataFrame:
+    """Drill-down: one community's compounds with received, resolved and open cases."""
+    return run(cur, "compound_cases", {**f.params(), "community": community})
+
+
+def case_list(cur: duckdb.DuckDBPyConnection, f: Filters, community: str, compound: str | None = None) -> pd.DataFrame:
+    """Drill-down: the cases of one community (optionally one compound), newest first, at most 2,000."""
+    return run(cur, "case_list", {**f.params(), "community": community, "compound": compound})
+
+
+def volunteer_summary(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, object]:
+    """Teams: active by role, party share, coverage per compound and per 100 households."""
+    by_comm = run(cur, "volunteers_by_community", f.params())
+    coverage = run(cur, "coverage", f.params())
+    with_heads = coverage[coverage["heads"] > 0]
+    heads = int(with_heads["heads"].sum())
+    hh = with_heads["households"].fillna(0)
+    by_role = by_comm.groupby("role")[["n", "party"]].sum()
+    total = run(cur, "volunteers_at", {**f.params(), "dates": [f.end]})
+    total_row = total[total["role"].isna()]
+    people = int(total_row["n"].sum())
+    party = int(total_row["party"].sum())
+    return {
+        "total": people, "party_share": rate(party, people), "by_role": by_role,
+        "by_community": by_comm, "coverage": coverage,
+        "compounds_with_heads": len(with_heads),
+        "heads_per_compound": round(heads / len(with_heads), 1) if len(with_heads) else None,
+        "heads_per_100_households": round(100 * with_heads.loc[hh > 0, "heads"].sum() / hh.sum(), 2) if hh.sum() else None,
+    }
+
+
+def volunteer_flows(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Appointments and departures per year and role."""
+    return run(cur, "volunteer_flows", f.params())
+
+
+def organizations_by_kind(cur: duckdb.DuckDBPyConnection, f: Filters, wechat: bool = False) -> pd.DataFrame:
+    """Active organisations at the window's end by kind and community (WeChat groups apart)."""
+    df = run(cur, "organizations_by_community", f.params())
+    return df[(df["kind"] == "楼道微信群") == wechat].reset_index(drop=True)
+
+
+def organization_flows(cur: duckdb.DuckDBPyConnection, f: Filters, wechat: bool = False) -> pd.DataFrame:
+    """Organisations founded and dissolved per year and kind (founding timeline; WeChat groups apart)."""
+    df = run(cur, "organization_flows", f.params())
+    return df[(df["kind"] == "楼道微信群") == wechat].reset_index(drop=True)
+
+
+def micro_projects(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, pd.DataFrame]:
+    """微创熟: by year, by review round and by community, with approval and completion rates."""
+    out = {name: run(cur, f"micro_projects_by_{name}", f.params()) for name in ("year", "round", "community")}
+    for df in out.values():
+        df["approval_rate"] = [rate(a, b) for a, b in zip(df["funded"], df["applications"])]
+        df["funds_wan"] = (df["funds_yuan"] / 10000).round(2)
+    for name in ("year", "community"):
+        df = out[name]
+        df["completion_rate"] = [rate(a, b) for a, b in zip(df["completed"], df["funded"])]
+    return out
+
+
+def micro_project_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, float | None]:
+    """Totals for the window: applications, approval rate, funds granted (万元), completion rate."""
+    df = run(cur, "micro_projects_by_year", f.params())
+    return {"applications": int(df["applications"].sum()),
+            "approval_rate": rate(df["funded"].sum(), df["applications"].sum()),
+            "funds_granted": float(df["funds_yuan"].sum()) / 10000,
+            "completion_rate": rate(df["completed"].sum(), df["funded"].sum())}
+
+
+def activities_by_year(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Activities and participants per year and kind."""
+    return run(cur, "activities_by_year", f.params())
+
+
+PROFILE_METRICS = ("received_per_1000", "resolution_rate", "median_days", "volunteers_per_100_households",
+                   "organizations_active", "activities")
+
+
+def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str) -> pd.DataFrame:
+    """One community's KPIs against the sub-district median, with its rank (rates need n ≥ MIN_CASES_FOR_RATE)."""
+    df = run(cur, "community_profile", {**f.params(), "communities": []})
+    df["received_per_1000"] = 1000 * df["received"] / df["households"]
+    df["resolution_rate"] = [rate(a, b) if b >= MIN_CASES_FOR_RATE else None
+                             for a, b in zip(df["received_resolved"], df["received"])]
+    df["volunteers_per_100_households"] = 100 * df["volunteers"] / df["households"]
+    df["organizations_active"] = df["organizations"]
+    lower_is_better = {"median_days"}
+    rows = []
+    me = df[df["community"] == community]
+    if me.empty:
+        return pd.DataFrame()
+    for key in PROFILE_METRICS:
+        col = df[key].astype("Float64")
+        ranked = col.rank(ascending=key in lower_is_better, method="min")
+        m = METRICS[key]
+        value = me[key].iloc[0]
+        rows.append({"key": key, "label": m.label, "unit": m.unit, "definition": m.definition,
+                     "value": None if pd.isna(value) else float(value),
+                     "median": float(col.median()) if col.notna().any() else None,
+                     "rank": None if pd.isna(value) else int(ranked[me.index[0]]),
+                     "ranked_of": int(col.notna().sum()),
+                     "cases": int(me["received"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def milestones(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The programme's milestones 2011–2022."""
+    return run(cur, "milestones", {})
+
+
+def mobilisation_2020(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The 2020 epidemic mobilisation figures (published, reference data)."""
+    return run(cur, "mobilisation_2020", {})
+
+
+def data_quality(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, object]:
+    """Load batches, rejects per file, stale communities, new compounds, freshness."""
+    fresh = run(cur, "freshness", {})
+    cutoff = pd.Timestamp(f.as_of) - pd.Timedelta(days=30)
+    fresh["stale"] = fresh["cases_latest"].isna() | (pd.to_datetime(fresh["cases_latest"]) < cutoff)
+    meta = dict(run(cur, "db_meta", {}).itertuples(index=False, name=None))
+    return {
+        "batches": run(cur, "load_batches", {}),
+        "rejects_by_file": (rejects := run(cur, "rejects_by_file", {})),
+        "reject_total": int(rejects["rejects"].sum()),
+        "freshness": fresh,
+        "stale": fresh[fresh["stale"]],
+        "new_compounds": run(cur, "new_compounds", {}),
+        "meta": meta,
+    }
+
+
+def reject_rows(cur: duckdb.DuckDBPyConnection, file: str | None = None) -> pd.DataFrame:
+    """Reject list (file, sheet, row, reason), optionally for one file."""
+    return run(cur, "reject_rows", {"file": file})
+
+
+def dataset_info(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """meta table: db_version, published_at, dataset ('sample' for the bundled sample)."""
+    return dict(run(cur, "db_meta", {}).itertuples(index=False, name=None))

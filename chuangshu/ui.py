@@ -1,0 +1,201 @@
+"""Streamlit building blocks shared by every page: filters, cached metrics, KPI cards, charts."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from chuangshu import db, fmt, metrics
+from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters, from_query_params, to_query_params
+
+SOURCE = "来源：各社区上报台账（创熟台账库）"
+FILTER_KEY = "filters"
+
+
+def db_version() -> str:
+    """Version of the published database; cache keys include it so a new load shows at once."""
+    return db.published().version()
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached(name: str, version: str, args: tuple) -> Any:
+    cur = db.published().cursor()
+    try:
+        return getattr(metrics, name)(cur, *args)
+    finally:
+        cur.close()
+
+
+def get(name: str, *args: Any) -> Any:
+    """Result of metrics.<name>(cursor, *args), cached per database version and arguments."""
+    return _cached(name, db_version(), tuple(args))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _choices(version: str) -> tuple[list[str], list[str]]:
+    cur = db.published().cursor()
+    try:
+        communities = [r[0] for r in cur.execute("SELECT community FROM communities ORDER BY community").fetchall()]
+        categories = [r[0] for r in cur.execute("SELECT category FROM categories ORDER BY sort_order").fetchall()]
+        return communities, categories
+    finally:
+        cur.close()
+
+
+def choices() -> tuple[list[str], list[str]]:
+    """All communities and categories (for the filter widgets)."""
+    return _choices(db_version())
+
+
+def sidebar_filters() -> Filters:
+    """The global filters in the sidebar, initialised from and written back to the URL."""
+    communities, categories = choices()
+    if FILTER_KEY not in st.session_state:
+        st.session_state[FILTER_KEY] = from_query_params(st.query_params.to_dict(), communities, categories)
+        initial: Filters = st.session_state[FILTER_KEY]
+        st.session_state["f_as_of"] = initial.as_of
+        st.session_state["f_years"] = (initial.year_from, initial.year_to)
+        st.session_state["f_communities"] = list(initial.communities)
+        st.session_state["f_categories"] = list(initial.categories)
+    with st.sidebar:
+        st.markdown("#### 筛选")
+        as_of = st.date_input("统计截至", key="f_as_of", min_value=date(PROGRAMME_START_YEAR, 8, 1),
+                              max_value=date.today(), format="YYYY-MM-DD", help="所有数字按此日期计算（默认 2022-06-30）")
+        max_year = max(as_of.year, DEFAULT_AS_OF.year)
+        years = st.slider("年份范围", PROGRAMME_START_YEAR, max_year, key="f_years",
+                          help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
+        chosen = st.multiselect("社区", communities, key="f_communities", placeholder="全部社区")
+        cats = st.multiselect("事项类别", categories, key="f_categories", placeholder="全部类别")
+        f = Filters(as_of=as_of, year_from=years[0], year_to=min(years[1], as_of.year),
+                    communities=tuple(chosen), categories=tuple(cats))
+        if st.button("恢复默认", width="stretch"):
+            for key in ("f_as_of", "f_years", "f_communities", "f_categories", FILTER_KEY):
+                st.session_state.pop(key, None)
+            st.query_params.clear()
+            st.rerun()
+    st.session_state[FILTER_KEY] = f
+    wanted = to_query_params(f)
+    current = {k: v for k, v in st.query_params.to_dict().items() if k in ("asof", "years", "c", "k")}
+    if current != wanted:
+        for key in ("asof", "years", "c", "k"):
+            if key in st.query_params and key not in wanted:
+                del st.query_params[key]
+        st.query_params.update(wanted)
+    return f
+
+
+def filters() -> Filters:
+    """The filters chosen in the sidebar (defaults if the sidebar has not run)."""
+    return st.session_state.get(FILTER_KEY, Filters())
+
+
+def is_sample() -> bool:
+    """True when the published database was built from the bundled sample."""
+    return get("dataset_info").get("dataset") == "sample"
+
+
+def page_header(title: str, subtitle: str | None = None) -> Filters:
+    """Page title, the as-of date once, the sample badge; returns the current filters."""
+    f = filters()
+    st.title(title)
+    line = f"数据截至 **{fmt.date_cn(f.as_of)}** · {f.describe()}"
+    if is_sample():
+        line = ":red-badge[示例数据] " + line + " · 数字由示例台账生成，仅用于演示"
+    st.caption(line)
+    if subtitle:
+        st.markdown(subtitle)
+    return f
+
+
+def kpi_cards(df: pd.DataFrame, columns: int = 4, group: str | None = None, keys: list[str] | None = None) -> None:
+    """KPI cards: big number with unit, year-over-year delta, sparkline, definition on hover."""
+    if group is not None:
+        df = df[df["group"] == group]
+    if keys is not None:
+        df = df.set_index("key").loc[keys].reset_index()
+    rows = [df.iloc[i:i + columns] for i in range(0, len(df), columns)]
+    for chunk in rows:
+        cols = st.columns(columns)
+        for col, (_, r) in zip(cols, chunk.iterrows()):
+            m = metrics.METRICS[r["key"]]
+            col.metric(
+                label=r["label"], value=fmt.metric_value(r["value"], r["unit"], m.kind),
+                delta=fmt.delta(r.get("delta_pct")), delta_color="normal",
+                chart_data=r["spark"] if isinstance(r.get("spark"), list) and len(r["spark"]) > 1 else None,
+                chart_type="area", help=f"口径：{r['definition']}", border=True,
+            )
+
+
+def metric_card(col: Any, key: str, value: float | None) -> None:
+    """One metric from the registry on a card, with its definition on hover."""
+    m = metrics.METRICS[key]
+    col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=f"口径：{m.definition}", border=True)
+
+
+def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None) -> None:
+    """A chart with its caption (source, as-of, filters) and its data as an xlsx download."""
+    from chuangshu.export import to_xlsx_bytes
+
+    f = filters()
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
+    cap, dl = st.columns([5, 1])
+    text = f"{SOURCE} · 截至{fmt.date_cn(f.as_of)} · {f.describe()}"
+    if note:
+        text = note + " · " + text
+    cap.caption(text + (" · 示例数据" if is_sample() else ""))
+    dl.download_button("下载数据", to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/download:", width="stretch")
+
+
+def definitions(keys: list[str]) -> None:
+    """An expander listing the 口径 of the metrics a page shows."""
+    with st.expander("指标口径"):
+        for key in keys:
+            m = metrics.METRICS[key]
+            st.markdown(f"**{m.label}**（{m.unit}）：{m.definition}")
+
+
+def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], height: int | None = None, key: str | None = None,
+          selectable: bool = False) -> Any:
+    """A table with Chinese headers; kinds: text, count, pct, days, wan, date, float."""
+    config = {}
+    for col, (label, kind) in columns.items():
+        if kind == "count":
+            config[col] = st.column_config.NumberColumn(label, format="localized")
+        elif kind == "pct":
+            config[col] = st.column_config.NumberColumn(label, format="%.1f%%")
+        elif kind == "days":
+            config[col] = st.column_config.NumberColumn(label, format="%.1f 天")
+        elif kind == "wan":
+            config[col] = st.column_config.NumberColumn(label, format="%.2f 万元")
+        elif kind == "float":
+            config[col] = st.column_config.NumberColumn(label, format="%.1f")
+        elif kind == "date":
+            config[col] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        else:
+            config[col] = st.column_config.TextColumn(label)
+    kwargs: dict[str, Any] = {"hide_index": True, "column_config": config, "column_order": list(columns),
+                              "width": "stretch"}
+    if height:
+        kwargs["height"] = height
+    if selectable:
+        kwargs.update(on_select="rerun", selection_mode="single-row", key=key)
+    return st.dataframe(df, **kwargs)
+
+
+def figure_cards(df: pd.DataFrame, label: str, value: str, unit: str, columns: int = 6, note: str = "") -> None:
+    """Plain figure cards (published reference figures such as the 2020 mobilisation)."""
+    cols = st.columns(columns)
+    for i, r in enumerate(df.itertuples(index=False)):
+        cols[i % columns].metric(getattr(r, label), fmt.count(getattr(r, value), getattr(r, unit)),
+                                 help=note or None, border=True)
+
+
+def selected(event: Any, df: pd.DataFrame, column: str) -> Any:
+    """The value of ``column`` in the row picked in a selectable table, or None."""
+    rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    return df.iloc[rows[0]][column] if rows and rows[0] < len(df) else None

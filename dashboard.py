@@ -1,0 +1,36 @@
+"""桂城“创熟”治理数据看板: entry point (streamlit run dashboard.py)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from chuangshu import ui
+from chuangshu.paths import db_path
+
+st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":material/diversity_3:", layout="wide")
+
+if not db_path().exists():
+    from etl.bootstrap import ensure_sample_db
+
+    with st.spinner("首次运行：正在用示例台账生成数据库，约需十几秒……"):
+        ensure_sample_db()
+
+PAGES = {
+    "治理成效": [
+        st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
+        st.Page("pages/cases.py", title="事项", icon=":material/assignment:"),
+        st.Page("pages/teams.py", title="队伍", icon=":material/groups:"),
+        st.Page("pages/organizations.py", title="组织", icon=":material/account_tree:"),
+        st.Page("pages/projects.py", title="项目与活动", icon=":material/volunteer_activism:"),
+        st.Page("pages/community.py", title="社区画像", icon=":material/location_city:"),
+        st.Page("pages/milestones.py", title="大事记", icon=":material/timeline:"),
+    ],
+    "数据": [
+        st.Page("pages/quality.py", title="数据质量", icon=":material/fact_check:"),
+        st.Page("pages/query.py", title="即席查询", icon=":material/terminal:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+st.sidebar.markdown("### 桂城“创熟”治理数据")
+ui.sidebar_filters()
+page.run()

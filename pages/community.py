@@ -1,0 +1,28 @@
+"""社区画像: one community against the sub-district median, its rank, its compounds."""
+import streamlit as st
+
+from chuangshu import charts, fmt, metrics, ui
+
+f = ui.page_header("社区画像", "一个社区与全街道中位数的比较。")
+communities, _ = ui.choices()
+default = f.communities[0] if f.communities else "桂南社区"
+community = st.selectbox("选择社区", communities, index=communities.index(default) if default in communities else 0,
+                         key="profile_community")
+st.info(f"排名规则：办结率等比率指标只在区间内受理不少于 {metrics.MIN_CASES_FOR_RATE} 件的社区之间排名，"
+        "避免一两件事项的社区因比率极端而排在前列。", icon=":material/info:")
+profile = ui.get("community_profile", f, community)
+cols = st.columns(len(profile))
+for col, r in zip(cols, profile.itertuples(index=False)):
+    m = metrics.METRICS[r.key]
+    rank = f"第 {r.rank} / {r.ranked_of} 名" if r.rank else "不参与排名"
+    col.metric(r.label, fmt.metric_value(r.value, r.unit, m.kind),
+               delta=f"街道中位数 {fmt.metric_value(r.median, r.unit, m.kind)} · {rank}", delta_color="off",
+               help=f"口径：{r.definition}", border=True)
+
+compounds = ui.get("compound_cases", f, community)
+ui.chart(charts.bars(compounds.head(20), "compound", "received", f"{community}各小区受理事项", horizontal=True,
+                     x_title="受理事项（件）"), compounds, f"{community}小区事项")
+trend = ui.get("cases_by_year", f.only(community))
+ui.chart(charts.bars(trend, "year", "received", f"{community}各类事项逐年受理量", color="category",
+                     x_title="登记年份", y_title="受理事项（件）"), trend, f"{community}事项逐年")
+ui.definitions(list(metrics.PROFILE_METRICS))

@@ -1,0 +1,9 @@
+"""大事记: the programme's milestones 2011–2022 over the monthly case trend."""
+from chuangshu import charts, ui
+
+f = ui.page_header("大事记", "从 2011 年课题组成立到 2022 年全区推广。")
+milestones = ui.get("milestones")
+monthly = ui.get("cases_by_month", f)
+ui.chart(charts.milestones_over_trend(monthly, milestones, "“创熟”十一年：关键节点与每月受理事项"), monthly,
+         "每月受理事项")
+ui.table(milestones, {"happened_on": ("时间", "date"), "title": ("事件", "text"), "detail": ("说明", "text")})

@@ -1,0 +1,22 @@
+"""总览: the 数读 headline figures, the programme's scope, and the 2020 mobilisation."""
+import streamlit as st
+
+from chuangshu import charts, metrics, ui
+
+f = ui.page_header("总览", "桂城街道“创熟”（熟人社区）工作的核心数字。悬停卡片右上角的问号可查看口径。")
+headline = ui.get("headline", f)
+
+st.subheader("数读")
+ui.kpi_cards(headline, columns=5, group="数读")
+
+st.subheader("工作范围")
+ui.kpi_cards(headline, columns=4, group="范围")
+
+st.subheader("2020 年群防群治")
+ui.figure_cards(ui.get("mobilisation_2020"), "item", "figure", "unit",
+                note="2020 年疫情防控期间动员参与群防群治的力量（街道公布数字）")
+
+trend = ui.get("cases_by_year", f)
+ui.chart(charts.bars(trend, "year", "resolved", "各类事项逐年受理并办结的数量", color="category",
+                     x_title="登记年份", y_title="办结事项（件）"), trend, "逐年办结事项")
+ui.definitions([*metrics.HEADLINE, *metrics.SCOPE])

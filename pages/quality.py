@@ -1,0 +1,42 @@
+"""数据质量: load batches, rejects per file with reasons, stale communities, new compounds, freshness."""
+import streamlit as st
+
+from chuangshu import ui
+
+f = ui.page_header("数据质量", "台账载入记录、退回行及原因、上报时效。")
+q = ui.get("data_quality", f)
+meta = q["meta"]
+cols = st.columns(4)
+cols[0].metric("数据库版本", meta.get("db_version", "—"), border=True)
+cols[1].metric("最近发布", meta.get("published_at", "—"), border=True)
+cols[2].metric("退回行", f"{q['reject_total']:,} 行", border=True,
+               help="未能载入的行（含整份无法读取的文件），原因见下表")
+cols[3].metric("近 30 天无事项台账的社区", f"{len(q['stale'])} 个", border=True,
+               help="统计截至日前 30 天内没有任何事项登记的社区，可能漏报")
+
+st.subheader("退回清单")
+picked = ui.table(q["rejects_by_file"], {"source_file": ("文件", "text"), "rejects": ("退回行数", "count"),
+                                         "file_errors": ("整份无法读取", "count"), "example": ("原因示例", "text")},
+                  key="reject_files", selectable=True)
+chosen = ui.selected(picked, q["rejects_by_file"], "source_file")
+st.caption("点选上表一行只看该文件" if chosen is None else f"只看：{chosen}")
+ui.table(ui.get("reject_rows", chosen), {"source_file": ("文件", "text"), "sheet": ("工作表", "text"),
+                                         "row_number": ("行号", "count"), "reason": ("原因", "text")}, height=320)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("上报时效")
+    ui.table(q["freshness"], {"community": ("社区", "text"), "cases_latest": ("最近事项登记", "date"),
+                              "activities_latest": ("最近活动", "date")}, height=360)
+with right:
+    st.subheader("待确认的新小区")
+    st.caption("台账中出现、但小区名单中还没有的名称：请确认后加入名单，或与已有小区合并。")
+    ui.table(q["new_compounds"], {"community": ("社区", "text"), "compound": ("小区名称（按台账原样）", "text")},
+             height=360)
+
+st.subheader("载入记录")
+ui.table(q["batches"], {"batch_id": ("批次", "count"), "source_file": ("文件", "text"), "loaded_at": ("载入时间", "text"),
+                        "status": ("状态", "text"), "rows_read": ("读取", "count"), "rows_new": ("新增", "count"),
+                        "rows_changed": ("变更", "count"), "rows_unchanged": ("未变", "count"),
+                        "rows_removed": ("移除", "count"), "rows_rejected": ("退回", "count"),
+                        "message": ("说明", "text")}, height=360)

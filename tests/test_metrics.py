@@ -1,0 +1,147 @@
+"""The metric layer against the published figures (facts.md) and against independent pandas counts."""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from chuangshu import metrics
+from chuangshu.filters import Filters
+
+FACTS = {  # published figures, cumulative as of 2022-06-30 (facts.md: "exact")
+    "communities": 45, "compounds_with_heads": 149, "associations": 51, "self_gov_groups": 58,
+    "volunteers": 2186, "building_heads": 2142, "lane_street_heads": 44, "social_orgs": 233,
+    "red_committees": 7, "stations": 38, "elevators": 139, "disputes": 1463, "hygiene": 1247,
+    "security": 185, "facilities": 1839, "safety": 368, "parking": 536,
+}
+
+
+@pytest.fixture(scope="module")
+def cur(sample_db):
+    con = duckdb.connect(str(sample_db), read_only=True)
+    yield con.cursor()
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def frames(cur) -> dict[str, pd.DataFrame]:
+    """The public views as plain DataFrames: the independent side of every comparison."""
+    return {v: cur.execute(f"SELECT * FROM {v}").df()
+            for v in ("cases", "volunteers", "organizations", "categories", "communities", "micro_projects")}
+
+
+@pytest.mark.parametrize(("key", "expected"), FACTS.items())
+def test_default_view_reproduces_published_figures(cur, key: str, expected: int) -> None:
+    head = metrics.headline(cur, Filters()).set_index("key")
+    assert head.loc[key, "value"] == expected
+
+
+def test_wechat_groups_over_1400_and_five_case_sum(cur) -> None:
+    head = metrics.headline(cur, Filters()).set_index("key")
+    assert head.loc["wechat_groups", "value"] > 1400
+    assert sum(head.loc[k, "value"] for k in metrics.CATEGORY_METRIC.values()) == 5777
+
+
+def test_open_cases_and_departed_volunteers_exist_beside_the_figures(frames) -> None:
+    cases, vols = frames["cases"], frames["volunteers"]
+    assert cases["resolved_on"].isna().sum() > 0
+    assert vols["left_on"].notna().sum() > 0
+
+
+def _active(df: pd.DataFrame, start: str, end: str, at: date) -> pd.DataFrame:
+    at_ts = pd.Timestamp(at)
+    s, e = pd.to_datetime(df[start]), pd.to_datetime(df[end])
+    return df[(s <= at_ts) & (e.isna() | (e > at_ts))]
+
+
+FILTERS = [
+    Filters(),
+    Filters(as_of=date(2020, 12, 31), year_from=2018, year_to=2020),
+    Filters(communities=("桂南社区", "江滨社区")),
+    Filters(as_of=date(2019, 6, 30), year_from=2011, year_to=2019, communities=("灯湖社区",)),
+]
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=lambda f: f.describe())
+def test_headline_equals_independent_pandas_count(cur, frames, f: Filters) -> None:
+    head = metrics.headline(cur, f).set_index("key")
+    cases = frames["cases"]
+    if f.communities:
+        cases = cases[cases["community"].isin(f.communities)]
+    resolved = pd.to_datetime(cases["resolved_on"])
+    in_window = cases[(resolved >= pd.Timestamp(f.start)) & (resolved <= pd.Timestamp(f.end))]
+    for category, key in metrics.CATEGORY_METRIC.items():
+        assert head.loc[key, "value"] == (in_window["category"] == category).sum(), key
+    vols = frames["volunteers"]
+    orgs = frames["organizations"]
+    if f.communities:
+        vols = vols[vols["community"].isin(f.communities)]
+        orgs = orgs[orgs["community"].isin(f.communities)]
+    active = _active(vols, "appointed_on", "left_on", f.end)
+    assert head.loc["volunteers", "value"] == active["person_id"].nunique()
+    assert head.loc["building_heads", "value"] == active[active["role"] == "楼长"]["person_id"].nunique()
+    heads = active[(active["role"] == "楼长") & active["compound"].notna()]
+    assert head.loc["compounds_with_heads", "value"] == len(heads[["community", "compound"]].drop_duplicates())
+    live = _active(orgs, "founded_on", "dissolved_on", f.end)
+    for kind, key in metrics.ORG_METRIC.items():
+        assert head.loc[key, "value"] == (live["kind"] == kind).sum(), key
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=lambda f: f.describe())
+def test_category_table_equals_independent_pandas_count(cur, frames, f: Filters) -> None:
+    table = metrics.category_table(cur, f).set_index("category")
+    cases = frames["cases"].copy()
+    if f.communities:
+        cases = cases[cases["community"].isin(f.communities)]
+    rep, res = pd.to_datetime(cases["reported_on"]), pd.to_datetime(cases["resolved_on"])
+    start, end = pd.Timestamp(f.start), pd.Timestamp(f.end)
+    sla = frames["categories"].set_index("category")["sla_days"]
+    for category in table.index:
+        mine = cases["category"] == category
+        received = mine & (rep >= start) & (rep <= end)
+        resolved = mine & (res >= start) & (res <= end)
+        days = (res - rep).dt.days
+        assert table.loc[category, "received"] == received.sum()
+        assert table.loc[category, "resolved"] == resolved.sum()
+        done = (received & (res <= end)).sum()
+        expected_rate = None if not received.sum() else 100 * done / received.sum()
+        assert table.loc[category, "resolution_rate"] == pytest.approx(expected_rate)
+        if resolved.sum():
+            assert table.loc[category, "median_days"] == pytest.approx(days[resolved].median())
+            on_time = (resolved & (days <= sla[category])).sum()
+            assert table.loc[category, "on_time_rate"] == pytest.approx(100 * on_time / resolved.sum())
+        backlog = mine & (rep <= end) & (res.isna() | (res > end))
+        assert table.loc[category, "open_backlog"] == backlog.sum()
+
+
+def test_resolved_is_not_confused_with_successful(cur) -> None:
+    table = metrics.category_table(cur, Filters()).set_index("category")
+    disputes = table.loc["邻里矛盾"]
+    assert disputes["success"] < disputes["resolved"]
+    assert 0 < disputes["mediation_success_rate"] < 100
+
+
+def test_year_over_year_compares_the_same_window_a_year_earlier(cur) -> None:
+    f = Filters(year_from=2021, year_to=2021, as_of=date(2021, 12, 31))
+    this = metrics.headline(cur, f).set_index("key")
+    last = metrics.headline(cur, Filters(year_from=2020, year_to=2020, as_of=date(2020, 12, 31))).set_index("key")
+    assert this.loc["disputes", "prior"] == last.loc["disputes", "value"]
+    assert this.loc["volunteers", "prior"] == last.loc["volunteers", "value"]
+
+
+def test_community_ranking_applies_minimum_count_rule(cur) -> None:
+    ranking = metrics.community_ranking(cur, Filters(year_from=2022, year_to=2022))
+    small = ranking[ranking["received"] < metrics.MIN_CASES_FOR_RATE]
+    assert small["resolution_rate"].isna().all()
+    assert len(ranking) == 45
+
+
+def test_micro_project_totals_equal_pandas(cur, frames) -> None:
+    totals = metrics.micro_project_totals(cur, Filters())
+    mp = frames["micro_projects"]
+    mp = mp[pd.to_datetime(mp["applied_on"]) <= pd.Timestamp(date(2022, 6, 30))]
+    assert totals["applications"] == len(mp)
+    funded = mp[mp["is_funded"]]
+    assert totals["funds_granted"] == pytest.approx(float(funded["amount_yuan"].astype(float).sum()) / 10000)
