@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from chuangshu.theme import ACCENT, GOLD, MUTED, SEQUENTIAL, colors_for, register
+from chuangshu.theme import ACCENT, GOLD, MUTED, SEQUENTIAL, colors_for, known_order, register
 
 
 def _layout(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, dark: bool = False,
@@ -19,7 +19,7 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
          text: bool = False, dark: bool = False, height: int = 380) -> go.Figure:
     """Bars (stacked or grouped by ``color``); horizontal bars read top-down in the frame's order."""
     fig = go.Figure()
-    groups = (order or list(dict.fromkeys(df[color]))) if color else [None]
+    groups = (order or known_order(df[color])) if color else [None]
     palette = colors_for([g for g in groups if g is not None]) if color else {}
     for g in groups:
         part = df if g is None else df[df[color] == g]
@@ -43,7 +43,7 @@ def lines(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = N
           y_title: str | None = None, dark: bool = False, height: int = 380) -> go.Figure:
     """Lines per ``color`` group (trends)."""
     fig = go.Figure()
-    groups = list(dict.fromkeys(df[color])) if color else [None]
+    groups = known_order(df[color]) if color else [None]
     palette = colors_for([g for g in groups if g is not None]) if color else {}
     for g in groups:
         part = df if g is None else df[df[color] == g]

@@ -48,10 +48,10 @@ class Filters:
     def is_default(self) -> bool:
         return self == Filters()
 
-    def describe(self) -> str:
+    def describe(self, with_as_of: bool = True) -> str:
         """The filters in words, for captions, slide footers and exports."""
-        parts = [f"截至{self.as_of.year}年{self.as_of.month}月{self.as_of.day}日",
-                 f"{self.year_from}—{self.year_to}年"]
+        parts = [f"截至{self.as_of.year}年{self.as_of.month}月{self.as_of.day}日"] if with_as_of else []
+        parts.append(f"{self.year_from}—{self.year_to}年")
         parts.append("、".join(self.communities) if self.communities else "全部社区")
         if self.categories:
             parts.append("、".join(self.categories))

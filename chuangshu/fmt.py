@@ -46,6 +46,15 @@ def delta(value: float | None) -> str | None:
     return f"{arrow} {abs(value):.1f}% 同比"
 
 
+def delta_short(value: float | None) -> tuple[str | None, bool]:
+    """Year-over-year change for a KPI card: ('+12.3%', True), ('持平', False) or (None, False)."""
+    if _missing(value):
+        return None, False
+    if abs(value) < 0.05:
+        return "持平", False
+    return f"{value:+.1f}%", True
+
+
 def date_cn(day: date) -> str:
     """2022-06-30 -> '2022年6月30日' (text and titles)."""
     return f"{day.year}年{day.month}月{day.day}日"

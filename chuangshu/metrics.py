@@ -42,7 +42,7 @@ METRICS: dict[str, Metric] = dict([
     _m("wechat_groups", "楼道微信群", "个", _ACTIVE_ORG.format(what="楼道微信群")),
     _m("associations", "街坊志愿互助会", "个", _ACTIVE_ORG.format(what="街坊志愿互助会（街坊会）")),
     _m("self_gov_groups", "小区自治小组", "个", _ACTIVE_ORG.format(what="小区自治小组")),
-    _m("volunteers", "“楼长-巷长-街长”志愿者", "名", "统计日在任的楼长、巷长、街长人数（三长名册中任职日期不晚于统计日且未离任；同一人按一人计）。"),
+    _m("volunteers", "三长志愿者", "名", "统计日在任的楼长、巷长、街长人数（三长名册中任职日期不晚于统计日且未离任；同一人按一人计）。"),
     _m("building_heads", "其中楼长", "名", "统计日在任的楼长人数。"),
     _m("lane_street_heads", "其中巷长、街长", "名", "统计日在任的巷长与街长人数。"),
     _m("social_orgs", "社团组织", "个", _ACTIVE_ORG.format(what="社团组织")),

@@ -23,6 +23,13 @@ ACTIVITY_COLORS = {"邻里节": "#C0392B", "志愿服务": "#2F6690", "文化活
 SEQUENTIAL = ["#F4F6F8", "#C9DCEB", "#8DB5D4", "#4C86B3", "#2F6690", "#1B3F5C"]
 
 
+def known_order(values: object) -> list[str]:
+    """Distinct values in the programme's canonical order (categories, roles, kinds), others after."""
+    canon = [*CATEGORY_COLORS, *ROLE_COLORS, *ORG_COLORS, *ACTIVITY_COLORS]
+    distinct = list(dict.fromkeys(values))  # type: ignore[call-overload]
+    return sorted(distinct, key=lambda v: canon.index(v) if v in canon else len(canon))
+
+
 def colors_for(values: list[str]) -> dict[str, str]:
     """Fixed colours for known categories, roles, org and activity kinds; palette for the rest."""
     known = {**CATEGORY_COLORS, **ROLE_COLORS, **ORG_COLORS, **ACTIVITY_COLORS}

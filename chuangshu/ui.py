@@ -101,7 +101,7 @@ def page_header(title: str, subtitle: str | None = None) -> Filters:
     """Page title, the as-of date once, the sample badge; returns the current filters."""
     f = filters()
     st.title(title)
-    line = f"数据截至 **{fmt.date_cn(f.as_of)}** · {f.describe()}"
+    line = f"数据截至 **{fmt.date_cn(f.as_of)}** · {f.describe(with_as_of=False)}"
     if is_sample():
         line = ":red-badge[示例数据] " + line + " · 数字由示例台账生成，仅用于演示"
     st.caption(line)
@@ -121,9 +121,11 @@ def kpi_cards(df: pd.DataFrame, columns: int = 4, group: str | None = None, keys
         cols = st.columns(columns)
         for col, (_, r) in zip(cols, chunk.iterrows()):
             m = metrics.METRICS[r["key"]]
+            delta, arrow = fmt.delta_short(r.get("delta_pct"))
             col.metric(
                 label=r["label"], value=fmt.metric_value(r["value"], r["unit"], m.kind),
-                delta=fmt.delta(r.get("delta_pct")), delta_color="normal",
+                delta=delta, delta_color="normal" if arrow else "off", delta_arrow="auto" if arrow else "off",
+                delta_description="同比" if delta else None,
                 chart_data=r["spark"] if isinstance(r.get("spark"), list) and len(r["spark"]) > 1 else None,
                 chart_type="area", help=f"口径：{r['definition']}", border=True,
             )
@@ -142,7 +144,7 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
     f = filters()
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
     cap, dl = st.columns([5, 1])
-    text = f"{SOURCE} · 截至{fmt.date_cn(f.as_of)} · {f.describe()}"
+    text = f"{SOURCE} · {f.describe()}"
     if note:
         text = note + " · " + text
     cap.caption(text + (" · 示例数据" if is_sample() else ""))
