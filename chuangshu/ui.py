@@ -13,6 +13,7 @@ from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters, from
 
 SOURCE = "来源：各社区上报台账（创熟台账库）"
 FILTER_KEY = "filters"
+INITIAL_KEY = "filters_from_link"
 
 
 def db_version() -> str:
@@ -53,26 +54,24 @@ def choices() -> tuple[list[str], list[str]]:
 def sidebar_filters() -> Filters:
     """The global filters in the sidebar, initialised from and written back to the URL."""
     communities, categories = choices()
-    if FILTER_KEY not in st.session_state:
-        st.session_state[FILTER_KEY] = from_query_params(st.query_params.to_dict(), communities, categories)
-        initial: Filters = st.session_state[FILTER_KEY]
-        st.session_state["f_as_of"] = initial.as_of
-        st.session_state["f_years"] = (initial.year_from, initial.year_to)
-        st.session_state["f_communities"] = list(initial.communities)
-        st.session_state["f_categories"] = list(initial.categories)
+    if INITIAL_KEY not in st.session_state:  # first run of a session: the link decides
+        st.session_state[INITIAL_KEY] = from_query_params(st.query_params.to_dict(), communities, categories)
+    initial: Filters = st.session_state[INITIAL_KEY]
     with st.sidebar:
         st.markdown("#### 筛选")
-        as_of = st.date_input("统计截至", key="f_as_of", min_value=date(PROGRAMME_START_YEAR, 8, 1),
+        as_of = st.date_input("统计截至", value=initial.as_of, key="f_as_of", min_value=date(PROGRAMME_START_YEAR, 8, 1),
                               max_value=date.today(), format="YYYY-MM-DD", help="所有数字按此日期计算（默认 2022-06-30）")
-        max_year = max(as_of.year, DEFAULT_AS_OF.year)
-        years = st.slider("年份范围", PROGRAMME_START_YEAR, max_year, key="f_years",
-                          help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
-        chosen = st.multiselect("社区", communities, key="f_communities", placeholder="全部社区")
-        cats = st.multiselect("事项类别", categories, key="f_categories", placeholder="全部类别")
+        max_year = max(date.today().year, DEFAULT_AS_OF.year)
+        years = st.slider("年份范围", PROGRAMME_START_YEAR, max_year, value=(initial.year_from, initial.year_to),
+                          key="f_years", help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
+        chosen = st.multiselect("社区", communities, default=list(initial.communities), key="f_communities",
+                                placeholder="全部社区")
+        cats = st.multiselect("事项类别", categories, default=list(initial.categories), key="f_categories",
+                              placeholder="全部类别")
         f = Filters(as_of=as_of, year_from=years[0], year_to=min(years[1], as_of.year),
                     communities=tuple(chosen), categories=tuple(cats))
         if st.button("恢复默认", width="stretch"):
-            for key in ("f_as_of", "f_years", "f_communities", "f_categories", FILTER_KEY):
+            for key in ("f_as_of", "f_years", "f_communities", "f_categories", FILTER_KEY, INITIAL_KEY):
                 st.session_state.pop(key, None)
             st.query_params.clear()
             st.rerun()

@@ -137,3 +137,21 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     from appserver import CHROMIUM_ARGS
 
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def nav_apptest(monkeypatch: pytest.MonkeyPatch):
+    """Make AppTest rerun dashboard.py (st.navigation) on every run, as the real server does.
+
+    AppTest resets Streamlit's "uses a pages/ directory" flag before each run, so with our
+    pages/ folder every rerun after the first takes the legacy multipage path and runs the
+    page script alone, without the entry point's sidebar filters. The server keeps the flag
+    False once st.navigation has run; this fixture makes the legacy path run the entry point.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def run_entry_point(main_script_path: str) -> None:
+        code = compile(Path(main_script_path).read_text(encoding="utf-8"), main_script_path, "exec")
+        exec(code, {"__name__": "__main__", "__file__": main_script_path})  # noqa: S102
+
+    monkeypatch.setattr(script_runner, "_mpa_v1", run_entry_point)
