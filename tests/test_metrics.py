@@ -145,3 +145,15 @@ def test_micro_project_totals_equal_pandas(cur, frames) -> None:
     assert totals["applications"] == len(mp)
     funded = mp[mp["is_funded"]]
     assert totals["funds_granted"] == pytest.approx(float(funded["amount_yuan"].astype(float).sum()) / 10000)
+
+
+def test_metric_docs_are_generated_from_the_registry() -> None:
+    from chuangshu import metric_docs
+
+    assert metric_docs.DOC.read_text(encoding="utf-8") == metric_docs.to_markdown(), \
+        "docs/metrics.md is stale: run python -m chuangshu.metric_docs"
+
+
+def test_every_metric_shown_has_a_definition_and_unit() -> None:
+    for m in metrics.METRICS.values():
+        assert m.label and m.unit and len(m.definition) > 10, m.key
