@@ -24,6 +24,7 @@ _DATE_TEXT = re.compile(
     r"(?:\s*[T ]?\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:\.\d+)?)?)?$"
 )
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_QUOTES = str.maketrans("", "", "\"'“”‘’「」『』《》")
 _SERIAL = re.compile(r"^(\d{5})(?:\.0+)?$")
 
 
@@ -74,7 +75,7 @@ def parse_date(value: Any) -> date | None:
         number = float(value)
         if number.is_integer() and 19000101 <= number <= 29991231:
             return _compact_date(str(int(number)))
-        if number.is_integer() and 1 <= number < 2958466:
+        if 1 <= number < 2958466:  # a serial; a fraction is the time of day
             return EXCEL_EPOCH + timedelta(days=int(number))
         raise CellError("invalid_date", value=clean_text(value))
     text = clean_text(value)
@@ -103,8 +104,9 @@ def lookup(value: Any, table: Mapping[str, str], code: str = "unknown_value") ->
     if is_blank(value):
         return None
     key = squeeze(value)
-    if key in table:
-        return table[key]
+    for candidate in (key, key.translate(_QUOTES)):  # “创熟”加油站 and "创熟"加油站 alike
+        if candidate in table:
+            return table[candidate]
     raise CellError(code, value=clean_text(value))
 
 
@@ -147,9 +149,12 @@ def parse_number(value: Any) -> float | None:
         return float(value)
     text = squeeze(value).replace(",", "").removesuffix("分")
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
-        raise CellError("invalid_number", value=clean_text(value), example="85.5") from None
+        number = math.nan
+    if not math.isfinite(number):  # 'nan' and 'inf' are words, not numbers, in a ledger
+        raise CellError("invalid_number", value=clean_text(value), example="85.5")
+    return number
 
 
 def parse_money(value: Any) -> Decimal | None:
@@ -170,9 +175,12 @@ def parse_money(value: Any) -> Decimal | None:
             amount = Decimal(text) * factor
         except InvalidOperation:
             raise CellError("invalid_number", value=clean_text(value), example="15000 或 1.5万") from None
-    if amount < 0 or not amount.is_finite():
+    if not amount.is_finite() or amount < 0:  # NaN first: ordering a NaN raises
         raise CellError("invalid_number", value=clean_text(value), example="15000 或 1.5万")
-    return amount.quantize(Decimal("0.01"))
+    try:
+        return amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits for cents ('1e400')
+        raise CellError("invalid_number", value=clean_text(value), example="15000 或 1.5万") from None
 
 
 PARTY_YES = {"党员", "中共党员", "预备党员", "中共预备党员", "是", "√", "✓", "✔", "Y", "y", "yes", "1"}

@@ -71,11 +71,20 @@ def _text(value: Any) -> str | None:
     return n.clean_text(value) or None
 
 
+PHONE_IN_TEXT = re.compile(
+    r"(?<!\d)(?:[1１][3-9３-９]\d[\s\-－]?\d{4}[\s\-－]?\d{4}|[0０]\d{2,3}[\s\-－]?\d{7,8})(?!\d)")
+PHONE_MASK = "[电话已隐去]"
+
+
 def _note(value: Any) -> str | None:
-    """Free text as the clerk wrote it: spaces trimmed, Chinese punctuation kept (no NFKC)."""
+    """Free text as the clerk wrote it (spaces trimmed, Chinese punctuation kept, no NFKC),
+    with phone numbers hidden: the analytics database holds none (PIPL)."""
     if not isinstance(value, str):
-        return _text(value)
-    return re.sub(r"\s+", " ", value).strip() or None
+        value = _text(value)
+        if value is None:
+            return None
+    text = re.sub(r"\s+", " ", value).strip()
+    return PHONE_IN_TEXT.sub(PHONE_MASK, text) or None
 
 
 def _squeezed(value: Any) -> str | None:
@@ -180,7 +189,44 @@ def _blank_value(fn: Callable[[Any], Any]) -> Any:
         return None
 
 
-def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[list[Any], dict[int, CellError]]:
+# Plain text: characters NFKC leaves alone that are not spaces (ASCII, CJK ideographs, common
+# Chinese punctuation). clean_text and squeeze return such a value unchanged.
+PLAIN_TEXT = r"^[\x21-\x7e\x{4e00}-\x{9fff}、。“”‘’《》「」『』【】·—]+$"
+# Python's str \s (str.isspace) spelled for RE2: ASCII and C1 spaces plus Unicode Z* separators.
+PY_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f\x20\x85\pZ"
+NO_SPACE = rf"^[^{PY_SPACE}]+$"
+UNCHANGED_IF = {"id": PLAIN_TEXT, "text": PLAIN_TEXT, "place": PLAIN_TEXT, "person_name": PLAIN_TEXT,
+                "note": rf"^[^{PY_SPACE}\d]+$"}  # digits may be a phone number: through _note
+
+
+def _apply_text(values: pd.Series, fn: Callable[[Any], Any],
+                unchanged: str) -> tuple[np.ndarray, dict[int, CellError]] | None:
+    """Vectorised _apply for a text column of a CSV (pyarrow strings).
+
+    Values matching ``unchanged`` are what ``fn`` would return anyway, so they are taken
+    as they are; only the rest (spaces, full-width forms, blanks) go through ``fn``.
+    Columns with many distinct values (ids, descriptions) no longer cost a Python call each.
+    """
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.array)
+    plain = pc.fill_null(pc.match_substring_regex(arr, unchanged), False)
+    mask = plain.to_numpy(zero_copy_only=False)
+    out = np.empty(len(values), dtype=object)
+    out[mask] = pc.filter(arr, plain).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~mask)
+    errors: dict[int, CellError] = {}
+    if len(rest):
+        others, errs = _apply(values.iloc[rest], fn)
+        out[rest] = others
+        errors = {int(rest[i]): exc for i, exc in errs.items()}
+    return out, errors
+
+
+def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, dict[int, CellError]]:
     """Apply a normaliser once per distinct value (factorize), errors by row position."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     results: list[Any] = []
@@ -195,7 +241,7 @@ def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[list[Any], dict
     lookup = np.empty(len(results) + 1, dtype=object)
     lookup[: len(results)] = results
     lookup[-1] = blank_result
-    out = lookup[codes].tolist()
+    out = lookup[codes]
     errors: dict[int, CellError] = {}
     if errors_by_code:
         for code, exc in errors_by_code.items():
@@ -207,26 +253,30 @@ def _apply(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[list[Any], dict
 def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date) -> SheetRecords:
     """Normalise every matched field, check required fields and date order, derive ids."""
     problems: dict[int, list[Problem]] = {}
-    values: dict[str, list[Any]] = {}
+    values: dict[str, np.ndarray] = {}
     for f in kind.fields:
         fn = normaliser(f, ref, today)
         if f.name not in frame.columns:  # an optional column the ledger does not have: all blank
-            values[f.name] = [_blank_value(fn)] * len(frame)
+            values[f.name] = np.full(len(frame), _blank_value(fn), dtype=object)
             continue
-        out, errors = _apply(frame[f.name], fn)
+        fast = _apply_text(frame[f.name], fn, UNCHANGED_IF[f.type]) if f.type in UNCHANGED_IF else None
+        out, errors = fast if fast is not None else _apply(frame[f.name], fn)
         values[f.name] = out
         for pos, exc in errors.items():
             params = {"field": f.header, "allowed": _allowed_for(f, ref), **exc.params}
             problems.setdefault(pos, []).append(Problem(exc.code, params))
     for f in kind.required:
-        for pos, value in enumerate(values[f.name]):
-            if value is None and not any(p.params.get("field") == f.header for p in problems.get(pos, [])):
+        for pos in np.flatnonzero(pd.isna(np.asarray(values[f.name], dtype=object))).tolist():
+            if not any(p.params.get("field") == f.header for p in problems.get(pos, [])):
                 hint = n_hint(f)
                 problems.setdefault(pos, []).append(Problem("missing_required", {"field": f.header, "hint": hint}))
     for earlier, later in kind.date_order:
-        for pos, (a, b) in enumerate(zip(values[earlier], values[later])):
-            if a is not None and b is not None and b < a:
-                problems.setdefault(pos, []).append(Problem("date_order", {
+        first = np.asarray(values[earlier], dtype=object)
+        then = np.asarray(values[later], dtype=object)
+        both = np.flatnonzero(~(pd.isna(first) | pd.isna(then)))
+        for pos in both[(then[both] < first[both]).astype(bool)].tolist():
+            a, b = first[pos], then[pos]
+            problems.setdefault(pos, []).append(Problem("date_order", {
                     "earlier": kind.field(earlier).header, "earlier_value": a.isoformat(),
                     "later": kind.field(later).header, "later_value": b.isoformat()}))
     # object columns: a blank stays None (a str column would turn it into NaN, which
@@ -235,7 +285,8 @@ def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date
     records["source_row"] = frame["source_row"].to_numpy()
     bad = sorted(problems)
     rejects = [(int(records.at[pos, "source_row"]), problems[pos]) for pos in bad]
-    records = records.drop(index=bad).reset_index(drop=True)
+    if bad:  # (dropping nothing would still copy every column)
+        records = records.drop(index=bad).reset_index(drop=True)
     _derive(records, kind)
     return SheetRecords(kind, records, rejects, rows_read=len(frame))
 

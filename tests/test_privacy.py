@@ -1,0 +1,39 @@
+"""Phone numbers written into free text (事项描述, 备注) never reach the analytics database."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import query, write_xlsx
+
+from etl.load import load_files
+from etl.transform import PHONE_MASK, _note
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("张阿姨（13812345678）反映漏水", f"张阿姨（{PHONE_MASK}）反映漏水"),
+    ("联系电话 138 1234 5678", f"联系电话 {PHONE_MASK}"),
+    ("座机0757-86231234转", f"座机{PHONE_MASK}转"),
+    ("１３８１２３４５６７８", PHONE_MASK),
+    ("编号2021-0012，共3户", "编号2021-0012，共3户"),
+    ("资助15000元，2021年3月5日完成", "资助15000元，2021年3月5日完成"),
+    ("  多余   空格  ", "多余 空格"),
+    ("", None),
+])
+def test_note_hides_phone_numbers(text: str, expected: str | None) -> None:
+    assert _note(text) == expected
+
+
+def test_phone_in_description_is_not_in_the_database_file(tmp_path: Path) -> None:
+    ledger = write_xlsx(tmp_path / "桂南社区_事项台账.xlsx", {"2021": [
+        ["事项编号", "社区", "类别", "登记日期", "事项描述", "备注"],
+        ["GN-1", "桂南", "邻里矛盾", date(2021, 3, 5), "住户李先生13987654321投诉噪音", "回电 0757-86239876"],
+    ]})
+    db = tmp_path / "t.duckdb"
+    load_files([ledger], db)
+    assert query(db, "SELECT description, remark FROM cases") == [
+        (f"住户李先生{PHONE_MASK}投诉噪音", f"回电 {PHONE_MASK}")]
+    raw = db.read_bytes()
+    for secret in ("13987654321", "86239876"):
+        assert secret.encode() not in raw and secret.encode("utf-16-le") not in raw
