@@ -214,6 +214,25 @@ VIEWS: dict[str, View] = {
             Column("message", "VARCHAR", "说明或错误信息", "Message"),
         ],
     ),
+    "submissions": View(
+        "台账上报记录",
+        "Which community sent which ledger for which months: one row per loaded file and ledger kind "
+        "(a resent file adds a row, so this is the submission history).",
+        [
+            Column("community", "VARCHAR", "上报社区（文件中行数最多的社区）", "Community whose rows dominate the file"),
+            Column("ledger_kind", "VARCHAR", "台账类型：cases 事项台账、volunteers 三长名册、organizations 组织名册、"
+                   "micro_projects 微创熟项目台账、activities 活动台账",
+                   "Ledger kind: cases, volunteers, organizations, micro_projects, activities"),
+            Column("month_from", "DATE", "覆盖的最早月份（月初日期，按登记/任职/成立/申报/活动日期）",
+                   "First month covered (first day), by the kind's main date"),
+            Column("month_to", "DATE", "覆盖的最晚月份（月初日期）", "Last month covered (first day)"),
+            Column("rows", "INTEGER", "该文件该类台账载入的行数", "Rows of this kind loaded from the file"),
+            Column("community_rows", "INTEGER", "其中属于上报社区的行数", "Of which belong to the dominant community"),
+            Column("loaded_at", "TIMESTAMP", "载入时间", "When the file was loaded"),
+            Column("source_file", "VARCHAR", "来源文件名", "Source file"),
+            Column("batch_id", "INTEGER", "导入批次号", "Load batch"),
+        ],
+    ),
 }
 
 

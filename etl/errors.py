@@ -17,6 +17,19 @@ class Problem:
 
         return problem_message(self)
 
+    def fields(self) -> tuple[str, ...]:
+        """Template headers of the cells this problem is about (empty for a whole sheet or file).
+
+        Cell problems carry ``field``; a date-order problem names both dates; a duplicate key
+        names the columns that make up the key (``fields``).
+        """
+        p = self.params
+        if "fields" in p:
+            return tuple(p["fields"])
+        if self.code == "date_order":
+            return (p["earlier"], p["later"])
+        return (p["field"],) if "field" in p else ()
+
 
 class LedgerError(Exception):
     """A whole file or sheet cannot be read; carries a Problem for the message."""

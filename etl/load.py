@@ -8,6 +8,8 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from etl.kinds import BY_NAME, KINDS, LedgerKind
@@ -140,10 +143,35 @@ def _storage_frame(records: pd.DataFrame, kind: LedgerKind) -> pd.DataFrame:
             frame[f.name] = pd.array(frame[f.name], dtype="Float64")
         else:
             frame[f.name] = frame[f.name].astype(object)
-    hashed = pd.util.hash_pandas_object(frame[list(kind.columns)].astype(str), index=False)
-    frame["row_hash"] = [f"{h:016x}" for h in hashed.to_numpy()]
+    frame["row_hash"] = row_hashes(frame, kind.columns)
     frame["source_sheet"] = frame["source_sheet"].astype(object)
     return frame
+
+
+def row_hashes(frame: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
+    """A 16-hex-digit hash of each row's stored values (lineage excluded), computed by DuckDB.
+
+    Only compared between loads of the same installation, to tell changed rows from
+    unchanged ones; DuckDB hashes a million rows in a fraction of what pandas needs.
+    """
+    global _hasher
+    columns = list(columns)
+    if frame.empty:
+        return np.array([], dtype=object)
+    values = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
+    with _hasher_lock:  # one in-memory DuckDB for the process: opening one costs more than hashing
+        if _hasher is None:
+            _hasher = duckdb.connect()
+        _hasher.register("_rows", frame[columns])
+        try:
+            hashed = _hasher.execute(f"SELECT printf('%016x', hash({values})) AS h FROM _rows").fetchnumpy()["h"]
+        finally:
+            _hasher.unregister("_rows")
+    return np.asarray(hashed, dtype=object)
+
+
+_hasher: duckdb.DuckDBPyConnection | None = None
+_hasher_lock = threading.Lock()
 
 
 def _key_condition(kind: LedgerKind, left: str, right: str) -> str:
@@ -213,6 +241,7 @@ def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
             "loaded_at": at, "status": s.status, "rows_read": s.rows_read, "rows_new": s.new,
             "rows_changed": s.changed, "rows_unchanged": s.unchanged, "rows_removed": s.removed,
             "rows_rejected": s.rejected, "message": s.message or None} for b, p, s, at in staged.log]))
+    record_submissions(con, staged)
 
 
 def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pd.DataFrame],
@@ -249,6 +278,15 @@ def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[p
             con.unregister("_new")
     if frames:
         insert_frame(con, kind.table, new)
+
+
+def check_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Every record table's key is unique (the tables carry no PRIMARY KEY index: see schema.sql)."""
+    for kind in KINDS:
+        keys = ", ".join(kind.key)
+        dupe = con.execute(f"SELECT {keys} FROM {kind.table} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()
+        if dupe:
+            raise RuntimeError(f"内部错误：{kind.title}中键 {dupe[0]} 重复，本次载入已取消，数据库未改动")
 
 
 @contextmanager
@@ -328,6 +366,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
                 parsed = parse_file(path, ref, today=today, data=data)
                 report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
             flush(con, staged)
+            check_keys(con)
             version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
                                       "WHERE key = 'db_version'").fetchall()[0][0])
             settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
@@ -385,3 +424,183 @@ def print_summary(report: LoadReport, out=None) -> None:
         print(f"已发布数据库 {report.db_path}（版本 {report.db_version}）", file=out)
     else:
         print("没有变化，数据库未改动。", file=out)
+
+
+# ------------------------------------------------------------------ submissions (who sent what for when)
+
+# The date that places a row in time, per kind: its first required date field
+# (cases: 登记日期, volunteers: 任职日期, organizations: 成立日期, micro-projects: 申报日期, activities: 活动日期).
+MAIN_DATE = {k.name: next(f.name for f in k.fields if f.type == "date" and f.required) for k in KINDS}
+SUBMISSION_COLUMNS = ("batch_id", "source_file", "ledger_kind", "community", "rows", "community_rows",
+                      "month_from", "month_to", "loaded_at")
+
+
+def submission_rows(staged: Staged) -> pd.DataFrame:
+    """One row per staged file and ledger kind: dominant community, months covered, rows."""
+    rows = []
+    for batch_id, parsed, _, loaded_at in staged.log:
+        if parsed.error is not None:
+            continue
+        for kind_name, records in sorted(parsed.records.items()):
+            if records.empty:
+                continue
+            counts = records["community"].value_counts()
+            top = int(counts.max())
+            dates = pd.to_datetime(records[MAIN_DATE[kind_name]])
+            rows.append({"batch_id": batch_id, "source_file": parsed.name, "ledger_kind": kind_name,
+                         "community": sorted(counts[counts == top].index)[0], "rows": len(records),
+                         "community_rows": top, "month_from": dates.min().date().replace(day=1),
+                         "month_to": dates.max().date().replace(day=1), "loaded_at": loaded_at})
+    return pd.DataFrame(rows, columns=list(SUBMISSION_COLUMNS))
+
+
+def record_submissions(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """Append this load's submissions; the first load after an upgrade first fills in the earlier files."""
+    if not con.execute("SELECT count(*) FROM submission_log").fetchall()[0][0]:
+        _backfill_submissions(con, [p.name for _, p, _, _ in staged.log])
+    frame = submission_rows(staged)
+    if not frame.empty:
+        insert_frame(con, "submission_log", frame)
+
+
+def _backfill_submissions(con: duckdb.DuckDBPyConnection, skip: list[str]) -> None:
+    """Submissions of files loaded before submission_log existed, from the rows they left."""
+    con.register("_skip", pd.DataFrame({"source_file": pd.Series(skip, dtype=object)}))
+    try:
+        for kind in KINDS:
+            day = MAIN_DATE[kind.name]
+            con.execute(f"""
+                INSERT INTO submission_log ({", ".join(SUBMISSION_COLUMNS)})
+                WITH rows AS (SELECT * FROM {kind.table} WHERE source_file NOT IN (SELECT source_file FROM _skip)),
+                per AS (SELECT source_file, community, count(*) AS n FROM rows GROUP BY ALL),
+                top AS (SELECT *, sum(n) OVER (PARTITION BY source_file) AS total, row_number() OVER
+                        (PARTITION BY source_file ORDER BY n DESC, community) AS rk FROM per),
+                span AS (SELECT source_file, max(batch_id) AS batch_id, min({day}) AS lo, max({day}) AS hi
+                         FROM rows GROUP BY source_file)
+                SELECT s.batch_id, s.source_file, '{kind.name}', t.community, t.total, t.n,
+                       date_trunc('month', s.lo)::DATE, date_trunc('month', s.hi)::DATE,
+                       coalesce((SELECT max(b.loaded_at) FROM batch_log b WHERE b.batch_id = s.batch_id),
+                                current_localtimestamp()::TIMESTAMP)
+                FROM span s JOIN top t ON t.source_file = s.source_file AND t.rk = 1""")
+    finally:
+        con.unregister("_skip")
+
+
+# ------------------------------------------------------------------ dry run (preview before publishing)
+
+@dataclass
+class SheetSummary:
+    """What one sheet of a file would do: the FileSummary counts, per sheet (preview only)."""
+
+    file: str
+    sheet: str | None
+    kind: str | None  # ledger kind name, None for a sheet without a recognisable header
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0  # rows of the earlier version of this sheet that the new file no longer has
+    rejected: int = 0
+    note: str = ""  # 空工作表 / 未识别 / 已删除的工作表
+
+
+@dataclass
+class PreviewReport(LoadReport):
+    """A dry run: what load_files would do, file by file and sheet by sheet; nothing was published."""
+
+    sheets: list[SheetSummary] = field(default_factory=list)
+    parsed: dict[str, ParsedFile] = field(default_factory=dict)  # file name -> parse result (changed files)
+    submissions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SUBMISSION_COLUMNS)))
+
+
+def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
+                  today: date | None = None, contents: dict[Path, bytes] | None = None) -> PreviewReport:
+    """Dry run of load_files: the same checks, parsing, staging and flush counting, on a throwaway
+    copy of the published database inside a transaction that is rolled back. Never publishes,
+    never writes next to ``db_path`` and takes no writer lock."""
+    ref = ref or load_reference()
+    db_path = Path(db_path)
+    paths = list(paths)
+    report = PreviewReport(db_path)
+    names = [Path(p).name for p in paths]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
+    known = _known_hashes(db_path)
+    work: list[tuple[Path, bytes]] = []
+    for path in paths:
+        data = contents[path] if contents and path in contents else Path(path).read_bytes()
+        if known.get(Path(path).name) == content_hash(data):
+            report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
+        else:
+            work.append((Path(path), data))
+    if not work:
+        return report
+    with tempfile.TemporaryDirectory(prefix="chuangshu-preview-") as scratch_dir:
+        scratch = Path(scratch_dir) / "preview.duckdb"
+        if db_path.exists():
+            shutil.copyfile(db_path, scratch)
+        con = duckdb.connect(str(scratch))
+        try:
+            con.execute("BEGIN")
+            create_schema(con)
+            refresh_reference(con, ref)
+            next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
+            loaded_at = datetime.now().replace(microsecond=0)
+            staged = Staged()
+            for offset, (path, data) in enumerate(work):
+                parsed = parse_file(path, ref, today=today, data=data)
+                report.parsed[parsed.name] = parsed
+                report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
+            report.sheets = _sheet_counts(con, staged)
+            flush(con, staged)
+            report.submissions = submission_rows(staged)
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+    return report
+
+
+def _sheet_counts(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[SheetSummary]:
+    """Per-sheet new/changed/unchanged/removed/rejected, counted as _flush_kind counts per file."""
+    out: dict[tuple[str, str | None, str | None], SheetSummary] = {}
+    for _, parsed, _, _ in staged.log:
+        for sheet, what in parsed.sheets:
+            kind = what if what in BY_NAME else None
+            note = "" if kind else what
+            out[(parsed.name, sheet, kind)] = SheetSummary(parsed.name, sheet, kind, note=note)
+        for r in parsed.rejects:
+            key = (parsed.name, r.sheet, r.kind)
+            out.setdefault(key, SheetSummary(parsed.name, r.sheet, r.kind)).rejected += 1
+    con.register("_files", pd.DataFrame({"source_file": pd.Series(staged.replaced, dtype=object)}))
+    try:
+        for kind in KINDS:
+            frames = staged.frames.get(kind.name, [])
+            new = pd.concat(frames, ignore_index=True).drop_duplicates(subset=list(kind.key), keep="last") \
+                if frames else None
+            if new is not None:
+                con.register("_new", new)
+            try:
+                if new is not None:
+                    for file, sheet, n_new, n_changed, n_unchanged in con.execute(f"""
+                            SELECT d.source_file, d.source_sheet, count(*) FILTER (WHERE t.row_hash IS NULL),
+                                   count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
+                                   count(*) FILTER (WHERE t.row_hash = d.row_hash)
+                            FROM _new d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
+                            GROUP BY ALL""").fetchall():
+                        s = out.setdefault((file, sheet, kind.name), SheetSummary(file, sheet, kind.name))
+                        s.new, s.changed, s.unchanged = s.new + n_new, s.changed + n_changed, s.unchanged + n_unchanged
+                gone = f"AND NOT EXISTS (SELECT 1 FROM _new d WHERE {_key_condition(kind, 'd', 't')})" \
+                    if new is not None else ""
+                for file, sheet, n in con.execute(f"""
+                        SELECT t.source_file, t.source_sheet, count(*) FROM {kind.table} t
+                        WHERE t.source_file IN (SELECT source_file FROM _files) {gone} GROUP BY ALL""").fetchall():
+                    s = out.get((file, sheet, kind.name))
+                    if s is None:
+                        s = out[(file, sheet, kind.name)] = SheetSummary(file, sheet, kind.name, note="已删除的工作表")
+                    s.removed += n
+            finally:
+                if new is not None:
+                    con.unregister("_new")
+    finally:
+        con.unregister("_files")
+    return list(out.values())

@@ -10,7 +10,7 @@ import pandas as pd
 
 from etl.errors import LedgerError, Problem
 from etl.extract import read_sheets
-from etl.header import find_header, grid_rows
+from etl.header import HeaderMatch, find_header, grid_rows
 from etl.kinds import KINDS, LedgerKind
 from etl.normalise import is_blank
 from etl.reference import Reference
@@ -41,6 +41,7 @@ class ParsedFile:
     rows_read: int = 0
     sheets: list[tuple[str | None, str]] = field(default_factory=list)  # (sheet, kind or note)
     error: Problem | None = None
+    headers: dict[str | None, HeaderMatch] = field(default_factory=dict)  # sheet -> header row and columns
 
     @property
     def name(self) -> str:
@@ -73,6 +74,7 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
             if match is None:
                 no_header.append((raw.sheet, why))
                 continue
+            parsed.headers[raw.sheet] = match
             region = data_region(raw.grid, match)
             result = transform(region, match.kind, ref, today)
             parsed.rows_read += result.rows_read
@@ -119,8 +121,21 @@ def _drop_duplicates(records: pd.DataFrame, kind: LedgerKind, parsed: ParsedFile
         value = row[label_field] if kind.name in ("cases", "micro_projects") else _describe(row, kind)
         parsed.rejects.append(Reject(row["source_sheet"], int(row["source_row"]), kind.name, [Problem(
             "duplicate_key", {"key_label": kind.key_label, "value": value, "where": where,
-                              "row": int(original["source_row"]), "scope": kind.key_scope})]))
+                              "row": int(original["source_row"]), "scope": kind.key_scope,
+                              "fields": _key_headers(kind)})]))
     return records[~dup].reset_index(drop=True)
+
+
+def _key_headers(kind: LedgerKind) -> tuple[str, ...]:
+    """Template headers of the columns that make up a kind's key (to point at the cells)."""
+    names: list[str] = []
+    for part in kind.key:
+        if part == "person_id":
+            names += ["name", "phone"]
+        else:
+            names += list(kind.id_parts.get(part, (part,)))
+    by_name = {f.name: f.header for f in kind.fields}
+    return tuple(dict.fromkeys(by_name[n] for n in names if n in by_name))
 
 
 def _describe(row: pd.Series, kind: LedgerKind) -> str:

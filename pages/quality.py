@@ -1,8 +1,9 @@
 """数据质量: load batches, rejects per file with reasons, stale communities, new compounds, freshness."""
 import streamlit as st
 
-from chuangshu import ui
+from chuangshu import metrics, ui
 
+ui.require("quality")  # admins only: load records and rejects cover every community
 f = ui.page_header("数据质量", "台账载入记录、退回行及原因、上报时效。")
 q = ui.get("data_quality", f)
 meta = q["meta"]
@@ -33,6 +34,19 @@ with right:
     st.caption("台账中出现、但小区名单中还没有的名称：请确认后加入名单，或与已有小区合并。")
     ui.table(q["new_compounds"], {"community": ("社区", "text"), "compound": ("小区名称（按台账原样）", "text")},
              height=360)
+
+st.subheader("逾期未报")
+kinds = {"cases": "事项台账", "activities": "活动台账", "volunteers": "三长名册", "organizations": "组织名册",
+         "micro_projects": "微创熟项目台账"}
+k_col, lag_col = st.columns(2)
+kind = k_col.selectbox("台账", list(kinds), format_func=kinds.get, key="overdue_kind")
+lag = int(lag_col.number_input("允许滞后（月）", 0, 24, metrics.OVERDUE_LAG_MONTHS, key="overdue_lag"))
+late = ui.get("overdue_submissions", f, kind, lag)
+st.metric(f"逾期未报社区（应报至 {metrics.due_month(f.as_of, lag):%Y年%m月}）", f"{len(late)} 个",
+          help=f"口径：{metrics.OVERDUE_DEFINITION}", border=True)
+ui.table(late, {"community": ("社区", "text"), "latest_label": ("已报至（月）", "text"),
+                "months_behind": ("落后（月）", "count"), "last_loaded_label": ("最近上报", "text"),
+                "last_file": ("最近文件", "text"), "submissions": ("上报次数", "count")}, height=300)
 
 st.subheader("载入记录")
 ui.table(q["batches"], {"batch_id": ("批次", "count"), "source_file": ("文件", "text"), "loaded_at": ("载入时间", "text"),

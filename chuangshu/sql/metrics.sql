@@ -322,3 +322,55 @@ SELECT community, compound FROM compounds WHERE NOT is_known ORDER BY community,
 
 -- name: db_meta
 SELECT key, value FROM meta;
+
+-- name: overdue_submissions
+-- Communities whose submitted ledgers of one kind do not reach the due month (submissions view).
+WITH latest AS (
+    SELECT community, max(month_to) AS latest_month, max(loaded_at) AS last_loaded_at,
+           arg_max(source_file, loaded_at) AS last_file, count(*) AS submissions
+    FROM submissions WHERE ledger_kind = $kind GROUP BY community
+)
+SELECT m.community, l.latest_month, strftime(l.latest_month, '%Y-%m') AS latest_label,
+       CASE WHEN l.latest_month IS NOT NULL THEN datediff('month', l.latest_month, $due::DATE) END AS months_behind,
+       l.last_loaded_at, strftime(l.last_loaded_at, '%Y-%m-%d %H:%M') AS last_loaded_label, l.last_file,
+       coalesce(l.submissions, 0) AS submissions
+FROM communities m LEFT JOIN latest l USING (community)
+WHERE (l.latest_month IS NULL OR l.latest_month < $due::DATE)
+  AND (len($communities) = 0 OR list_contains($communities, m.community))
+ORDER BY l.latest_month NULLS FIRST, m.community;
+
+-- name: headline_facts
+-- Everything headline() needs in one round trip (the same counts as resolved_by_category,
+-- resolved_by_category_year, volunteers_at, organizations_at, compounds_with_heads_at and
+-- communities_in_scope): part, key, at (stock date), year, n, n_prior.
+WITH d AS (SELECT unnest($dates::DATE[]) AS at),
+c AS (SELECT category, resolved_on FROM cases
+      WHERE resolved_on BETWEEN least($start, $prior_start) AND greatest($end, $prior_end)
+        AND (len($communities) = 0 OR list_contains($communities, community))),
+v AS (SELECT person_id, role, community, compound, appointed_on, left_on FROM volunteers
+      WHERE len($communities) = 0 OR list_contains($communities, community)),
+o AS (SELECT kind, founded_on, dissolved_on FROM organizations
+      WHERE len($communities) = 0 OR list_contains($communities, community))
+SELECT 'resolved' AS part, category AS key, NULL::DATE AS at, NULL::INTEGER AS year,
+       count(*) FILTER (WHERE resolved_on BETWEEN $start AND $end) AS n,
+       count(*) FILTER (WHERE resolved_on BETWEEN $prior_start AND $prior_end) AS n_prior
+FROM c GROUP BY category
+UNION ALL
+SELECT 'resolved_year', category, NULL, year(resolved_on), count(*), NULL
+FROM c WHERE resolved_on BETWEEN $start AND $end GROUP BY category, year(resolved_on)
+UNION ALL
+SELECT 'volunteers', role, d.at, NULL, count(DISTINCT v.person_id), NULL
+FROM d JOIN v ON v.appointed_on <= d.at AND (v.left_on IS NULL OR v.left_on > d.at)
+GROUP BY GROUPING SETS ((d.at, v.role), (d.at))
+UNION ALL
+SELECT 'organizations', o.kind, d.at, NULL, count(*), NULL
+FROM d JOIN o ON o.founded_on <= d.at AND (o.dissolved_on IS NULL OR o.dissolved_on > d.at)
+GROUP BY d.at, o.kind
+UNION ALL
+SELECT 'heads', NULL, d.at, NULL, count(DISTINCT (v.community, v.compound)), NULL
+FROM d JOIN v ON v.role = '楼长' AND v.compound IS NOT NULL
+     AND v.appointed_on <= d.at AND (v.left_on IS NULL OR v.left_on > d.at)
+GROUP BY d.at
+UNION ALL
+SELECT 'communities', NULL, NULL, NULL, count(*), NULL
+FROM communities WHERE len($communities) = 0 OR list_contains($communities, community);

@@ -1,6 +1,9 @@
 -- Storage tables. Only the ETL writes them; everyone else reads the views in views.sql.
 -- Every fact row carries its lineage: source_file (file name, the unit of replacement),
 -- source_sheet, source_row (the row number the clerk sees) and the batch that loaded it.
+-- Each record table's key (etl/kinds.py `key`) is unique: the loader checks it inside the load's
+-- transaction (etl.load.check_keys) instead of a PRIMARY KEY index, which made inserting a
+-- million rows several times slower.
 
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
@@ -29,39 +32,34 @@ CREATE TABLE IF NOT EXISTS case_records (
     handled_by VARCHAR, description VARCHAR, outcome VARCHAR, followed_up_on DATE,
     satisfaction VARCHAR, remark VARCHAR,
     source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
-    PRIMARY KEY (community, case_id));
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS volunteer_records (
     person_id VARCHAR NOT NULL, name_masked VARCHAR, role VARCHAR NOT NULL,
     community VARCHAR NOT NULL, compound VARCHAR, building VARCHAR,
     is_party_member BOOLEAN NOT NULL, appointed_on DATE NOT NULL, left_on DATE,
     source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
-    PRIMARY KEY (person_id, role, appointed_on));
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS organization_records (
     org_id VARCHAR NOT NULL, name VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     community VARCHAR NOT NULL, compound VARCHAR, founded_on DATE NOT NULL,
     members INTEGER, dissolved_on DATE,
     source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
-    PRIMARY KEY (org_id));
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS micro_project_records (
     project_id VARCHAR NOT NULL, name VARCHAR NOT NULL, community VARCHAR NOT NULL,
     applicant VARCHAR, applied_on DATE NOT NULL, review_round VARCHAR, score DOUBLE,
     is_funded BOOLEAN NOT NULL, amount_yuan DECIMAL(14, 2), completed_on DATE,
     source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
-    PRIMARY KEY (project_id));
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS activity_records (
     activity_id VARCHAR NOT NULL, name VARCHAR NOT NULL, community VARCHAR NOT NULL,
     kind VARCHAR NOT NULL, held_on DATE NOT NULL, participants INTEGER, organizer VARCHAR,
     source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL,
-    PRIMARY KEY (activity_id));
+    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS batch_log (
     batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, content_hash VARCHAR,
@@ -72,3 +70,12 @@ CREATE TABLE IF NOT EXISTS batch_log (
 CREATE TABLE IF NOT EXISTS reject_records (
     batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, sheet VARCHAR,
     row_number INTEGER, ledger_kind VARCHAR, reason VARCHAR NOT NULL);
+
+-- Which community sent which ledger for which months: one row per loaded file and ledger kind
+-- (appended at every load; a resent file adds a row, so this is the submission history).
+-- community is the one whose rows dominate the file; month_from/month_to are the first days of
+-- the months of the earliest and latest main date (the kind's first required date field).
+CREATE TABLE IF NOT EXISTS submission_log (
+    batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, ledger_kind VARCHAR NOT NULL,
+    community VARCHAR, rows INTEGER NOT NULL, community_rows INTEGER NOT NULL,
+    month_from DATE, month_to DATE, loaded_at TIMESTAMP NOT NULL);

@@ -63,3 +63,7 @@ CREATE OR REPLACE VIEW load_batches AS
 SELECT batch_id, source_file, content_hash, ledger_kinds, loaded_at, status, rows_read,
        rows_new, rows_changed, rows_unchanged, rows_removed, rows_rejected, message
 FROM batch_log;
+
+CREATE OR REPLACE VIEW submissions AS
+SELECT community, ledger_kind, month_from, month_to, rows, community_rows, loaded_at, source_file, batch_id
+FROM submission_log;
