@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chuangshu import ui
+from chuangshu import signin, ui
 from chuangshu.paths import db_path
 
 st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":material/diversity_3:", layout="wide")
+user = signin.gate()  # the sign-in screen, and stop, unless someone is signed in (docs/access.md)
 
 if not db_path().exists():
     from etl.bootstrap import ensure_sample_db
@@ -27,10 +28,16 @@ PAGES = {
     "数据": [
         st.Page("pages/quality.py", title="数据质量", icon=":material/fact_check:"),
         st.Page("pages/query.py", title="即席查询", icon=":material/terminal:"),
+        st.Page("pages/intake.py", title="数据上报", icon=":material/upload_file:"),
+    ],
+    "汇报": [
+        st.Page("pages/export.py", title="汇报导出", icon=":material/slideshow:"),
+        st.Page("pages/bigscreen.py", title="大屏", icon=":material/tv:", url_path="bigscreen"),
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(signin.allowed_pages(PAGES, user))  # only the pages this user's role may open
 st.sidebar.markdown("### 桂城“创熟”治理数据")
+signin.sidebar(user)
 ui.sidebar_filters()
 page.run()

@@ -48,8 +48,8 @@ def _jsonable(value: Any) -> Any:
 def record_query(*, sql: str, user: str | None, rows: int, ms: float, outcome: str,
                  params: Any = None, source: str = "adhoc", truncated: bool = False,
                  error: str | None = None, client: str | None = None,
-                 when: dt.datetime | None = None) -> dict:
-    """Append one entry and return it."""
+                 when: dt.datetime | None = None, scope: str | None = None) -> dict:
+    """Append one entry and return it (``scope``: the community a scoped user's query was limited to)."""
     sql = sql if isinstance(sql, str) else repr(sql)
     entry = {
         "when": (when or dt.datetime.now().astimezone()).isoformat(timespec="milliseconds"),
@@ -65,6 +65,8 @@ def record_query(*, sql: str, user: str | None, rows: int, ms: float, outcome: s
         "outcome": outcome,
         "error": error,
     }
+    if scope is not None:
+        entry["scope"] = scope
     append(entry)
     return entry
 

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from chuangshu.filters import Filters
+from chuangshu.queries import rows as fetch_rows
 from chuangshu.queries import run
 
 MIN_CASES_FOR_RATE = 30  # a community needs this many cases in the window to enter a rate ranking
@@ -65,17 +66,17 @@ METRICS: dict[str, Metric] = dict([
     _m("follow_up_rate", "回访率", "%", "区间内办结的事项中，统计区间末前已回访的比例。分母：区间内办结的事项数。", "rate"),
     _m("satisfaction_rate", "满意率", "%", "已回访并评价的事项中，评价为「满意」或「基本满意」的比例。分母：有满意度评价的回访事项。", "rate"),
     _m("repeat_rate", "重复事项率", "%", "区间内登记的事项中，同一小区同一类别在此前 90 天内已有事项的比例（未填小区的不计）。", "rate"),
-    _m("received_per_1000", "每千户受理事项", "件/千户", "区间内登记的事项数 ÷ 社区户数 × 1000，便于不同规模社区比较。"),
+    _m("received_per_1000", "每千户受理事项", "件", "区间内登记的事项数 ÷ 社区户数 × 1000，便于不同规模社区比较。"),
     _m("party_share", "党员占比", "%", "统计日在任三长中党员（含预备党员）的比例。分母：在任三长人数。", "rate"),
-    _m("heads_per_compound", "每小区楼长", "名/小区", "统计日在任楼长数 ÷ 有在任楼长的小区数。"),
-    _m("heads_per_100_households", "每百户楼长", "名/百户", "统计日在任楼长数 ÷ 所在小区户数 × 100（仅计有户数资料的小区）。"),
+    _m("heads_per_compound", "每小区楼长", "名", "统计日在任楼长数 ÷ 有在任楼长的小区数。"),
+    _m("heads_per_100_households", "每百户楼长", "名", "统计日在任楼长数 ÷ 所在小区户数 × 100（仅计有户数资料的小区）。"),
     _m("applications", "微创熟申报", "个", "申报日期在统计区间内的微创熟项目申报数。"),
     _m("approval_rate", "立项率", "%", "区间内申报的项目中获立项资助的比例。分母：区间内申报数。", "rate"),
     _m("funds_granted", "资助金额", "万元", "区间内申报并立项的项目资助金额合计（元 ÷ 10000）。", "money"),
     _m("completion_rate", "结项率", "%", "区间内立项的项目中，统计区间末前已结项的比例。分母：立项数。", "rate"),
     _m("activities", "开展活动", "场", "活动日期在统计区间内的活动场次。"),
     _m("participants", "参与人次", "人次", "区间内活动参与人数合计。"),
-    _m("volunteers_per_100_households", "每百户三长", "名/百户", "统计日在任三长人数 ÷ 社区户数 × 100。"),
+    _m("volunteers_per_100_households", "每百户三长", "名", "统计日在任三长人数 ÷ 社区户数 × 100。"),
     _m("organizations_active", "在册组织", "个", "统计日在册（已成立未撤销）的各类组织数，不含楼道微信群。"),
 ])
 
@@ -110,29 +111,36 @@ def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     def put(key: str, value: float, prior: float | None, spark: list[float]) -> None:
         values[key] = {"value": value, "prior": prior, "spark": spark}
 
-    resolved = run(cur, "resolved_by_category", p).set_index("category")
-    by_year = run(cur, "resolved_by_category_year", p)
+    # one round trip (sql/metrics.sql headline_facts), read as plain tuples: no DataFrame work per KPI
+    facts = fetch_rows(cur, "headline_facts", p_dates)
+    resolved: dict[str, tuple[int, int]] = {}
+    by_year: dict[tuple[str, int], int] = {}
+    stocks: dict[tuple[str, str | None, date], int] = {}
+    n_comm = 0
+    for part, key, at, year, n, n_prior in facts:
+        if part == "resolved":
+            resolved[key] = (int(n), int(n_prior))
+        elif part == "resolved_year":
+            by_year[(key, year)] = int(n)
+        elif part == "communities":
+            n_comm = int(n)
+        else:
+            stocks[(part, key, at)] = int(n)
     years = list(range(f.year_from, f.end.year + 1))
     for category, key in CATEGORY_METRIC.items():
-        row = resolved.loc[category] if category in resolved.index else {"current": 0, "prior": 0}
-        series = by_year[by_year["category"] == category].set_index("year")["n"]
-        put(key, int(row["current"]), int(row["prior"]), [int(series.get(y, 0)) for y in years])
+        current, prior = resolved.get(category, (0, 0))
+        put(key, current, prior, [by_year.get((category, y), 0) for y in years])
 
-    def stock(frame: pd.DataFrame, mask: pd.Series, key: str) -> None:
-        at = frame[mask].groupby("at")["n"].sum()
-        get = lambda d: int(at.get(pd.Timestamp(d), 0))  # noqa: E731
+    def stock(part: str, kinds: tuple[str | None, ...], key: str) -> None:
+        get = lambda d: sum(stocks.get((part, k, d), 0) for k in kinds)  # noqa: E731
         put(key, get(f.end), get(prior_end), [get(d) for d in dates])
 
-    vols = run(cur, "volunteers_at", p_dates)
-    stock(vols, vols["role"].isna(), "volunteers")
-    stock(vols, vols["role"] == "楼长", "building_heads")
-    stock(vols, vols["role"].isin(["巷长", "街长"]), "lane_street_heads")
-    orgs = run(cur, "organizations_at", p_dates)
+    stock("volunteers", (None,), "volunteers")
+    stock("volunteers", ("楼长",), "building_heads")
+    stock("volunteers", ("巷长", "街长"), "lane_street_heads")
     for kind, key in ORG_METRIC.items():
-        stock(orgs, orgs["kind"] == kind, key)
-    heads = run(cur, "compounds_with_heads_at", p_dates)
-    stock(heads, heads["n"].notna(), "compounds_with_heads")
-    n_comm = len(run(cur, "communities_in_scope", p))
+        stock("organizations", (kind,), key)
+    stock("heads", (None,), "compounds_with_heads")
     put("communities", n_comm, n_comm, [n_comm] * len(dates))
 
     rows = []
@@ -198,6 +206,13 @@ def community_ranking(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFram
     df["resolution_rate"] = [rate(a, b) if ok else None
                              for a, b, ok in zip(df["received_resolved"], df["received"], df["eligible"])]
     return df
+
+
+def community_rate_ranking(cur: duckdb.DuckDBPyConnection, f: Filters, top: int = 15) -> pd.DataFrame:
+    """The communities with the most cases per 1,000 households, highest first."""
+    df = community_ranking(cur, f)
+    return df.dropna(subset=["received_per_1000"]).sort_values(
+        ["received_per_1000", "community"], ascending=[False, True]).head(top).reset_index(drop=True)
 
 
 def community_category_matrix(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
@@ -284,8 +299,13 @@ PROFILE_METRICS = ("received_per_1000", "resolution_rate", "median_days", "volun
                    "organizations_active", "activities")
 
 
-def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str) -> pd.DataFrame:
-    """One community's KPIs against the sub-district median, with its rank (rates need n ≥ MIN_CASES_FOR_RATE)."""
+def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str,
+                      compare: bool = True) -> pd.DataFrame:
+    """One community's KPIs against the sub-district median, with its rank (rates need n ≥ MIN_CASES_FOR_RATE).
+
+    ``compare=False`` (community-scoped users) leaves median, rank and ranked_of empty: they
+    would reveal other communities' figures.
+    """
     df = run(cur, "community_profile", {**f.params(), "communities": []})
     df["received_per_1000"] = 1000 * df["received"] / df["households"]
     df["resolution_rate"] = [rate(a, b) if b >= MIN_CASES_FOR_RATE else None
@@ -304,9 +324,9 @@ def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str
         value = me[key].iloc[0]
         rows.append({"key": key, "label": m.label, "unit": m.unit, "definition": m.definition,
                      "value": None if pd.isna(value) else float(value),
-                     "median": float(col.median()) if col.notna().any() else None,
-                     "rank": None if pd.isna(value) else int(ranked[me.index[0]]),
-                     "ranked_of": int(col.notna().sum()),
+                     "median": float(col.median()) if compare and col.notna().any() else None,
+                     "rank": None if not compare or pd.isna(value) else int(ranked[me.index[0]]),
+                     "ranked_of": int(col.notna().sum()) if compare else None,
                      "cases": int(me["received"].iloc[0])})
     return pd.DataFrame(rows)
 
@@ -346,3 +366,22 @@ def reject_rows(cur: duckdb.DuckDBPyConnection, file: str | None = None) -> pd.D
 def dataset_info(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """meta table: db_version, published_at, dataset ('sample' for the bundled sample)."""
     return dict(run(cur, "db_meta", {}).itertuples(index=False, name=None))
+
+
+OVERDUE_LAG_MONTHS = 1  # by default the month before the as-of date's month must be covered
+OVERDUE_DEFINITION = ("按台账上报记录（submissions）：社区已上报的该类台账中，最晚覆盖的月份（登记日期等主日期所在月）"
+                      "早于应报月份（统计截至日所在月往前推「允许滞后」个月），或从未上报，即为逾期未报。"
+                      "上报社区按文件中行数最多的社区计。")
+
+
+def due_month(as_of: date, lag_months: int = OVERDUE_LAG_MONTHS) -> date:
+    """First day of the month a community's ledgers must reach by ``as_of``."""
+    months = as_of.year * 12 + as_of.month - 1 - lag_months
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def overdue_submissions(cur: duckdb.DuckDBPyConnection, f: Filters, kind: str = "cases",
+                        lag_months: int = OVERDUE_LAG_MONTHS) -> pd.DataFrame:
+    """逾期未报: communities (in the filter) whose latest submitted ``kind`` ledger ends before the due month."""
+    return run(cur, "overdue_submissions", {"kind": kind, "due": due_month(f.as_of, lag_months),
+                                            "communities": list(f.communities)})

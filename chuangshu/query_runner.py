@@ -20,7 +20,10 @@ Streamlit. Safety comes from the engine, not from keyword lists:
 * at most ``MAX_CONCURRENT`` queries run at once; a query that will not stop keeps its
   slot until it does, so it cannot pile up;
 * errors come back as plain Chinese in ``QueryResult.error`` (no stack traces), and every
-  call is appended to the audit log (:mod:`chuangshu.audit`).
+  call is appended to the audit log (:mod:`chuangshu.audit`);
+* with ``scope="<community>"`` (a community-scoped user) the query runs on that
+  community's private read-only database (:mod:`chuangshu.scope`), which holds no other
+  community's rows at all, under the same checks and limits.
 
 Limits default from environment variables (see docs/adhoc-sql.md).
 """
@@ -65,6 +68,7 @@ ALLOWED_TYPES = {duckdb.StatementType.SELECT}
 PUBLIC_VIEWS = (
     "cases", "volunteers", "organizations", "micro_projects", "activities", "communities",
     "compounds", "categories", "milestones", "mobilisation_2020", "rejects", "load_batches",
+    "submissions",
 )
 
 # --------------------------------------------------------------------------- errors
@@ -275,7 +279,7 @@ _PARAMS_MISSING = re.compile(r"Values were not provided for the following parame
 
 
 def _translate(exc: BaseException, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-               timed_out: bool = False) -> QueryError:
+               timed_out: bool = False, views: Sequence[str] = PUBLIC_VIEWS) -> QueryError:
     """Plain-Chinese :class:`QueryError` for an engine exception (never a stack trace)."""
     text = str(exc)
     first = _first_line(exc)
@@ -305,7 +309,7 @@ def _translate(exc: BaseException, *, timeout_s: float = DEFAULT_TIMEOUT_S,
             if re.search(r"[/\\:~]|\.\w{1,8}$", name) or name.startswith("."):
                 return QueryRefused(f"{MSG_FILES}（“{name}”不是表名）")
             return QueryFailed(
-                f"表或视图“{name}”不存在。可查询的视图：{', '.join(PUBLIC_VIEWS)}", first)
+                f"表或视图“{name}”不存在。可查询的视图：{', '.join(views)}", first)
         function = _FUNCTION_MISSING.search(text)
         if function and "exists in the" in text:
             return QueryRefused(f"{MSG_EXTENSIONS}：函数“{function.group(1)}”属于未加载的扩展")
@@ -494,6 +498,7 @@ def run_query(
     max_rows: int | None = None,
     max_bytes: int | None = None,
     audit: bool = True,
+    scope: str | None = None,
 ) -> QueryResult:
     """Run one read-only SELECT safely; never raises for anything the user typed.
 
@@ -502,7 +507,8 @@ def run_query(
     configured database. ``user`` and ``source`` (``adhoc``, ``saved:<name>``,
     ``example:<id>``...) go to the audit log with the outcome; a known ``user`` may run
     at most ``MAX_PER_USER`` queries at once. ``client`` (e.g. the browser's address) is
-    only recorded.
+    only recorded. ``scope`` (a community name) runs the query on that community's rows
+    only (:func:`chuangshu.scope.scoped`); None is the whole database.
     """
     timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s)
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
@@ -520,7 +526,18 @@ def run_query(
             raise DatabaseUnavailable(
                 "数据库尚未生成或正在更新，暂时无法查询。请先导入台账数据（make db）后再试"
             ) from None
-        _execute(database, sql, bound, result, timeout_s, max_rows, max_bytes, user)
+        views: Sequence[str] = PUBLIC_VIEWS
+        if scope is not None:
+            from chuangshu import scope as scope_mod
+
+            try:
+                database = scope_mod.scoped(scope, database)
+            except scope_mod.ScopeError as exc:
+                raise QueryRefused(exc.message) from None
+            except dbmod.DatabaseMissing:
+                raise DatabaseUnavailable("数据库尚未生成或正在更新，暂时无法查询。请稍后再试") from None
+            views = scope_mod.VISIBLE_VIEWS
+        _execute(database, sql, bound, result, timeout_s, max_rows, max_bytes, user, views)
     except QueryError as exc:
         result.error, result.detail, result.outcome = exc.message, exc.detail, exc.outcome
     except Exception:  # noqa: BLE001 - never a stack trace for the user
@@ -528,12 +545,12 @@ def run_query(
         result.error, result.outcome = "查询出错（内部错误，已记录）", "error"
     result.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     if audit:
-        _audit(result, bound if bound is not None else params, user, source, client)
+        _audit(result, bound if bound is not None else params, user, source, client, scope)
     return result
 
 
-def _execute(database: dbmod.PublishedDatabase, sql: str, params: Any, result: QueryResult,
-             timeout_s: float, max_rows: int, max_bytes: int, user: str | None = None) -> None:
+def _execute(database: Any, sql: str, params: Any, result: QueryResult, timeout_s: float, max_rows: int,
+             max_bytes: int, user: str | None = None, views: Sequence[str] = PUBLIC_VIEWS) -> None:
     job = _Job(database, sql, params, max_rows, max_bytes, timeout_s, user)
     with _running_lock:
         if user is not None and _per_user.get(user, 0) >= MAX_PER_USER:
@@ -567,7 +584,7 @@ def _execute(database: dbmod.PublishedDatabase, sql: str, params: Any, result: Q
         if isinstance(job.error, (duckdb.Error, MemoryError)):
             if isinstance(job.error, MemoryError):
                 raise QueryTooLarge("查询结果太大，内存不足，已停止。请缩小范围后重试")
-            raise _translate(job.error, timeout_s=timeout_s, timed_out=job.timed_out.is_set())
+            raise _translate(job.error, timeout_s=timeout_s, timed_out=job.timed_out.is_set(), views=views)
         log.error("ad-hoc query failed: %r", job.error)
         raise QueryFailed("查询出错（内部错误，已记录）")
     assert job.df is not None
@@ -579,14 +596,14 @@ def _execute(database: dbmod.PublishedDatabase, sql: str, params: Any, result: Q
 
 
 def _audit(result: QueryResult, params: Any, user: str | None, source: str,
-           client: str | None = None) -> None:
+           client: str | None = None, scope: str | None = None) -> None:
     try:
         from chuangshu import audit
 
         audit.record_query(
             sql=result.sql, params=params, user=user, source=source, rows=result.row_count,
             truncated=result.truncated, ms=result.elapsed_ms, outcome=result.outcome,
-            error=result.error, client=client,
+            error=result.error, client=client, scope=scope,
         )
     except Exception:  # noqa: BLE001 - the audit log must never break a query
         log.exception("could not write the query audit log")

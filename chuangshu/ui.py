@@ -1,4 +1,11 @@
-"""Streamlit building blocks shared by every page: filters, cached metrics, KPI cards, charts."""
+"""Streamlit building blocks shared by every page: filters, cached metrics, KPI cards, charts.
+
+Access control lives here too, so that no page has to remember it: :func:`get` refuses a
+visitor who is not signed in and, for a community-scoped user, narrows every Filters to
+their community, refuses another community's drill-down and runs the metric on that
+community's private database (:mod:`chuangshu.scope`). Chart downloads, slides and the big
+screen built from :func:`get` / :func:`data_cursor` therefore follow the scope too.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -8,7 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from chuangshu import db, fmt, metrics
+from chuangshu import db, fmt, metrics, signin
+from chuangshu import scope as scoping
+from chuangshu.auth import User
 from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters, from_query_params, to_query_params
 
 SOURCE = "来源：各社区上报台账（创熟台账库）"
@@ -21,18 +30,78 @@ def db_version() -> str:
     return db.published().version()
 
 
+# Scoped users: metrics that take an explicit community (position in args after the cursor) ...
+COMMUNITY_ARG = {"compound_cases": 1, "case_list": 1, "community_profile": 1}
+# ... metrics they may not call at all (whole-sub-district administration) ...
+UNSCOPED_ONLY = frozenset({"data_quality", "reject_rows", "overdue_submissions"})
+# ... and keyword arguments their calls get (no median or rank: they would reveal other communities).
+SCOPED_KWARGS: dict[str, dict[str, Any]] = {"community_profile": {"compare": False}}
+
+
+def current_user() -> User | None:
+    """The signed-in user (see chuangshu.signin)."""
+    return signin.current_user()
+
+
+def require(permission: str | None = None) -> User:
+    """The current user if they have ``permission`` (query, intake, quality; None = signed in);
+    otherwise an error on the page and the script stops. Call it at the top of a page."""
+    return signin.require(permission)
+
+
+def scope() -> str | None:
+    """The community the current user is limited to, or None (whole sub-district)."""
+    user = current_user()
+    return user.community if user is not None else None
+
+
+def data_cursor() -> Any:
+    """A cursor on the data the current user may see: their community's private database for a
+    scoped user, else the published database. For code that calls chuangshu.metrics or
+    chuangshu.deck directly (pass it :func:`filters`, which is narrowed too); close it after use."""
+    community = require().community
+    return scoping.scoped(community).cursor() if community else db.published().cursor()
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached(name: str, version: str, args: tuple) -> Any:
-    cur = db.published().cursor()
+def _cached(name: str, version: str, args: tuple, community: str | None = None) -> Any:
+    if community is None:
+        cur = db.published().cursor()
+        kwargs: dict[str, Any] = {}
+    else:
+        cur = scoping.scoped(community).cursor()
+        kwargs = SCOPED_KWARGS.get(name, {})
     try:
-        return getattr(metrics, name)(cur, *args)
+        return getattr(metrics, name)(cur, *args, **kwargs)
     finally:
         cur.close()
 
 
+def scoped_args(name: str, args: tuple, community: str) -> tuple:
+    """``args`` for a user limited to ``community``: Filters narrowed, another community refused."""
+    if name in UNSCOPED_ONLY:
+        raise scoping.ScopeError("社区账号不能查看全街道的载入与退回记录")
+    out = tuple(f.only(community) if isinstance(f, Filters) else f for f in args)
+    at = COMMUNITY_ARG.get(name)
+    if at is not None and at < len(out) and out[at] != community:
+        raise scoping.ScopeError(f"本账号只能查看{community}的数据")
+    return out
+
+
 def get(name: str, *args: Any) -> Any:
-    """Result of metrics.<name>(cursor, *args), cached per database version and arguments."""
-    return _cached(name, db_version(), tuple(args))
+    """Result of metrics.<name>(cursor, *args), cached per database version, arguments and scope.
+
+    Stops the page for a visitor who is not signed in; for a community-scoped user the
+    arguments are narrowed to their community and the metric runs on its private database.
+    """
+    community = require().community
+    if community is None:
+        return _cached(name, db_version(), tuple(args))
+    try:
+        return _cached(name, db_version(), scoped_args(name, tuple(args), community), community)
+    except scoping.ScopeError as exc:
+        st.error(exc.message, icon=":material/lock:")
+        st.stop()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -47,8 +116,12 @@ def _choices(version: str) -> tuple[list[str], list[str]]:
 
 
 def choices() -> tuple[list[str], list[str]]:
-    """All communities and categories (for the filter widgets)."""
-    return _choices(db_version())
+    """The communities the current user may see (all, or their own) and all categories."""
+    communities, categories = _choices(db_version())
+    community = scope()
+    if community is not None:
+        communities = [c for c in communities if c == community]
+    return communities, categories
 
 
 def sidebar_filters() -> Filters:
@@ -64,8 +137,13 @@ def sidebar_filters() -> Filters:
         max_year = max(date.today().year, DEFAULT_AS_OF.year)
         years = st.slider("年份范围", PROGRAMME_START_YEAR, max_year, value=(initial.year_from, initial.year_to),
                           key="f_years", help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
-        chosen = st.multiselect("社区", communities, default=list(initial.communities), key="f_communities",
-                                placeholder="全部社区")
+        community = scope()
+        if community is None:
+            chosen = st.multiselect("社区", communities, default=list(initial.communities), key="f_communities",
+                                    placeholder="全部社区")
+        else:  # a community-scoped user: fixed, shown for clarity
+            chosen = st.multiselect("社区", [community], default=[community], key="f_community_scoped",
+                                    disabled=True, help="本账号只能查看本社区的数据")
         cats = st.multiselect("事项类别", categories, default=list(initial.categories), key="f_categories",
                               placeholder="全部类别")
         f = Filters(as_of=as_of, year_from=years[0], year_to=min(years[1], as_of.year),
@@ -87,8 +165,11 @@ def sidebar_filters() -> Filters:
 
 
 def filters() -> Filters:
-    """The filters chosen in the sidebar (defaults if the sidebar has not run)."""
-    return st.session_state.get(FILTER_KEY, Filters())
+    """The filters chosen in the sidebar (defaults if the sidebar has not run), narrowed to the
+    user's community for a community-scoped user."""
+    f = st.session_state.get(FILTER_KEY, Filters())
+    community = scope()
+    return f.only(community) if community is not None and f.communities != (community,) else f
 
 
 def is_sample() -> bool:
@@ -97,7 +178,10 @@ def is_sample() -> bool:
 
 
 def page_header(title: str, subtitle: str | None = None) -> Filters:
-    """Page title, the as-of date once, the sample badge; returns the current filters."""
+    """Page title, the as-of date once, the sample badge; returns the current filters.
+
+    Stops the page for a visitor who is not signed in."""
+    require()
     f = filters()
     st.title(title)
     line = f"数据截至 **{fmt.date_cn(f.as_of)}** · {f.describe(with_as_of=False)}"
@@ -136,20 +220,37 @@ def metric_card(col: Any, key: str, value: float | None) -> None:
     col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=f"口径：{m.definition}", border=True)
 
 
-def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None) -> None:
-    """A chart with its caption (source, as-of, filters) and its data as an xlsx download."""
+def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None, image: bool = True) -> None:
+    """A chart with its caption (source, as-of, filters), its data as an xlsx download and, with ``image``,
+    a 「图片」 popover offering PNG and SVG (rendered only when clicked)."""
     from chuangshu.export import to_xlsx_bytes
 
     f = filters()
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
-    cap, dl = st.columns([5, 1])
     text = f"{SOURCE} · {f.describe()}"
     if note:
         text = note + " · " + text
-    cap.caption(text + (" · 示例数据" if is_sample() else ""))
-    dl.download_button("下载数据", to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       icon=":material/download:", width="stretch")
+    st.caption(text + (" · 示例数据" if is_sample() else ""))
+    row = st.container(horizontal=True, gap="small")
+    row.download_button("下载数据", to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        icon=":material/download:", type="tertiary", help="本图数据（Excel）")
+    img = row if image else None
+    if img is not None:  # PNG / SVG rendered only when a button is clicked (deferred download data)
+        from chuangshu import images
+
+        caption = ("示例数据 · " if is_sample() else "") + text
+        with img.popover("图片", icon=":material/image:", type="tertiary"):
+            if images.browser_path() is None:
+                st.caption(images.MISSING_MESSAGE)
+            else:
+                st.caption("导出本图（含来源与筛选说明），首次生成约需数秒")
+                st.download_button("PNG 图片", data=lambda: images.to_png(fig, caption=caption),
+                                   file_name=f"{name}.png", mime="image/png", key=f"png_{name}", on_click="ignore",
+                                   icon=":material/image:", width="stretch")
+                st.download_button("SVG 矢量图", data=lambda: images.to_svg(fig, caption=caption),
+                                   file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{name}",
+                                   on_click="ignore", icon=":material/draw:", width="stretch")
 
 
 def definitions(keys: list[str]) -> None:

@@ -34,7 +34,8 @@ with right:
                          x_title="已办理时长", y_title="在办事项（件）"), backlog, "在办事项账龄")
 
 ranking = ui.get("community_ranking", f)
-ui.chart(charts.bars(ranking.head(15), "short_name", "received_per_1000", "每千户受理事项最多的 15 个社区",
+top = ui.get("community_rate_ranking", f)
+ui.chart(charts.bars(top, "short_name", "received_per_1000", "每千户受理事项最多的 15 个社区",
                      horizontal=True, x_title="件/千户"), ranking, "社区排名",
          note=f"办结率排名只计区间内受理不少于 {ui.metrics.MIN_CASES_FOR_RATE} 件的社区")
 matrix = ui.get("community_category_matrix", f)

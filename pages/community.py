@@ -8,19 +8,24 @@ communities, _ = ui.choices()
 default = f.communities[0] if f.communities else "桂南社区"
 community = st.selectbox("选择社区", communities, index=communities.index(default) if default in communities else 0,
                          key="profile_community")
-st.info(f"排名规则：办结率等比率指标只在区间内受理不少于 {metrics.MIN_CASES_FOR_RATE} 件的社区之间排名，"
-        "避免一两件事项的社区因比率极端而排在前列。", icon=":material/info:")
+scoped = ui.scope() is not None  # a community account: no median or rank (they reveal other communities)
+if scoped:
+    st.info("社区账号只显示本社区的数字；与其他社区的比较（街道中位数、排名）仅街道办账号可见。",
+            icon=":material/lock:")
+else:
+    st.info(f"排名规则：办结率等比率指标只在区间内受理不少于 {metrics.MIN_CASES_FOR_RATE} 件的社区之间排名，"
+            "避免一两件事项的社区因比率极端而排在前列。", icon=":material/info:")
 profile = ui.get("community_profile", f, community)
 cols = st.columns(len(profile))
 for col, r in zip(cols, profile.itertuples(index=False)):
     m = metrics.METRICS[r.key]
     rank = f"第 {r.rank} / {r.ranked_of} 名" if r.rank else "不参与排名"
     col.metric(r.label, fmt.metric_value(r.value, r.unit, m.kind),
-               delta=f"街道中位数 {fmt.metric_value(r.median, r.unit, m.kind)} · {rank}", delta_color="off",
-               help=f"口径：{r.definition}", border=True)
+               delta=None if scoped else f"街道中位数 {fmt.metric_value(r.median, r.unit, m.kind)} · {rank}",
+               delta_color="off", help=f"口径：{r.definition}", border=True)
 
 compounds = ui.get("compound_cases", f, community)
-ui.chart(charts.bars(compounds.head(20), "compound", "received", f"{community}各小区受理事项", horizontal=True,
+ui.chart(charts.bars(compounds, "compound", "received", f"{community}各小区受理事项", horizontal=True,
                      x_title="受理事项（件）"), compounds, f"{community}小区事项")
 trend = ui.get("cases_by_year", f.only(community))
 ui.chart(charts.bars(trend, "year", "received", f"{community}各类事项逐年受理量", color="category",

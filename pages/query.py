@@ -19,7 +19,8 @@ import plotly.express as px  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from chuangshu import db as dbmod  # noqa: E402
-from chuangshu import dictionary, export, query_runner  # noqa: E402
+from chuangshu import dictionary, export, query_runner, ui  # noqa: E402
+from chuangshu import scope as scoping  # noqa: E402
 from chuangshu import saved_queries as sq  # noqa: E402
 from chuangshu.examples import BY_ID as EXAMPLES_BY_ID  # noqa: E402
 from chuangshu.examples import EXAMPLES  # noqa: E402
@@ -33,19 +34,16 @@ try:
 except Exception:  # noqa: BLE001 - already set by the multipage entry point
     pass
 
+USER = ui.require("query")  # analysts and admins only; the page checks for itself (defence in depth)
+SCOPE = USER.community  # a community-scoped analyst's SQL runs on that community's rows only
+
 
 # --------------------------------------------------------------------------- helpers
 
 
 def current_user() -> str | None:
-    """The signed-in user, if authentication is configured."""
-    try:
-        if st.user.is_logged_in is True:
-            who = st.user.get("email") or st.user.get("name")
-            return who if isinstance(who, str) and who else None
-    except Exception:  # noqa: BLE001 - authentication not configured
-        pass
-    return None
+    """The signed-in user's name for the audit log and per-user limits (None in local mode)."""
+    return None if USER.method == "local" else USER.username
 
 
 def current_client() -> str | None:
@@ -62,9 +60,9 @@ def store() -> sq.SavedQueryStore:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def choice_options(options_sql: str, version: str) -> list:
+def choice_options(options_sql: str, version: str, scope: str | None = None) -> list:
     param = sq.Param(name="options", type="choice", options_sql=options_sql)
-    return [str(v) for v in sq.options_for(param, user=None)]
+    return [str(v) for v in sq.options_for(param, user=None, scope=scope)]
 
 
 def loaded_saved() -> sq.SavedQuery | None:
@@ -204,6 +202,8 @@ def schema_browser() -> None:
         st.caption("可查询的公开视图及字段说明。点开视图查看字段。")
         needle = st.text_input("搜索字段或说明", key="dict_search", placeholder="如：办结、楼长、amount").strip().lower()
         for name, view in dictionary.VIEWS.items():
+            if SCOPE is not None and name not in scoping.VISIBLE_VIEWS:
+                continue
             frame = dictionary.column_frame(name)
             if needle:
                 hit = frame.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)
@@ -289,7 +289,7 @@ def parameter_widgets(sql: str, query: sq.SavedQuery | None, version: str) -> tu
                 value = st.checkbox(label, **common)
             elif param.type == "choice":
                 options = [str(o) for o in param.options] if param.options else (
-                    choice_options(param.options_sql, version) if param.options_sql else [])
+                    choice_options(param.options_sql, version, SCOPE) if param.options_sql else [])
                 current = st.session_state.get(key)
                 if current and current not in options:
                     options = [current, *options]
@@ -312,7 +312,7 @@ def run(sql: str, values: dict) -> None:
         source = "adhoc"
     with st.spinner("查询中…"):
         result = query_runner.run_query(sql, values, user=current_user(), client=current_client(),
-                                        source=source)
+                                        source=source, scope=SCOPE)
     st.session_state.result = result
     st.session_state.result_values = values
 
@@ -464,6 +464,9 @@ def main() -> None:
         f"单次查询最长 {query_runner.DEFAULT_TIMEOUT_S:g} 秒，最多显示和导出 {query_runner.DEFAULT_MAX_ROWS:,} 行；"
         "每次查询都会记入审计日志。"
     )
+    if SCOPE is not None:
+        st.info(f"本账号只能查询{SCOPE}的数据：查询在只含本社区数据的独立数据库中运行，"
+                f"可查询的视图为 {', '.join(scoping.VISIBLE_VIEWS)}。", icon=":material/lock:")
     schema_browser()
     try:
         version = dbmod.published(db_path()).version()

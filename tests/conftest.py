@@ -112,6 +112,19 @@ def sample_db(sample_ledgers: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return db
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_configured_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never read a developer's .streamlit/secrets.toml: Streamlit reads an empty secrets
+    file, so the app runs as the single local user unless a test configures users itself."""
+    from streamlit import config
+
+    empty = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+    empty.write_text("", encoding="utf-8")
+    config.set_option("secrets.files", [str(empty)])
+    os.environ["STREAMLIT_SECRETS_FILES"] = str(empty)  # for the servers the browser tests start
+    return empty
+
+
 @pytest.fixture(scope="session")
 def app_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Local state (saved queries, audit log) for app tests."""
