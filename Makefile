@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+# slides to PDF (LibreOffice headless) and PDF checks (pdftotext, pdftoppm): without recommends (no GUI)
+APT_NORECOMMENDS := libreoffice-impress-nogui poppler-utils
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 
@@ -11,7 +13,7 @@ ADDRESS ?= 127.0.0.1
 
 ## Set up and start the dashboard on the bundled sample data (builds it on first use).
 run: setup
-	$(BIN)/streamlit run dashboard.py --server.headless true --server.address $(ADDRESS) \
+	$(BIN)/python -m chuangshu.serve --server.headless true --server.address $(ADDRESS) \
 	    --server.port $(PORT) --browser.gatherUsageStats false
 
 ## Set up (Python packages, Debian's chromium and CJK fonts) and run the whole test suite.
@@ -26,11 +28,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 sysdeps:
-	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
-	    echo "chromium and fonts-noto-cjk present"; \
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK" \
+	    && command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then \
+	    echo "chromium, fonts-noto-cjk, LibreOffice and poppler-utils present"; \
 	else \
 	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_NORECOMMENDS); \
 	fi
 
 ## Regenerate the sample ledgers and rebuild the database from them.

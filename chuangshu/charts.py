@@ -31,12 +31,22 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
                     marker_color=palette.get(g, "#2F6690") if g is not None else "#2F6690",
                     text=part[y] if text else None, texttemplate="%{text:,}" if text else None,
                     hovertemplate=("%{y}: %{x:,}" if horizontal else "%{x}: %{y:,}") + f"<extra>{g or ''}</extra>")
-    fig.update_layout(barmode="stack" if stacked else "group", showlegend=color is not None)
+    fig.update_layout(barmode="stack" if stacked else "group", showlegend=color is not None,
+                      legend_traceorder="normal")
+    axis = dict(type="category", categoryorder="array", categoryarray=_axis_order(df[x if not horizontal else y]))
     if horizontal:
-        fig.update_yaxes(autorange="reversed", type="category")
+        fig.update_yaxes(autorange="reversed", **axis)
     else:
-        fig.update_xaxes(type="category")
+        fig.update_xaxes(**axis)
     return _layout(fig, title, x_title, y_title, dark, height)
+
+
+def _axis_order(values: pd.Series) -> list:
+    """Category axis order: numbers (years) ascending, anything else as the frame lists it."""
+    distinct = list(dict.fromkeys(values))
+    if all(isinstance(v, (int, float)) or hasattr(v, "item") for v in distinct):
+        return sorted(distinct)
+    return distinct
 
 
 def lines(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = None, x_title: str | None = None,

@@ -50,8 +50,8 @@ def register(dark: bool = False) -> str:
         colorway=list(CATEGORY_COLORS.values()),
         xaxis=dict(showgrid=False, linecolor=grid, ticks="outside", tickcolor=grid, title_font=dict(color=MUTED)),
         yaxis=dict(gridcolor=grid, zeroline=False, title_font=dict(color=MUTED)),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, title_text=""),
-        margin=dict(l=10, r=10, t=60, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, title_text=""),
+        margin=dict(l=10, r=10, t=60, b=30),
         hoverlabel=dict(font_family=FONT),
         separators=".,",
     ))

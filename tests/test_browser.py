@@ -98,3 +98,206 @@ def test_cases_drill_down_to_case_list(app_url: str, page: Page) -> None:
     expect(page.get_by_text(re.compile("事项清单")).first).to_be_visible()
     assert_no_error(page, "cases-drill")
     page.screenshot(path=str(ARTIFACTS / "cases-drill-down.png"), full_page=True)
+
+
+def test_intake_upload_preview_error_report_and_commit(sample_db: Path, tmp_path: Path, page: Page) -> None:
+    """数据上报 in a real browser, on a private copy of the sample (the commit publishes a new version)."""
+    import shutil
+
+    import openpyxl
+    from appserver import AppServer
+    from conftest import query, write_xlsx
+
+    db = tmp_path / "db" / "guicheng.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(sample_db, db)
+    state = tmp_path / "state"
+    state.mkdir()
+    header = ["事项编号", "社区", "小区", "类别", "登记日期", "办结日期"]
+    messy = write_xlsx(tmp_path / "桂南社区_事项台账_2022.xlsx", {"2022年": [
+        ["桂南社区2022年事项登记台账"], header,
+        ["GN-B1", "桂南", None, "纠纷", "2022-05-05", "2022-05-09"],
+        ["GN-B2", "桂北", None, "卫生", "2022-05-06", None],
+        ["GN-B3", "桂南", None, "噪音", "2022-05-07", None],
+        ["GN-B4", "桂南", None, "停车", "2022-05-08", None],
+        ["填表人：张三", None, "审核人：李四"]]}, merges={"2022年": ["A1:F1"]})
+    server = AppServer(db, state)
+    try:
+        server.wait_healthy()
+        page.set_viewport_size({"width": 1440, "height": 1700})
+        page.goto(f"{server.url}/intake")
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="数据上报", exact=True).first).to_be_visible()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([
+            {"name": messy.name, "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "buffer": messy.read_bytes()},
+            {"name": "照片.xlsx", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 64}])
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="预览").first).to_be_visible()
+        cells = page.get_by_test_id("stDataFrame").first.locator("td").all_inner_texts()
+        assert cells[:12] == [messy.name, "可载入", "事项台账", "桂南社区", "2022-05", "4", "2", "0", "0", "0", "2",
+                              "有 2 行无法载入，请下载问题说明发回社区更正"], cells
+        assert "已拒收" in cells
+        expect(page.get_by_role("alert").filter(has_text="文件内容是 PNG 图片，不是 Excel 台账")).to_be_visible()
+        reasons = " ".join(page.get_by_test_id("stDataFrame").locator("td").all_inner_texts())
+        assert "社区「桂北」不在街道 45 个社区名单中，请核对社区名称" in reasons
+        assert "类别「噪音」无法识别" in reasons
+        page.screenshot(path=str(ARTIFACTS / "intake.png"), full_page=True)
+
+        with page.expect_download() as download:
+            page.get_by_role("button", name="下载问题说明").click()
+        assert download.value.suggested_filename == "桂南社区_事项台账_2022_问题说明.xlsx"
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        report = openpyxl.load_workbook(saved)
+        assert report.sheetnames == ["问题汇总", "2022年"]
+        ws = report["2022年"]
+        assert ws["G2"].value == "问题说明" and ws["G4"].value.startswith("社区「桂北」")
+        assert {c.coordinate for row in ws.iter_rows() for c in row if c.fill.fill_type == "solid"} == {"B4", "D5"}
+
+        page.get_by_role("button", name="确认入库（1 个文件）").click()
+        wait_idle(page)
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("已入库 1 个文件")
+        assert_no_error(page, "intake")
+        assert query(db, "SELECT case_id FROM cases WHERE source_file = ? ORDER BY 1", [messy.name]) == \
+            [("GN-B1",), ("GN-B4",)]
+        page.goto(f"{server.url}/quality")  # the dashboard shows the new load at once
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="逾期未报")).to_be_visible()
+        loads = " ".join(page.get_by_test_id("stDataFrame").locator("td").all_inner_texts())
+        assert messy.name in loads
+    finally:
+        server.close()
+
+
+def test_bigscreen_fills_1920x1080_hides_chrome_and_rotates(app_url: str, page: Page) -> None:
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{app_url}/bigscreen?interval=600")
+    wait_idle(page)
+    expect(page.locator(".bs-title")).to_contain_text("数读")
+    for chrome in ("stSidebar", "stHeader", "stToolbar"):
+        expect(page.get_by_test_id(chrome)).to_be_hidden()
+    expect(page.get_by_text("数据更新于").first).to_be_visible()
+    expect(page.locator(".bs-badge")).to_have_text("示例数据")
+    width, height = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert (width, height) == (1920, 1080), "the screen fits 1920×1080 without scrolling"
+    footer = page.locator(".bs-foot").bounding_box()
+    assert footer and footer["y"] + footer["height"] <= 1080
+    assert_no_error(page, "bigscreen")
+    page.screenshot(path=str(ARTIFACTS / "bigscreen.png"))
+    # the views rotate on their own (?interval=5: every five seconds)
+    page.goto(f"{app_url}/bigscreen?interval=5")
+    expect(page.locator(".bs-title")).to_contain_text("数读", timeout=60_000)
+    expect(page.locator(".bs-title")).to_contain_text("事项趋势", timeout=15_000)
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    expect(page.locator(".bs-title")).to_contain_text("社区排名", timeout=15_000)
+    assert_no_error(page, "bigscreen-rotated")
+    page.screenshot(path=str(ARTIFACTS / "bigscreen-ranking.png"))
+
+
+def test_bigscreen_reloads_when_a_new_load_is_published(sample_db: Path, tmp_path: Path, page: Page) -> None:
+    import os
+    import shutil
+
+    import duckdb
+
+    from appserver import AppServer
+
+    served = tmp_path / "db" / "guicheng.duckdb"
+    served.parent.mkdir()
+    shutil.copy(sample_db, served)
+    server = AppServer(served, tmp_path)
+    try:
+        server.wait_healthy()
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.goto(f"{server.url}/bigscreen?view=1")
+        wait_idle(page)
+        expect(page.locator(".bs-meta")).to_contain_text("数据更新于")
+        assert "2030-01-02 03:04" not in page.locator(".bs-meta").inner_text()
+        fresh = tmp_path / "db" / "next.duckdb"  # a new load, published by an atomic swap as the loader does
+        shutil.copy(served, fresh)
+        con = duckdb.connect(str(fresh))
+        con.execute("UPDATE meta SET value = '2030-01-02 03:04:05' WHERE key = 'published_at'")
+        con.close()
+        os.replace(fresh, served)
+        expect(page.locator(".bs-meta")).to_contain_text("2030-01-02 03:04", timeout=30_000)
+        assert_no_error(page, "bigscreen-reloaded")
+    finally:
+        server.close()
+
+
+def test_scoped_viewer_signs_in_and_sees_only_their_community(sample_db: Path, tmp_path: Path, page: Page) -> None:
+    """A server with users configured: sign-in screen, a community viewer's pages and numbers, sign-out."""
+    import duckdb
+
+    from appserver import AppServer
+    from chuangshu import auth, fmt, metrics
+    from chuangshu.filters import Filters
+
+    home, password = "桂南社区", "zhang-password-1"
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'[users.zhang]\nname = "张三"\nrole = "viewer"\ncommunity = "{home}"\n'
+        f'password_hash = "{auth.hash_password(password)}"\n', encoding="utf-8")
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        head = metrics.headline(con.cursor(), Filters(communities=(home,)))
+        everything = metrics.headline(con.cursor(), Filters())
+    finally:
+        con.close()
+    expected = [fmt.metric_value(r.value, r.unit, metrics.METRICS[r.key].kind) for r in head.itertuples()]
+    whole = {r.key: fmt.metric_value(r.value, r.unit, metrics.METRICS[r.key].kind) for r in everything.itertuples()}
+    state = tmp_path / "state"
+    state.mkdir()
+    server = AppServer(sample_db, state, extra_env={"STREAMLIT_SECRETS_FILES": str(secrets)})
+    try:
+        server.wait_healthy()
+        page.set_viewport_size({"width": 1440, "height": 1000})
+        # the first request of the server asks for the SQL page directly: only the sign-in screen comes back
+        page.goto(f"{server.url}/query")
+        wait_idle(page)
+        expect(page.get_by_label("用户名")).to_be_visible()
+        assert page.locator("textarea").count() == 0 and not metric_values(page)
+        page.goto(server.url)
+        wait_idle(page)
+        expect(page.get_by_role("button", name="登录")).to_be_visible()
+        assert page.get_by_test_id("stSidebarNav").count() == 0
+        page.get_by_label("用户名").fill("zhang")
+        page.get_by_label("密码", exact=True).fill("wrong-password")
+        page.get_by_role("button", name="登录").click()
+        wait_idle(page)
+        expect(page.get_by_text(auth.MSG_BAD_LOGIN)).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "login.png"), full_page=True)
+
+        page.get_by_label("用户名").fill("zhang")
+        page.get_by_label("密码", exact=True).fill(password)
+        page.get_by_role("button", name="登录").click()
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="总览", exact=True).first).to_be_visible()
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("当前用户：张三 · 查看者 · 桂南社区")).to_be_visible()
+        nav = page.get_by_test_id("stSidebarNav").inner_text()
+        assert "总览" in nav and "事项" in nav
+        for hidden in ("即席查询", "数据质量", "数据上报"):
+            assert hidden not in nav, (hidden, nav)
+        values = metric_values(page)
+        for value in expected:
+            assert value in values, (value, values)
+        assert whole["volunteers"] not in values  # 2,186 名 is the whole sub-district
+        expect(page.get_by_text(f"· {home}").first).to_be_visible()  # the caption says whose numbers they are
+        assert_no_error(page, "scoped")
+        page.screenshot(path=str(ARTIFACTS / "scoped.png"), full_page=True)
+
+        page.get_by_test_id("stSidebarNav").get_by_text("社区画像").click()  # no comparison with the others
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="社区画像", exact=True).first).to_be_visible()
+        expect(page.get_by_text("仅街道办账号可见")).to_be_visible()
+        assert page.get_by_test_id("stMetricDelta").count() == 0  # no 「街道中位数 … · 第 n 名」 under the cards
+        assert_no_error(page, "scoped-community")
+
+        page.get_by_test_id("stSidebar").get_by_role("button", name="退出登录").click()
+        wait_idle(page)
+        expect(page.get_by_label("用户名")).to_be_visible()
+        assert not metric_values(page)
+    finally:
+        server.close()

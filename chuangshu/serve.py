@@ -1,0 +1,28 @@
+"""Start the dashboard server: ``python -m chuangshu.serve [streamlit options]``.
+
+Our page scripts live in pages/ and are registered with st.navigation in dashboard.py.
+Streamlit decides once per server process, when the first session starts, whether a
+pages/ folder means "legacy auto-pages"; until dashboard.py has called st.navigation it
+would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
+filters, no access checks). Deciding it here, before the server starts, closes that gap.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web import cli
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``streamlit run dashboard.py`` in this process with st.navigation-only pages."""
+    PagesManager.uses_pages_directory = False
+    sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()

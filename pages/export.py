@@ -1,0 +1,101 @@
+"""汇报导出: a one-click slide deck (PPTX with native, editable charts) and a PDF of it."""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from chuangshu import deck, fmt, pdf, ui
+from chuangshu import scope as scoping
+from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters
+
+WHOLE = "全街道（全部社区）"
+FONT_LABELS = {deck.FONT_NOTO: "Noto Sans CJK SC（思源黑体，与看板一致，推荐）",
+               deck.FONT_YAHEI: "微软雅黑（放映电脑没有思源黑体时选用）"}
+RESULT = "export_result"
+
+
+def make_pptx(f: Filters, font: str, day: date) -> bytes:
+    """The deck, built on the data the signed-in user may see (their community's database if scoped)."""
+    cur = ui.data_cursor()
+    try:
+        return deck.build(cur, f, font=font, generated_on=day)
+    finally:
+        cur.close()
+
+
+g = ui.page_header("汇报导出", "一键生成汇报用的幻灯片（16:9，图表可在 PowerPoint / WPS 中直接编辑数据）和同样内容的 PDF。"
+                              "范围、年份和统计日默认取侧栏的筛选，可在下面单独调整；事项类别沿用侧栏。")
+communities, _ = ui.choices()
+options = communities if ui.scope() else [WHOLE, *communities]  # a community account: its own only
+if "export_scope" not in st.session_state:
+    st.session_state["export_scope"] = g.communities[0] if len(g.communities) == 1 else options[0]
+    st.session_state["export_as_of"] = g.as_of
+    st.session_state["export_years"] = (g.year_from, g.year_to)
+
+left, middle, right = st.columns([1.2, 1, 1.4])
+scope = left.selectbox("汇报范围", options, key="export_scope", help="选择一个社区时，所有数字只计该社区")
+as_of = middle.date_input("统计截至", key="export_as_of", min_value=date(PROGRAMME_START_YEAR, 8, 1),
+                          max_value=date.today(), format="YYYY-MM-DD")
+max_year = max(as_of.year, DEFAULT_AS_OF.year)
+if st.session_state["export_years"][1] > max_year:
+    st.session_state["export_years"] = (min(st.session_state["export_years"][0], max_year), max_year)
+years = right.slider("统计年份", PROGRAMME_START_YEAR, max_year, key="export_years",
+                     help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
+f = Filters(as_of=as_of, year_from=years[0], year_to=min(years[1], as_of.year),
+            communities=() if scope == WHOLE else (scope,), categories=g.categories)
+if f.year_from > f.year_to:
+    f = Filters(as_of=as_of, year_from=f.year_to, year_to=f.year_to, communities=f.communities,
+                categories=f.categories)
+
+font = st.radio("幻灯片字体", list(FONT_LABELS), format_func=FONT_LABELS.get, horizontal=True, key="export_font")
+pdf_ok = pdf.available()
+want_pdf = st.checkbox("同时生成 PDF（约需 5–10 秒）", value=pdf_ok, disabled=not pdf_ok, key="export_pdf",
+                       help=None if pdf_ok else pdf.MISSING_MESSAGE)
+if not pdf_ok:
+    st.warning(pdf.MISSING_MESSAGE, icon=":material/picture_as_pdf:")
+
+st.caption(f"本次导出：{f.describe()}")
+with st.expander("幻灯片目录", expanded=False):
+    ranking = "本社区各小区受理事项" if f.communities else "各社区受理事项与每千户受理事项（前 15 名）"
+    st.markdown("\n".join([
+        "1. 封面：范围、统计区间、统计日",
+        "2. 数读：14 项核心指标（同比、逐年小图）与工作范围",
+        "3. 各类事项逐年受理（按类别堆叠）",
+        "4. 每类事项一页：逐年受理与办结、办结率、用时、在办",
+        f"5. {ranking}",
+        "6. 队伍：三长人数、党员占比、覆盖小区",
+        "7. 组织：各类组织与每年新成立",
+        "8. 大事记",
+        "9. 指标口径：本材料用到的每项指标的定义",
+    ]) + "\n\n每页页脚注明来源、统计日和筛选条件" + ("；示例数据的每页都有「示例数据」标记。" if ui.is_sample() else "。"))
+
+params = (ui.db_version(), f, font, date.today(), ui.scope())
+if st.button("生成汇报材料", type="primary", icon=":material/slideshow:", key="export_generate"):
+    result: dict = {"params": params, "pdf": None, "pdf_error": None}
+    with st.spinner("正在生成幻灯片……"):
+        result["pptx"] = make_pptx(f, font, date.today())
+    if want_pdf:
+        with st.spinner("正在用 LibreOffice 转换 PDF……"):
+            try:
+                result["pdf"] = pdf.pptx_to_pdf(result["pptx"])
+            except (pdf.PdfUnavailable, pdf.PdfConversionError) as exc:
+                result["pdf_error"] = str(exc)
+    st.session_state[RESULT] = result
+
+result = st.session_state.get(RESULT)
+if result and result["params"] == params:
+    stem = deck.file_stem(f)
+    size = len(result["pptx"]) / 1024
+    st.success(f"已生成：{scope}，{f.year_from}—{f.year_to}年，数据截至{fmt.date_cn(f.as_of)}。"
+               f"PPTX 约 {size:,.0f} KB。", icon=":material/check_circle:")
+    a, b, _ = st.columns([1, 1, 2])
+    a.download_button("下载 PPTX", result["pptx"], file_name=f"{stem}.pptx", mime=deck.PPTX_MIME,
+                      icon=":material/slideshow:", key="export_dl_pptx", on_click="ignore", width="stretch")
+    if result["pdf"] is not None:
+        b.download_button("下载 PDF", result["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
+                          icon=":material/picture_as_pdf:", key="export_dl_pdf", on_click="ignore", width="stretch")
+    if result["pdf_error"]:
+        st.error(result["pdf_error"], icon=":material/error:")
+elif result:
+    st.info("设置已改变，请重新点击「生成汇报材料」。", icon=":material/info:")

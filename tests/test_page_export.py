@@ -1,0 +1,135 @@
+"""The two 汇报 pages (汇报导出 and 大屏), driven with Streamlit's AppTest on the sample database."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+from streamlit.testing.v1 import AppTest
+
+from chuangshu import deck, pdf
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPORT = str(ROOT / "pages" / "export.py")
+BIGSCREEN = str(ROOT / "pages" / "bigscreen.py")
+
+
+@pytest.fixture
+def env(sample_db, app_state_dir, monkeypatch):
+    monkeypatch.setenv("CHUANGSHU_DB", str(sample_db))
+    monkeypatch.setenv("CHUANGSHU_STATE_DIR", str(app_state_dir))
+
+
+def labels(at: AppTest) -> set[str]:
+    return {b.proto.label for b in at.get("download_button")}
+
+
+def test_export_page_loads_with_the_global_defaults(env) -> None:
+    at = AppTest.from_file(EXPORT, default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "汇报导出"
+    assert at.selectbox(key="export_scope").value == "全街道（全部社区）"
+    assert at.slider(key="export_years").value == (2011, 2022)
+    assert str(at.date_input(key="export_as_of").value) == "2022-06-30"
+    assert any("示例数据" in c.value for c in at.caption)
+    assert not labels(at)  # nothing is built until asked
+
+
+def test_generate_gives_pptx_and_pdf_downloads(env) -> None:
+    at = AppTest.from_file(EXPORT, default_timeout=180).run()
+    at.button(key="export_generate").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = {"下载 PPTX", "下载 PDF"} if pdf.available() else {"下载 PPTX"}
+    assert labels(at) == expected
+    assert "已生成" in at.success[0].value
+    result = at.session_state["export_result"]
+    prs = Presentation(io.BytesIO(result["pptx"]))
+    assert len(prs.slides) > 10
+    if pdf.available():
+        assert result["pdf"].startswith(b"%PDF")
+
+
+def test_one_community_deck_from_the_page(env) -> None:
+    at = AppTest.from_file(EXPORT, default_timeout=180).run()
+    at.checkbox(key="export_pdf").uncheck().run()
+    at.selectbox(key="export_scope").select("桂南社区").run()
+    at.slider(key="export_years").set_value((2018, 2022)).run()
+    assert any("截至2022年6月30日；2018—2022年；桂南社区" in c.value for c in at.caption)
+    at.button(key="export_generate").click().run()
+    assert not at.exception and not at.error
+    assert labels(at) == {"下载 PPTX"}
+    texts = deck.slide_texts(at.session_state["export_result"]["pptx"])
+    assert texts[0].startswith("桂南社区“创熟”工作汇报")
+    assert all("截至2022年6月30日；2018—2022年；桂南社区" in t for t in texts)
+    # changing a setting afterwards asks for a new deck instead of offering the old one
+    at.selectbox(key="export_scope").select("全街道（全部社区）").run()
+    assert not labels(at)
+    assert "重新点击" in at.info[0].value
+
+
+def test_missing_libreoffice_is_explained_and_pptx_still_works(env, monkeypatch) -> None:
+    monkeypatch.setattr(pdf, "soffice_path", lambda: None)
+    at = AppTest.from_file(EXPORT, default_timeout=120).run()
+    assert not at.exception
+    assert any("未找到 LibreOffice" in w.value for w in at.warning)
+    assert at.checkbox(key="export_pdf").disabled and not at.checkbox(key="export_pdf").value
+    at.button(key="export_generate").click().run()
+    assert not at.exception and labels(at) == {"下载 PPTX"}
+
+
+# --- 大屏 --------------------------------------------------------------------------------------
+
+def bigscreen(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(BIGSCREEN, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def html_of(at: AppTest) -> str:
+    return "\n".join(h.proto.body for h in at.get("html"))
+
+
+@pytest.mark.parametrize(("view", "title", "charts"), [
+    ("1", "数读", 0), ("2", "事项趋势", 1), ("3", "社区排名", 1), ("4", "队伍与组织", 1), ("5", "大事记", 1)])
+def test_bigscreen_views(env, view, title, charts) -> None:
+    at = bigscreen({"view": view})
+    assert not at.exception
+    body = html_of(at)
+    assert f'<span class="bs-accent"></span>{title}' in body
+    assert "数据更新于" in body and "示例数据" in body and "数据截至 <b>2022年6月30日</b>" in body
+    assert "display: none !important" in body  # Streamlit's chrome is hidden
+    assert len(at.get("plotly_chart")) == charts
+    assert "固定显示本页" in body
+
+
+def test_bigscreen_rotates_and_reads_the_interval(env) -> None:
+    at = bigscreen({"interval": "15"})
+    assert not at.exception
+    body = html_of(at)
+    assert "每 15 秒切换" in body and "数读" in body
+    at.run()  # the next rotation (the fragment's timer does this in the browser)
+    assert '<span class="bs-accent"></span>事项趋势' in html_of(at)
+    assert bigscreen({"interval": "nonsense"}) and "每 20 秒切换" in html_of(bigscreen({"interval": "x"}))
+    assert "每 5 秒切换" in html_of(bigscreen({"interval": "1"}))  # clamped to the minimum
+
+
+def test_bigscreen_kpis_use_the_metric_layer(env, sample_db) -> None:
+    import duckdb
+
+    from chuangshu import fmt, metrics
+    from chuangshu.filters import Filters
+
+    con = duckdb.connect(str(sample_db), read_only=True)
+    head = metrics.headline(con.cursor(), Filters()).set_index("key")
+    con.close()
+    body = html_of(bigscreen({"view": "1"}))
+    for key in metrics.HEADLINE:
+        number = fmt.metric_value(head.loc[key, "value"], head.loc[key, "unit"]).split(" ")[0]
+        assert f'<div class="v">{number}<span class="u">{head.loc[key, "unit"]}</span>' in body, key
+
+
+def test_bigscreen_keeps_chrome_on_request(env) -> None:
+    body = html_of(bigscreen({"view": "1", "chrome": "1"}))
+    assert "display: none !important" not in body
