@@ -11,8 +11,8 @@ ADDRESS ?= 127.0.0.1
 
 .PHONY: run test setup sysdeps sample db bench clean
 
-## Set up and start the dashboard on the bundled sample data (builds it on first use).
-run: setup
+## Set up (Python packages, chromium, CJK fonts, LibreOffice) and start the dashboard on the bundled sample data (built on first use).
+run: setup sysdeps
 	$(BIN)/python -m chuangshu.serve --server.headless true --server.address $(ADDRESS) \
 	    --server.port $(PORT) --browser.gatherUsageStats false
 

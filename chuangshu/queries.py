@@ -36,3 +36,13 @@ def run(cur: duckdb.DuckDBPyConnection, name: str, params: dict[str, object]) ->
     if missing:
         raise KeyError(f"query {name} needs parameters {sorted(missing)}")
     return cur.execute(sql, bound).df()
+
+
+def rows(cur: duckdb.DuckDBPyConnection, name: str, params: dict[str, object]) -> list[tuple]:
+    """Run one named query and return plain tuples (no DataFrame: for small results read in Python)."""
+    sql = named_queries()[name]
+    used = _used(sql)
+    missing = used - params.keys()
+    if missing:
+        raise KeyError(f"query {name} needs parameters {sorted(missing)}")
+    return cur.execute(sql, {k: v for k, v in params.items() if k in used}).fetchall()
