@@ -1,0 +1,313 @@
+"""ETL benchmark: the bundled sample, and a 1,000,000-row case ledger against DuckDB and pandas.
+
+    python -m bench.etl_bench                 # everything (a few minutes on 2 cores)
+    python -m bench.etl_bench --rows 200000   # smaller big case
+    python -m bench.etl_bench --profile       # also cProfile our load of the big CSV
+
+Each measured step runs in a fresh interpreter (multiprocessing "spawn"), so its peak RSS is
+its own, imports included; the time is taken around the work only. The big CSV is written once
+(vectorised with numpy/pandas) under bench/out/ (git-ignored) and reused by every contender.
+Results are printed as a Markdown table for docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+HEADER = ["事项编号", "社区", "小区", "类别", "登记日期", "办结日期", "处理力量", "事项描述", "处理结果",
+          "回访日期", "满意度", "备注"]
+
+
+# ------------------------------------------------------------------ the big ledger
+
+def write_big_cases_csv(path: Path, rows: int, seed: int = 7) -> Path:
+    """A realistic case ledger (template headers, UTF-8) with ``rows`` data rows, built column-wise."""
+    import numpy as np
+    import pandas as pd
+
+    from etl.reference import load_reference
+
+    ref = load_reference()
+    rng = np.random.default_rng(seed)
+    communities = [r["community"] for r in ref.tables["communities"]]
+    short = {r["community"]: r["short_name"] for r in ref.tables["communities"]}
+    compounds = {c: [r["compound"] for r in ref.tables["compounds"] if r["community"] == c] or ["新苑"]
+                 for c in communities}
+
+    com_idx = rng.integers(0, len(communities), rows)
+    com_names = np.array(communities, dtype=object)[com_idx]
+    # 70 % full name, 30 % short name (the clerk's habit), no change in meaning
+    written = np.where(rng.random(rows) < 0.7, com_names,
+                       np.array([short[c] for c in communities], dtype=object)[com_idx])
+    # compound: one of the community's (plus 2 % new names the reference does not know yet)
+    compound = np.empty(rows, dtype=object)
+    pick = rng.random(rows)
+    for i, c in enumerate(communities):
+        mask = com_idx == i
+        names = np.array(compounds[c], dtype=object)
+        compound[mask] = names[(pick[mask] * len(names)).astype(int)]
+    compound[rng.random(rows) < 0.02] = "新建小区"
+    compound[rng.random(rows) < 0.05] = ""
+
+    categories = ["加装电梯", "邻里纠纷", "邻里矛盾", "小区卫生", "环境卫生", "治安", "公共设施维护",
+                  "安全隐患", "停车难", "其他"]
+    category = np.array(categories, dtype=object)[rng.integers(0, len(categories), rows)]
+
+    day0 = np.datetime64("2012-01-01")
+    reported = day0 + rng.integers(0, 3800, rows).astype("timedelta64[D]")
+    resolved = reported + rng.integers(0, 90, rows).astype("timedelta64[D]")
+    open_case = rng.random(rows) < 0.12
+    followed = resolved + rng.integers(1, 30, rows).astype("timedelta64[D]")
+
+    def as_text(days: np.ndarray, blank: np.ndarray) -> np.ndarray:
+        """ISO dates, with 15 % written as clerks do (2021年3月5日, 2021/3/5, 2021.3.5, 20210305)."""
+        ts = pd.DatetimeIndex(days)
+        iso = np.asarray(ts.strftime("%Y-%m-%d"), dtype=object)
+        y, m, d = ts.year.astype(str), ts.month.astype(str), ts.day.astype(str)
+        styles = rng.random(len(days))
+        out = iso.copy()
+        cn = styles < 0.06
+        out[cn] = (y + "年" + m + "月" + d + "日")[cn]
+        slash = (styles >= 0.06) & (styles < 0.10)
+        out[slash] = (y + "/" + m + "/" + d)[slash]
+        dot = (styles >= 0.10) & (styles < 0.13)
+        out[dot] = (y + "." + m + "." + d)[dot]
+        compact = (styles >= 0.13) & (styles < 0.15)
+        out[compact] = np.asarray(ts.strftime("%Y%m%d"), dtype=object)[compact]
+        out[blank] = ""
+        return out
+
+    handlers = np.array(["街坊会", "自治小组", "楼长", "巷长", "调解工作室", "联席会议", "党员", "物业", "社区",
+                         "街坊会、楼长", "楼长、物业", "党员、街坊会、社区"], dtype=object)
+    outcomes = np.array(["成功", "成功", "成功", "不成功", "转办"], dtype=object)
+    satisfaction = np.array(["满意", "满意", "基本满意", "不满意", ""], dtype=object)
+    topics = np.array(["楼上噪音扰民", "楼道堆放杂物", "加装电梯意见不一", "宠物粪便", "车位被占", "路灯不亮",
+                       "化粪池堵塞", "装修漏水", "高空抛物", "公共区域绿化"], dtype=object)
+    seq = pd.Series(np.arange(1, rows + 1)).astype(str).to_numpy(dtype=object)
+    short_arr = np.array([short[c] for c in communities], dtype=object)[com_idx]
+    topic = topics[rng.integers(0, len(topics), rows)]
+    frame = pd.DataFrame({
+        "事项编号": short_arr + "-" + seq,
+        "社区": written,
+        "小区": compound,
+        "类别": category,
+        "登记日期": as_text(reported, np.zeros(rows, bool)),
+        "办结日期": as_text(resolved, open_case),
+        "处理力量": handlers[rng.integers(0, len(handlers), rows)],
+        "事项描述": topic + "，居民反映第" + seq + "号问题，已协调处理",
+        "处理结果": np.where(open_case, "", outcomes[rng.integers(0, len(outcomes), rows)]),
+        "回访日期": as_text(followed, open_case | (rng.random(rows) < 0.3)),
+        "满意度": np.where(open_case, "", satisfaction[rng.integers(0, len(satisfaction), rows)]),
+        "备注": np.where(rng.random(rows) < 0.1, "重点跟进", ""),
+    }, columns=HEADER)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------ contenders (each in its own process)
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def job_ours(csv_path: str, db_path: str, profile: str | None = None) -> dict:
+    os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
+    from etl.load import load_files
+
+    # warm-up on the first lines (imports, reference data, schema), then the real thing
+    tiny = Path(db_path).with_name("warm.csv")
+    with open(csv_path, encoding="utf-8") as fh:
+        tiny.write_text("".join(fh.readline() for _ in range(3)), encoding="utf-8")
+    load_files([tiny], Path(db_path).with_name("warm.duckdb"))
+    Path(db_path).unlink(missing_ok=True)
+    started = time.perf_counter()
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        report = prof.runcall(load_files, [Path(csv_path)], Path(db_path))
+        prof.dump_stats(profile)
+    else:
+        report = load_files([Path(csv_path)], Path(db_path))
+    seconds = time.perf_counter() - started
+    totals = report.totals()
+    return {"seconds": seconds, "rows": totals["rows_read"], "loaded": totals["new"],
+            "rejected": totals["rejected"], "rss_mb": _peak_rss_mb()}
+
+
+def job_duckdb(csv_path: str, db_path: str, profile: str | None = None) -> dict:
+    import duckdb
+
+    Path(db_path).unlink(missing_ok=True)
+    started = time.perf_counter()
+    con = duckdb.connect(db_path)
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv_path}')")
+    con.execute("CHECKPOINT")
+    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    con.close()
+    return {"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": _peak_rss_mb()}
+
+
+def job_pandas(csv_path: str, db_path: str, profile: str | None = None) -> dict:
+    import duckdb
+    import pandas as pd
+
+    Path(db_path).unlink(missing_ok=True)
+    started = time.perf_counter()
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    unparsed = 0
+    for col in ("登记日期", "办结日期", "回访日期"):
+        text = frame[col].replace("", None)
+        frame[col] = pd.to_datetime(text, errors="coerce")
+        unparsed += int((frame[col].isna() & text.notna()).sum())
+    con = duckdb.connect(db_path)
+    con.register("frame", frame)
+    con.execute("CREATE TABLE t AS SELECT * FROM frame")
+    con.execute("CHECKPOINT")
+    con.close()
+    return {"seconds": time.perf_counter() - started, "rows": len(frame), "unparsed_dates": unparsed,
+            "rss_mb": _peak_rss_mb()}
+
+
+def job_sample(sample_dir: str, db_path: str, profile: str | None = None) -> dict:
+    os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
+    from etl.extract import ledger_files
+    from etl.load import load_files
+
+    files = ledger_files([Path(sample_dir)])
+    load_files(files[:1], Path(db_path))  # warm-up
+    Path(db_path).unlink(missing_ok=True)
+    started = time.perf_counter()
+    report = load_files(files, Path(db_path))
+    seconds = time.perf_counter() - started
+    totals = report.totals()
+    return {"seconds": seconds, "rows": totals["rows_read"], "files": len(report.files),
+            "loaded": totals["new"], "rejected": totals["rejected"], "rss_mb": _peak_rss_mb()}
+
+
+def run_job(job, *args) -> dict:
+    """Run one contender in a fresh interpreter and return its measurements."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(job, args)
+
+
+def best_of(n: int, job, *args) -> dict:
+    return _best([run_job(job, *args) for _ in range(n)])
+
+
+def _best(runs: list[dict]) -> dict:
+    best = dict(min(runs, key=lambda r: r["seconds"]))
+    best["all_seconds"] = [round(r["seconds"], 3) for r in runs]
+    best["rss_mb"] = max(r["rss_mb"] for r in runs)
+    return best
+
+
+# ------------------------------------------------------------------ report
+
+def machine() -> str:
+    import duckdb
+    import numpy
+    import pandas
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}, pandas {pandas.__version__}, numpy {numpy.__version__}, "
+            f"duckdb {duckdb.__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.etl_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each contender (the best is reported)")
+    parser.add_argument("--skip-sample", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile our load of the big CSV")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="etl-bench-", dir=args.out))
+    print(f"机器：{machine()}；开始时负载 {os.getloadavg()[0]:.1f}", flush=True)
+    lines: list[str] = []
+    try:
+        if not args.skip_sample:
+            try:
+                from etl.sample import generate
+            except ImportError:
+                print("etl.sample.generate 尚不可用，跳过示例数据计时", flush=True)
+            else:
+                sample = work / "sample"
+                started = time.perf_counter()
+                generate(sample)
+                gen = time.perf_counter() - started
+                r = best_of(args.repeat, job_sample, str(sample), str(work / "sample.duckdb"))
+                lines.append(f"| Sample ledgers: `load_files` of all {r['files']} files (generated in {gen:.1f} s) "
+                             f"| {r['rows']:,} | {r['seconds']:.2f} s | {r['rows'] / r['seconds']:,.0f} | – "
+                             f"| {r['rss_mb']:.0f} MiB | runs {r['all_seconds']}; {r['loaded']:,} rows loaded, "
+                             f"{r['rejected']} rejected |")
+                print(lines[-1], flush=True)
+
+        csv_path = args.out / f"cases_{args.rows}.csv"
+        if not csv_path.exists():
+            started = time.perf_counter()
+            write_big_cases_csv(csv_path, args.rows)
+            print(f"已生成 {csv_path}（{csv_path.stat().st_size / 2**20:.0f} MiB，"
+                  f"{time.perf_counter() - started:.1f} s）", flush=True)
+        size = csv_path.stat().st_size / 2**20
+        db = str(work / "big.duckdb")
+        prof = str(work / "ours.prof") if args.profile else None
+        runs: dict[str, list[dict]] = {"duck": [], "pandas": [], "ours": []}
+        for _ in range(args.repeat):  # interleaved, so that a busy moment hits all three alike
+            runs["duck"].append(run_job(job_duckdb, str(csv_path), db))
+            runs["pandas"].append(run_job(job_pandas, str(csv_path), db))
+            runs["ours"].append(run_job(job_ours, str(csv_path), db, prof))
+        duck, pand, ours = (_best(runs[k]) for k in ("duck", "pandas", "ours"))
+        duck_rate = duck["rows"] / duck["seconds"]
+        for name, r, note in [
+            ("DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)`", duck, "types sniffed, dates not understood"),
+            ("pandas `read_csv` + `to_datetime` + DuckDB insert", pand,
+             f"{pand['unparsed_dates']:,} non-ISO dates lost to NaT"),
+            ("ours: `load_files` (validate, normalise, publish)", ours,
+             f"{ours['rejected']:,} rejected"),
+        ]:
+            rate = r["rows"] / r["seconds"]
+            lines.append(f"| {args.rows:,}-row case CSV ({size:.0f} MiB): {name} | {r['rows']:,} | "
+                         f"{r['seconds']:.2f} s | {rate:,.0f} | {rate / duck_rate:.2f} | {r['rss_mb']:.0f} MiB | "
+                         f"runs {r['all_seconds']}; {note} |")
+            print(lines[-1], flush=True)
+        print("\n| Case | Rows | Time | Rows/s | vs DuckDB | Peak RSS | Notes |\n|---|---:|---:|---:|---:|---:|---|")
+        print("\n".join(lines))
+        ratio = (ours["rows"] / ours["seconds"]) / duck_rate
+        print(f"\n吞吐比（ours / DuckDB read_csv）：{ratio:.2f}（目标 ≥ 0.5）；结束时负载 {os.getloadavg()[0]:.1f}")
+        if prof:
+            import pstats
+
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,601 @@
+"""The benchmark suite: `python -m bench` (or `make bench`). See docs/benchmarks.md.
+
+    python -m bench                          # scales 1, 100, 1000 (the 1000x build takes many minutes once)
+    python -m bench --quick                  # scales 1 and 100 only
+    python -m bench --scales 1,100 --skip-server --skip-apptest
+    python -m bench --etl-big                # also the 1M-row CSV benchmark of bench.etl_bench
+
+For each scale N it (1) generates N times the sample's records as CSV ledgers (etl.sample_scale),
+(2) loads them with our loader and, for comparison, with DuckDB's own read_csv (both timed in a
+fresh process; the database is cached under bench/out/scale_N/ and rebuilt when the loader's code
+or SQL changes), (3) times every metric query of every page: ours (the metric function with a
+cursor), the same SQL straight into DuckDB (the floor) and a plain pandas baseline, cold (new
+connection, empty DuckDB buffers) and warm, (4) runs each page through AppTest, cold and warm, and
+(5) at the largest scale, measures the server's memory with 20 concurrent browser sessions.
+It prints the tables and rewrites the generated part of docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench:generated:start -->", "<!-- bench:generated:end -->"
+TARGETS = {"warm_ms": 200, "cold_ms": 1500, "overhead": 1.5, "load_ratio": 0.5, "server_mb": 1024}
+SESSIONS = 20
+
+
+# ------------------------------------------------------------------ helpers
+
+def run_job(job, *args):
+    """Run ``job(*args)`` in a fresh interpreter (its memory and DuckDB instances are its own)."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1, maxtasksperchild=1) as pool:
+        return pool.apply(job, args)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fingerprint() -> str:
+    """The code a cached scaled database depends on (loader, schema, views, generator)."""
+    digest = hashlib.sha256()
+    for path in sorted([*(ROOT / "etl" / "sql").glob("*.sql"), ROOT / "etl" / "load.py",
+                        ROOT / "etl" / "sample_scale.py", ROOT / "etl" / "transform.py"]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+# ------------------------------------------------------------------ (1)+(2) ledgers, load, DuckDB reader
+
+def job_generate(folder: str, scale: int) -> dict:
+    from etl.sample_scale import generate_scaled
+
+    started = time.perf_counter()
+    written = generate_scaled(Path(folder), scale=scale)
+    return {"seconds": time.perf_counter() - started, "files": len(written.files), "rows": written.rows}
+
+
+def job_load(folder: str, db: str, chunks: int) -> dict:
+    """Our loader: all files in one load_files call, or one call per community group (bounded memory)."""
+    os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
+    from etl.extract import ledger_files
+    from etl.load import load_files
+
+    files = ledger_files([Path(folder)])
+    groups = [files] if chunks <= 1 else [[p for p in files if f"_g{g}_" in p.name] for g in range(chunks)]
+    Path(db).unlink(missing_ok=True)
+    started = time.perf_counter()
+    totals = {"rows_read": 0, "new": 0, "rejected": 0}
+    for i, group in enumerate(groups):
+        report = load_files(group, Path(db), dataset="bench-scale" if i == len(groups) - 1 else None)
+        for k in totals:
+            totals[k] += report.totals()[k]
+    return {"seconds": time.perf_counter() - started, **totals, "calls": len(groups), "rss_mb": _peak_rss_mb(),
+            "db_mb": Path(db).stat().st_size / 2**20}
+
+
+def job_duck_read(folder: str, db: str) -> dict:
+    """DuckDB's own reader on the same files: one table per ledger kind, read_csv of its files."""
+    import duckdb
+
+    files = sorted(Path(folder).glob("*.csv"))
+    kinds = sorted({p.name.split("_g")[0] for p in files})
+    Path(db).unlink(missing_ok=True)
+    started = time.perf_counter()
+    con = duckdb.connect(db)
+    con.execute("SET enable_progress_bar = false")
+    rows = 0
+    for kind in kinds:
+        paths = [str(p) for p in files if p.name.split("_g")[0] == kind]
+        con.execute(f"CREATE TABLE {kind} AS SELECT * FROM read_csv({paths!r})")
+        rows += con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]
+    con.execute("CHECKPOINT")
+    con.close()
+    seconds = time.perf_counter() - started
+    Path(db).unlink(missing_ok=True)
+    return {"seconds": seconds, "rows": rows, "rss_mb": _peak_rss_mb()}
+
+
+def ensure_scale(scale: int, rebuild: bool = False) -> dict:
+    """The scaled ledgers and database (cached), with the load measurements of their build."""
+    folder = OUT / f"scale_{scale}"
+    ledgers, db, info_path = folder / "ledgers", folder / "db.duckdb", folder / "build.json"
+    fp = fingerprint()
+    if not rebuild and info_path.exists() and db.exists():
+        info = json.loads(info_path.read_text())
+        if info.get("fingerprint") == fp:
+            info["cached"] = True
+            return info
+    folder.mkdir(parents=True, exist_ok=True)
+    gen = None
+    done = ledgers / ".complete"
+    if rebuild or not done.exists() or done.read_text() != str(scale):
+        print(f"[{scale}x] 生成台账……", flush=True)
+        gen = run_job(job_generate, str(ledgers), scale)
+        done.write_text(str(scale))
+    size = sum(p.stat().st_size for p in ledgers.glob("*.csv")) / 2**20
+    chunks = 5 if scale >= 300 else 1
+    print(f"[{scale}x] 载入（ours，{chunks} 次 load_files）……", flush=True)
+    ours = run_job(job_load, str(ledgers), str(db), chunks)
+    print(f"[{scale}x] 载入（DuckDB read_csv）……", flush=True)
+    duck = run_job(job_duck_read, str(ledgers), str(folder / "duck.duckdb"))
+    info = {"scale": scale, "fingerprint": fp, "built_at": datetime.now().isoformat(timespec="seconds"),
+            "csv_mb": size, "generate": gen, "ours": ours, "duck": duck, "db": str(db),
+            "load_ratio": (ours["rows_read"] / ours["seconds"]) / (duck["rows"] / duck["seconds"])}
+    info_path.write_text(json.dumps(info, indent=1))
+    info["cached"] = False
+    return info
+
+
+# ------------------------------------------------------------------ (3) metric queries
+
+class Recorder:
+    """A cursor stand-in that records every statement a metric function runs."""
+
+    def __init__(self, cur) -> None:
+        self._cur = cur
+        self.log: list[tuple[str, object]] = []
+
+    def execute(self, sql, params=None):
+        self.log.append((sql, params))
+        return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+
+def _run_page(cur, calls) -> None:
+    from chuangshu import metrics
+
+    for name, args in calls:
+        getattr(metrics, name)(cur, *args)
+
+
+def _replay(cur, statements) -> None:
+    for sql, params in statements:
+        (cur.execute(sql, params) if params is not None else cur.execute(sql)).fetchall()
+
+
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    """(first run, median of the next ``repeat`` runs) in seconds."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return first, statistics.median(runs)
+
+
+def job_queries(db: str, repeat: int, pandas_too: bool, per_call: bool = True) -> dict:
+    """Per page: ours, floor and pandas, cold and warm (ms); per call: ours and floor warm (ms)."""
+    os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
+    from bench import pandas_baseline as pb
+    from bench.pages_spec import PAGES
+    from chuangshu import metrics
+    from chuangshu.db import connect_locked
+
+    out: dict = {"pages": {}, "calls": {}}
+    for page, calls in PAGES.items():
+        # ours, cold: a new connection (new database instance, empty buffer pool), then warm runs
+        t0 = time.perf_counter()
+        con = connect_locked(Path(db))
+        cur = con.cursor()
+        rec = Recorder(cur)
+        _run_page(rec, calls)
+        ours_cold = time.perf_counter() - t0
+        statements = list(rec.log)
+        _, ours_warm = _timed(lambda: _run_page(cur, calls), repeat)
+        for name, args in calls:
+            key = f"{name}{'' if not args or args == (pb.Filters(),) else '*'}"
+            if per_call and key not in out["calls"]:
+                r = Recorder(cur)
+                getattr(metrics, name)(r, *args)
+                _, w = _timed(lambda: getattr(metrics, name)(cur, *args), repeat)
+                _, fw = _timed(lambda: _replay(cur, r.log), repeat)
+                out["calls"][key] = {"ours_ms": _ms(w), "floor_ms": _ms(fw), "statements": len(r.log)}
+        cur.close()
+        con.close()
+        del con, cur, rec
+        gc.collect()
+        # the floor: the same statements, straight into DuckDB
+        t0 = time.perf_counter()
+        con = connect_locked(Path(db))
+        cur = con.cursor()
+        _replay(cur, statements)
+        floor_cold = time.perf_counter() - t0
+        _, floor_warm = _timed(lambda: _replay(cur, statements), repeat)
+        cur.close()
+        con.close()
+        del con, cur
+        gc.collect()
+        out["pages"][page] = {"statements": len(statements), "ours_cold_ms": _ms(ours_cold),
+                              "ours_warm_ms": _ms(ours_warm), "floor_cold_ms": _ms(floor_cold),
+                              "floor_warm_ms": _ms(floor_warm)}
+    if pandas_too:
+        import duckdb
+
+        views = sorted({v for vs in pb.VIEWS.values() for v in vs})
+        con = duckdb.connect(db, read_only=True)
+        con.execute("SET enable_progress_bar = false")
+        frames, read_s = {}, {}
+        for v in views:
+            t0 = time.perf_counter()
+            frames[v] = pb.read_view(con, v)
+            read_s[v] = time.perf_counter() - t0
+        out["pandas_check"] = pb.check(frames, con.cursor())
+        con.close()
+        for page in PAGES:
+            first, warm = _timed(lambda: pb.page(page, frames), repeat)
+            out["pages"][page]["pandas_cold_ms"] = _ms(sum(read_s[v] for v in pb.VIEWS[page]) + first)
+            out["pages"][page]["pandas_warm_ms"] = _ms(warm)
+        out["pandas_read_ms"] = {v: _ms(s) for v, s in read_s.items()}
+    out["rss_mb"] = _peak_rss_mb()
+    return out
+
+
+# ------------------------------------------------------------------ (4) AppTest
+
+def job_apptest(db: str, timeout: int) -> dict:
+    """Each page through AppTest (dashboard.py + st.navigation, as tests/conftest.py's nav_apptest):
+    cold = Streamlit's cache cleared and a new database connection; warm = the same run again."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-apptest-"))
+    os.environ.update({"CHUANGSHU_DB": db, "CHUANGSHU_STATE_DIR": str(tmp), "CHUANGSHU_SALT": "bench-salt"})
+    secrets = tmp / "secrets.toml"
+    secrets.write_text("")
+    from streamlit import config
+
+    config.set_option("secrets.files", [str(secrets)])
+    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.testing.v1 import AppTest
+
+    def run_entry_point(main_script_path: str) -> None:
+        code = compile(Path(main_script_path).read_text(encoding="utf-8"), main_script_path, "exec")
+        exec(code, {"__name__": "__main__", "__file__": main_script_path})  # noqa: S102
+
+    script_runner._mpa_v1 = run_entry_point
+    import streamlit as st
+
+    from bench.pages_spec import SCRIPTS
+    from chuangshu import db as dbmod
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
+    at.run()
+    out = {}
+    for page, script in SCRIPTS.items():
+        st.cache_data.clear()
+        dbmod._databases.clear()
+        gc.collect()
+        t0 = time.perf_counter()
+        at.switch_page(script).run()
+        cold = time.perf_counter() - t0
+        errors = [e.message for e in at.exception] + [e.value for e in at.error]
+        t0 = time.perf_counter()
+        at.run()
+        warm = time.perf_counter() - t0
+        out[page] = {"cold_ms": _ms(cold), "warm_ms": _ms(warm), "errors": errors[:2]}
+    return out
+
+
+# ------------------------------------------------------------------ (5) server memory
+
+def _tree_rss_kb(pid: int) -> int:
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                kids = (task / "children").read_text().split()
+                todo.extend(int(k) for k in kids)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def server_memory(db: str, sessions: int = SESSIONS, timeout: float = 300) -> dict:
+    """RSS of the streamlit server (and its children) with ``sessions`` pages open at once in chromium."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from appserver import CHROMIUM_ARGS, AppServer
+    from playwright.sync_api import sync_playwright
+
+    from bench.pages_spec import URLS
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-server-"))
+    secrets = tmp / "secrets.toml"
+    secrets.write_text("")
+    server = AppServer(Path(db), tmp, extra_env={"STREAMLIT_SECRETS_FILES": str(secrets),
+                                                   "CHUANGSHU_SALT": "bench-salt"})
+    peak = {"kb": 0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak["kb"] = max(peak["kb"], _tree_rss_kb(server.proc.pid))
+            time.sleep(0.2)
+
+    result: dict = {"sessions": sessions}
+    try:
+        server.wait_healthy()
+        result["idle_mb"] = _tree_rss_kb(server.proc.pid) / 1024
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        paths = list(URLS.values())
+        started = time.perf_counter()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context()
+                pages = []
+                for i in range(sessions):
+                    page = context.new_page()
+                    page.goto(server.url + paths[i % len(paths)], wait_until="commit", timeout=timeout * 1000)
+                    pages.append(page)
+                rendered = 0
+                for page in pages:
+                    try:
+                        page.wait_for_selector("h1", timeout=timeout * 1000)
+                        page.wait_for_function(
+                            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                            timeout=timeout * 1000)
+                        rendered += 1
+                    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+                        result.setdefault("errors", []).append(str(exc)[:200])
+                result["rendered"] = rendered
+                result["all_rendered_s"] = round(time.perf_counter() - started, 1)
+                time.sleep(2)
+                result["steady_mb"] = _tree_rss_kb(server.proc.pid) / 1024
+            finally:
+                browser.close()
+        stop.set()
+        sampler.join(2)
+        result["peak_mb"] = peak["kb"] / 1024
+    finally:
+        stop.set()
+        server.close()
+    return result
+
+
+# ------------------------------------------------------------------ report
+
+def machine() -> str:
+    from bench.etl_bench import machine as m
+
+    return m()
+
+
+def render(results: dict) -> str:
+    """The generated Markdown section of docs/benchmarks.md."""
+    from bench.pages_spec import PAGES
+
+    lines: list[str] = []
+    add = lines.append
+    scales = sorted(results["scales"], key=int)
+    add(f"Generated by `python -m bench {results['argv']}` on {results['finished']} "
+        f"(load average {results['load_start']:.1f} at the start, {results['load_end']:.1f} at the end).\n")
+    add(f"Machine: {results['machine']}.\n")
+    add("### Scaled data and load throughput\n")
+    add("| Scale | Rows (all ledgers) | CSV | Generate | Ours `load_files` | DuckDB `read_csv` | Ours / DuckDB | "
+        "Ours peak RSS | DB size |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in scales:
+        b = results["scales"][s]["build"]
+        o, d = b["ours"], b["duck"]
+        gen = f"{b['generate']['seconds']:.1f} s" if b.get("generate") else "cached"
+        add(f"| {s}× | {o['rows_read']:,} | {b['csv_mb']:.0f} MiB | {gen} | {o['seconds']:.1f} s "
+            f"({o['rows_read'] / o['seconds']:,.0f} rows/s, {o['rejected']} rejected) | {d['seconds']:.1f} s "
+            f"({d['rows'] / d['seconds']:,.0f} rows/s) | **{b['load_ratio']:.2f}** | {o['rss_mb']:,.0f} MiB | "
+            f"{o['db_mb']:,.0f} MiB |")
+    add("")
+    for s in scales:
+        q = results["scales"][s].get("queries")
+        if not q:
+            continue
+        add(f"### Metric queries per page at {s}× (ms; all of a page's metric calls together)\n")
+        add("| Page | Statements | Ours warm | Floor warm | Ours / floor | pandas warm | Ours cold | Floor cold | "
+            "pandas cold | Ours vs pandas (warm / cold) |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for page in PAGES:
+            r = q["pages"][page]
+            pw, pc = r.get("pandas_warm_ms"), r.get("pandas_cold_ms")
+            vs = (f"{pw / r['ours_warm_ms']:.1f}× / {pc / r['ours_cold_ms']:.1f}× faster" if pw else "–")
+            add(f"| {page} | {r['statements']} | {r['ours_warm_ms']:.1f} | {r['floor_warm_ms']:.1f} | "
+                f"{r['ours_warm_ms'] / r['floor_warm_ms']:.2f} | {pw if pw is not None else '–'} | "
+                f"{r['ours_cold_ms']:.1f} | {r['floor_cold_ms']:.1f} | {pc if pc is not None else '–'} | {vs} |")
+        if q.get("pandas_check"):
+            add(f"\npandas baseline differs from the metric layer: {q['pandas_check']}")
+        add("")
+    big = max((s for s in scales if results["scales"][s].get("queries", {}).get("calls")), key=int, default=None)
+    q = results["scales"][big].get("queries") if big else None
+    if q:
+        add(f"Per metric call at {big}× (warm, ms): ours / floor (statements)\n")
+        add("| Call | Ours | Floor | Ours / floor | Statements |")
+        add("|---|---:|---:|---:|---:|")
+        for k, r in sorted(q["calls"].items(), key=lambda kv: -kv[1]["ours_ms"]):
+            add(f"| `{k}` | {r['ours_ms']:.1f} | {r['floor_ms']:.1f} | {r['ours_ms'] / max(r['floor_ms'], 0.01):.2f} "
+                f"| {r['statements']} |")
+        add("")
+    if any(results["scales"][s].get("apptest") for s in scales):
+        add("### Page script runs through AppTest (ms)\n")
+        add("Cold: Streamlit's cache cleared and a new database connection; warm: the same page rerun "
+            "(every `ui.get` a cache hit).\n")
+        add("| Page | " + " | ".join(f"{s}× cold | {s}× warm" for s in scales
+                                   if results["scales"][s].get("apptest")) + " |")
+        add("|---|" + "---:|---:|" * sum(1 for s in scales if results["scales"][s].get("apptest")))
+        for page in PAGES:
+            cells = []
+            for s in scales:
+                a = results["scales"][s].get("apptest")
+                if a:
+                    r = a[page]
+                    mark = " ⚠" if r["errors"] else ""
+                    cells.append(f"{r['cold_ms']:,.0f}{mark} | {r['warm_ms']:,.0f}")
+            add(f"| {page} | " + " | ".join(cells) + " |")
+        add("")
+    srv = results.get("server")
+    if srv:
+        add(f"### Server memory with {srv['sessions']} concurrent browser sessions ({srv['scale']}×)\n")
+        add("| Idle server | Peak while 20 sessions render | Steady with 20 sessions open | Rendered | Time to render all |")
+        add("|---:|---:|---:|---:|---:|")
+        add(f"| {srv.get('idle_mb', 0):,.0f} MiB | {srv.get('peak_mb', 0):,.0f} MiB | {srv.get('steady_mb', 0):,.0f} MiB "
+            f"| {srv.get('rendered', 0)}/{srv['sessions']} | {srv.get('all_rendered_s', '–')} s |")
+        if srv.get("errors"):
+            add(f"\nErrors: {srv['errors'][:3]}")
+        add("")
+    add("### Targets\n")
+    add("| Target | Result | Met |")
+    add("|---|---|---|")
+    for row in targets(results):
+        add(f"| {row[0]} | {row[1]} | {'yes' if row[2] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def targets(results: dict) -> list[tuple[str, str, bool]]:
+    scales = sorted(results["scales"], key=int)
+    big = scales[-1]
+    rows = []
+    q = results["scales"][big].get("queries")
+    if q:
+        pages = q["pages"]
+        worst_w = max(pages.items(), key=lambda kv: kv[1]["ours_warm_ms"])
+        worst_c = max(pages.items(), key=lambda kv: kv[1]["ours_cold_ms"])
+        rows.append((f"{big}×: every page's queries < {TARGETS['warm_ms']} ms warm",
+                     f"slowest {worst_w[0]} {worst_w[1]['ours_warm_ms']:.0f} ms",
+                     worst_w[1]["ours_warm_ms"] < TARGETS["warm_ms"]))
+        rows.append((f"{big}×: every page's queries < {TARGETS['cold_ms']} ms cold",
+                     f"slowest {worst_c[0]} {worst_c[1]['ours_cold_ms']:.0f} ms",
+                     worst_c[1]["ours_cold_ms"] < TARGETS["cold_ms"]))
+        over = max(pages.items(), key=lambda kv: kv[1]["ours_warm_ms"] / kv[1]["floor_warm_ms"])
+        ratio = over[1]["ours_warm_ms"] / over[1]["floor_warm_ms"]
+        rows.append((f"{big}×: overhead over raw DuckDB < {TARGETS['overhead']}× (warm, per page)",
+                     f"highest {over[0]} {ratio:.2f}×", ratio < TARGETS["overhead"]))
+    slower = []
+    for s in scales:
+        qs = results["scales"][s].get("queries")
+        if qs and "pandas_warm_ms" in next(iter(qs["pages"].values())):
+            for p, r in qs["pages"].items():
+                for mode in ("warm", "cold"):
+                    if r[f"ours_{mode}_ms"] >= r[f"pandas_{mode}_ms"]:
+                        slower.append(f"{s}× {p} {mode}")
+    if any(results["scales"][s].get("queries") for s in scales):
+        rows.append(("faster than the pandas baseline at every scale (every page, warm and cold)",
+                     "all faster" if not slower else "slower: " + ", ".join(slower), not slower))
+    worst = min(scales, key=lambda s: results["scales"][s]["build"]["load_ratio"])
+    lr = results["scales"][worst]["build"]["load_ratio"]
+    rows.append((f"load throughput ≥ {TARGETS['load_ratio']}× DuckDB's read_csv (same files)",
+                 "; ".join(f"{s}×: {results['scales'][s]['build']['load_ratio']:.2f}" for s in scales),
+                 lr >= TARGETS["load_ratio"]))
+    srv = results.get("server")
+    if srv:
+        rows.append((f"server memory < 1 GiB with {srv['sessions']} sessions ({srv['scale']}×)",
+                     f"peak {srv.get('peak_mb', 0):,.0f} MiB", srv.get("peak_mb", 1e9) < TARGETS["server_mb"]
+                     and srv.get("rendered") == srv["sessions"]))
+    return rows
+
+
+def write_doc(section: str) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    block = f"{START}\n{section}\n{END}"
+    if START in text and END in text:
+        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n## Scale: 1×, 100×, 1000× the sample\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,100,1000", help="comma-separated multiples of the sample")
+    parser.add_argument("--quick", action="store_true", help="scales 1 and 100 only")
+    parser.add_argument("--repeat", type=int, default=5, help="warm runs per measurement (the median is reported)")
+    parser.add_argument("--rebuild", action="store_true", help="regenerate and reload the scaled databases")
+    parser.add_argument("--skip-queries", action="store_true")
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--skip-apptest", action="store_true")
+    parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--server-scale", type=int, default=None,
+                        help="scale for the server memory run (default: the largest scale up to 100)")
+    parser.add_argument("--per-call", action="store_true", help="per-call breakdown at 1000× too (slow)")
+    parser.add_argument("--etl-big", action="store_true", help="also run bench.etl_bench (1M-row CSV, best of 3)")
+    parser.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    scales = [1, 100] if args.quick else sorted({int(s) for s in args.scales.split(",") if s.strip()})
+    os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict = {"argv": " ".join(argv), "machine": machine(), "load_start": os.getloadavg()[0], "scales": {}}
+    print(f"机器：{results['machine']}；开始时负载 {results['load_start']:.1f}", flush=True)
+    if args.etl_big:
+        from bench.etl_bench import main as etl_main
+
+        etl_main([])
+    for s in scales:
+        entry: dict = {"build": ensure_scale(s, args.rebuild)}
+        b = entry["build"]
+        print(f"[{s}x] 载入：ours {b['ours']['seconds']:.1f} s，DuckDB {b['duck']['seconds']:.1f} s，"
+              f"比值 {b['load_ratio']:.2f}{'（缓存）' if b.get('cached') else ''}", flush=True)
+        if not args.skip_queries:
+            repeat = args.repeat if s < 1000 else 1
+            entry["queries"] = run_job(job_queries, b["db"], repeat, not args.skip_pandas,
+                                       s < 1000 or args.per_call)
+            for p, r in entry["queries"]["pages"].items():
+                print(f"[{s}x] {p:14s} ours {r['ours_warm_ms']:8.1f} / {r['ours_cold_ms']:8.1f} ms  "
+                      f"floor {r['floor_warm_ms']:8.1f} / {r['floor_cold_ms']:8.1f} ms  "
+                      f"pandas {r.get('pandas_warm_ms', '–')} / {r.get('pandas_cold_ms', '–')} ms", flush=True)
+        if not args.skip_apptest:
+            entry["apptest"] = run_job(job_apptest, b["db"], 600)
+            print(f"[{s}x] AppTest: " + ", ".join(f"{p} {r['cold_ms']:.0f}/{r['warm_ms']:.0f}"
+                                                 for p, r in entry["apptest"].items()), flush=True)
+        results["scales"][str(s)] = entry
+        _save(results, args, final=False)  # partial results survive an interrupted long run
+    if not args.skip_server:
+        scale = args.server_scale or max([s for s in scales if s <= 100] or scales[:1])
+        info = results["scales"].get(str(scale), {}).get("build") or ensure_scale(scale)
+        srv = server_memory(info["db"])
+        srv["scale"] = scale
+        results["server"] = srv
+        print(f"服务器内存（{SESSIONS} 个会话，{scale}x）：{srv}", flush=True)
+    _save(results, args, final=True)
+    return 0
+
+
+def _save(results: dict, args: argparse.Namespace, final: bool) -> None:
+    results["load_end"] = os.getloadavg()[0]
+    results["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M") + ("" if final else " (partial)")
+    (OUT / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str))
+    section = render(results)
+    if final:
+        print("\n" + section)
+    if not args.no_doc:
+        write_doc(section)
+        if final:
+            print(f"\n已写入 {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
