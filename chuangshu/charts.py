@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 
 from chuangshu.theme import ACCENT, GOLD, MUTED, SEQUENTIAL, colors_for, known_order, register
@@ -90,6 +91,23 @@ def milestones_over_trend(monthly: pd.DataFrame, milestones: pd.DataFrame, title
                         textfont=dict(size=11, color=MUTED), hovertemplate=f"{row.title}<br>{row.detail}<extra></extra>")
     fig.update_yaxes(range=[0, top * 1.65])
     return _layout(fig, title, "月份", "受理事项（件）", dark, 520)
+
+
+QUICK_MAX_ROWS = 5000  # a quick chart draws at most this many rows of a query result
+
+
+def quick(df: pd.DataFrame, kind: str, x: str, y: str, color: str | None = None) -> go.Figure:
+    """A plain bar, line or scatter chart of a query result (即席查询's 快速作图), first QUICK_MAX_ROWS rows."""
+    data = df if len(df) <= QUICK_MAX_ROWS else df.head(QUICK_MAX_ROWS)
+    kwargs = {"x": x, "y": y, "color": color}
+    if kind == "bar":
+        fig = px.bar(data, barmode="group", **kwargs)
+    elif kind == "line":
+        fig = px.line(data.sort_values(x), markers=True, **kwargs)
+    else:
+        fig = px.scatter(data, **kwargs)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title_text=None)
+    return fig
 
 
 def sparkline_values(values: list[float]) -> list[float]:

@@ -414,6 +414,11 @@ def commit(preview: IntakePreview, db_path: Path, *, ref: Reference | None = Non
     return load_files(list(contents), Path(db_path), ref=ref, today=today, contents=contents)
 
 
+def commit_frame(report: LoadReport | None) -> pd.DataFrame:
+    """One row per file the commit loaded (the loader's FileSummary fields), for the page's result table."""
+    return pd.DataFrame([vars(s) for s in report.files]) if report else pd.DataFrame()
+
+
 # ------------------------------------------------------------------ the error report
 
 def error_report(name: str, data: bytes, parsed: ParsedFile) -> bytes:

@@ -46,6 +46,8 @@ PARAM_TYPES = {
     "bool": "是/否",
     "choice": "下拉选择",
 }
+# The options SELECT the save form suggests for a "choice" parameter with a well-known name.
+SUGGESTED_OPTIONS_SQL = {"community": "SELECT community FROM communities ORDER BY community"}
 NAME_MAX = 60
 SHARE_PREFIX = "p."  # URL parameter prefix for query parameter values
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -321,6 +323,11 @@ def run_saved(query: SavedQuery | str, values: Mapping[str, Any] | None = None, 
         return QueryResult(sql=query.sql, error=str(exc), outcome="error")
     run_kwargs.setdefault("source", f"saved:{query.name}")
     return run_query(query.sql, bound, **run_kwargs)
+
+
+def suggested_options_sql(name: str) -> str:
+    """The options SELECT to offer for a parameter called ``name`` when saving a query ("" if none)."""
+    return SUGGESTED_OPTIONS_SQL.get(name, "")
 
 
 def options_for(param: Param, **run_kwargs: Any) -> list[Any]:

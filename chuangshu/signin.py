@@ -43,8 +43,8 @@ def secrets() -> dict[str, Any]:
         return {}
 
 
-def _client() -> str | None:
-    """The browser's address (None on this machine), for the server log."""
+def client_address() -> str | None:
+    """The browser's address (None on this machine), for the server log and the query audit log."""
     try:
         ip = st.context.ip_address
     except Exception:  # noqa: BLE001
@@ -190,7 +190,7 @@ def _sign_in_form(conf: dict[str, Any]) -> None:
                 st.session_state[USER_KEY] = user.username
                 log.info("signed in: %s (%s)", user.username, user.role)
                 st.rerun()
-            log.warning("failed sign-in for %r from %s", username, _client() or "this machine")
+            log.warning("failed sign-in for %r from %s", username, client_address() or "this machine")
             st.error(message or auth.MSG_BAD_LOGIN, icon=":material/error:")
     for provider in auth.oidc_providers(conf):
         label = "使用统一身份认证登录" if provider is None else f"使用 {provider} 登录"

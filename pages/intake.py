@@ -2,7 +2,6 @@
 
 The logic (limits, dry run, error reports, commit) is in chuangshu/intake.py; this page wires widgets.
 """
-import pandas as pd
 import streamlit as st
 
 from chuangshu import intake, ui
@@ -82,10 +81,9 @@ if st.button(f"确认入库（{len(ready)} 个文件）", type="primary", disabl
     except Exception as exc:  # noqa: BLE001 - the loader is all or nothing: say so and keep the page
         st.error(f"入库失败，数据库未改动：{exc}", icon=":material/error:")
         st.stop()
-    frame = pd.DataFrame([vars(s) for s in report.files]) if report else pd.DataFrame()
     state[DONE] = {"message": (f"已入库 {len(report.files)} 个文件，数据库已更新到第 {report.db_version} 版。"
                                if report and report.published else "没有需要入库的变化，数据库未改动。"),
-                   "files": frame}
+                   "files": intake.commit_frame(report)}
     state[NONCE] += 1  # a fresh, empty uploader
     for k in (KEY, PREVIEW):
         state.pop(k, None)

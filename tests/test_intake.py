@@ -158,6 +158,9 @@ def test_commit_uses_the_loader_and_the_dashboard_sees_the_new_version_at_once(d
     assert [f.status for f in p.files] == ["可载入", "已拒收"]
     report = commit(p, db, ref=REF, today=TODAY)
     assert report is not None and report.published and [f.file for f in report.files] == ["桂南社区_新台账.xlsx"]
+    frame = intake.commit_frame(report)  # the page's 入库结果 table
+    assert list(frame["file"]) == ["桂南社区_新台账.xlsx"] and {"status", "new", "rejected", "message"} <= set(frame)
+    assert intake.commit_frame(None).empty
     assert reader.version() != version
     cur = reader.cursor()
     try:

@@ -130,6 +130,16 @@ def test_bigscreen_kpis_use_the_metric_layer(env, sample_db) -> None:
         assert f'<div class="v">{number}<span class="u">{head.loc[key, "unit"]}</span>' in body, key
 
 
+def test_bigscreen_settings_from_the_link() -> None:
+    from chuangshu.bigscreen_ui import Settings, settings
+
+    assert settings({}) == Settings(interval=20, pinned=None, chrome=False)
+    assert settings({"interval": "x", "view": "x"}).rotation == "每 20 秒切换"
+    held = settings({"interval": "9999", "view": "9", "chrome": "on"})
+    assert (held.interval, held.pinned, held.chrome, held.run_every, held.rotation) == (600, 5, True, None, "固定显示本页")
+    assert settings({"interval": " 7 "}).run_every == 7
+
+
 def test_bigscreen_keeps_chrome_on_request(env) -> None:
     body = html_of(bigscreen({"view": "1", "chrome": "1"}))
     assert "display: none !important" not in body

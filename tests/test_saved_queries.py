@@ -145,6 +145,12 @@ def test_options_from_sql(sample_db, state_dir):
     assert sq.options_for(sq.Param("x", type="choice", options=["甲", "乙"])) == ["甲", "乙"]
 
 
+def test_save_form_suggests_options_sql_for_community(sample_db, state_dir):
+    suggested = sq.Param("community", type="choice", options_sql=sq.suggested_options_sql("community"))
+    assert sq.options_for(suggested, db=sample_db) == sq.options_for(lift_query().params[0], db=sample_db)
+    assert sq.suggested_options_sql("year") == ""
+
+
 def test_share_link_round_trip(sample_db, state_dir):
     store = sq.SavedQueryStore()
     query = store.save(lift_query())

@@ -1,0 +1,191 @@
+"""The 即席查询 page's state: the SQL in the editor, picked examples and saved queries, shared links.
+
+Session-state names (``sql``, ``source``, ``saved_name``, ``result``, ``result_values``, ``autorun``,
+``pending``, ``flash``, ``url_done``) and the link format (``?q=<saved name>&p.<param>=<value>`` or
+``?example=<id>``) are the page's contract with its tests and with links already shared. The widgets
+that read and write this state are in :mod:`chuangshu.query_ui`.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from chuangshu import query_runner, signin
+from chuangshu import saved_queries as sq
+from chuangshu.auth import User
+from chuangshu.examples import BY_ID as EXAMPLES_BY_ID
+from chuangshu.examples import EXAMPLES
+
+
+def store() -> sq.SavedQueryStore:
+    """The saved-query store (one JSON file in the local state folder)."""
+    return sq.SavedQueryStore()
+
+
+def loaded_saved() -> sq.SavedQuery | None:
+    """The saved query in the editor, while its SQL is unchanged."""
+    name = st.session_state.get("saved_name")
+    if not name:
+        return None
+    query = store().get(name)
+    if query is None or query.sql.strip() != (st.session_state.get("sql") or "").strip():
+        return None
+    return query
+
+
+def param_key(param: sq.Param | None, name: str) -> str:
+    """Widget key: typed widgets get the type in the key, so switching queries never
+    hands a widget a value of the wrong type."""
+    return f"param_{name}" if param is None else f"tparam_{param.type}_{name}"
+
+
+def initial_value(param: sq.Param, raw: Any) -> Any:
+    """Initial widget value for ``param`` from a URL or default value (None if unusable)."""
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        value = sq.coerce(param, raw)
+    except sq.SavedQueryError:
+        return None
+    return str(value) if param.type in ("text", "choice") else value
+
+
+def _set_saved(query: sq.SavedQuery, raw_values: dict | None = None) -> None:
+    """Load ``query`` into the editor, its parameter widgets set from ``raw_values`` or the defaults."""
+    st.session_state.sql = query.sql
+    st.session_state.saved_name = query.name
+    st.session_state.source = f"saved:{query.name}"
+    st.session_state.result = None
+    for param in query.params:
+        raw = (raw_values or {}).get(param.name, param.default)
+        value = initial_value(param, raw)
+        if value is None and param.type == "text":
+            value = ""
+        key = param_key(param, param.name)
+        if value is None:
+            st.session_state.pop(key, None)
+        else:
+            st.session_state[key] = value
+
+
+def start() -> None:
+    """This run's starting state: pending widget values, the first example, a shared link once."""
+    for key, value in st.session_state.pop("pending", {}).items():  # for widgets drawn in the last run
+        st.session_state[key] = value
+    st.session_state.setdefault("sql", EXAMPLES[0].sql)
+    st.session_state.setdefault("source", f"example:{EXAMPLES[0].id}")
+    init_from_url()
+
+
+def on_pick_example() -> None:
+    """「示例查询」 callback: load the example's SQL and run it."""
+    ex_id = st.session_state.get("example_pick")
+    if not ex_id or ex_id not in EXAMPLES_BY_ID:
+        return
+    st.session_state.sql = EXAMPLES_BY_ID[ex_id].sql
+    st.session_state.source = f"example:{ex_id}"
+    st.session_state.saved_name = None
+    st.session_state.autorun = True
+    st.session_state.saved_pick = None
+
+
+def on_pick_saved() -> None:
+    """「常用查询」 callback: load the saved query; run it when every parameter has a default."""
+    name = st.session_state.get("saved_pick")
+    query = store().get(name) if name else None
+    if query is None:
+        return
+    _set_saved(query)
+    st.session_state.example_pick = None
+    try:
+        sq.bind_values(query, {})
+        st.session_state.autorun = True  # all parameters have defaults
+    except sq.SavedQueryError:
+        pass
+
+
+def init_from_url() -> None:
+    """Open a shared link once per session: ?q=<saved name>&p.<param>=<value> or ?example=<id>."""
+    if st.session_state.get("url_done"):
+        return
+    st.session_state.url_done = True
+    params = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    name, values = sq.parse_share_params(params)
+    if name:
+        query = store().get(name)
+        if query is None:
+            st.session_state.flash = ("warning", f"链接中的常用查询“{name}”不存在（可能已被删除）")
+            return
+        _set_saved(query, values)
+        st.session_state.saved_pick = name
+        st.session_state.autorun = True
+        return
+    example = st.query_params.get("example")
+    if example in EXAMPLES_BY_ID:
+        st.session_state.example_pick = example
+        on_pick_example()
+
+
+def clear_share_params() -> None:
+    """Remove this page's link parameters (q, p.*), leaving the global filters' alone."""
+    for key in list(st.query_params.keys()):
+        if key == "q" or key.startswith(sq.SHARE_PREFIX):
+            del st.query_params[key]
+
+
+def set_share_params(name: str, values: dict) -> None:
+    """Put the running saved query into the address bar, so the address itself is the link."""
+    wanted = sq.share_params(name, values)
+    current = {k: st.query_params.get(k) for k in st.query_params.keys()
+               if k == "q" or k.startswith(sq.SHARE_PREFIX)}
+    if current != wanted:
+        clear_share_params()
+        st.query_params.update(wanted)
+
+
+def share_url(name: str, values: dict) -> str:
+    """The full link that reopens saved query ``name`` with ``values`` (relative if the address is unknown)."""
+    query = sq.share_query_string(name, values)
+    try:
+        base = st.context.url
+        base = base if isinstance(base, str) else ""
+    except Exception:  # noqa: BLE001
+        base = ""
+    if base:
+        parts = urlsplit(base)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}?{query}"
+    return f"?{query}"
+
+
+def audit_user(user: User) -> str | None:
+    """The signed-in user's name for the audit log and per-user limits (None in local mode)."""
+    return None if user.method == "local" else user.username
+
+
+def _source(sql: str) -> str:
+    """The audit log's source: the example or saved query in the editor, unless its SQL was edited."""
+    source = st.session_state.get("source") or "adhoc"
+    if source.startswith("saved:") and loaded_saved() is None:
+        source = "adhoc"
+    example = EXAMPLES_BY_ID.get(source[8:]) if source.startswith("example:") else None
+    if source.startswith("example:") and (example is None or example.sql.strip() != sql.strip()):
+        source = "adhoc"
+    return source
+
+
+def run(sql: str, values: dict, query: sq.SavedQuery | None, param_error: str | None, user: User) -> None:
+    """Run ``sql`` through the query runner (read-only, limited, audited) into ``result``; keep the link current."""
+    if param_error:
+        st.session_state.result = query_runner.QueryResult(sql=sql, error=param_error, outcome="error")
+    else:
+        with st.spinner("查询中…"):
+            result = query_runner.run_query(sql, values, user=audit_user(user), client=signin.client_address(),
+                                            source=_source(sql), scope=user.community)
+        st.session_state.result = result
+        st.session_state.result_values = values
+    if query is not None and not param_error:
+        set_share_params(query.name, values)
+    elif query is None:
+        clear_share_params()
