@@ -301,3 +301,16 @@ def selected(event: Any, df: pd.DataFrame, column: str) -> Any:
     """The value of ``column`` in the row picked in a selectable table, or None."""
     rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     return df.iloc[rows[0]][column] if rows and rows[0] < len(df) else None
+
+
+def profile_cards(profile: pd.DataFrame, compare: bool = True, columns: int = 3) -> None:
+    """A community's KPIs; with ``compare``, the sub-district median and its rank under each."""
+    for start in range(0, len(profile), columns):
+        cols = st.columns(columns)
+        for col, r in zip(cols, profile.iloc[start:start + columns].itertuples(index=False)):
+            m = metrics.METRICS[r.key]
+            rank = f"第 {r.rank} / {r.ranked_of} 名" if compare and r.rank else ("不参与排名" if compare else None)
+            col.metric(r.label, fmt.metric_value(r.value, r.unit, m.kind),
+                       delta=f"街道中位数 {fmt.metric_value(r.median, r.unit, m.kind)}" if compare else None,
+                       delta_color="off", delta_arrow="off", delta_description=rank,
+                       help=f"口径：{r.definition}", border=True)

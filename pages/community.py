@@ -1,7 +1,7 @@
 """社区画像: one community against the sub-district median, its rank, its compounds."""
 import streamlit as st
 
-from chuangshu import charts, fmt, metrics, ui
+from chuangshu import charts, metrics, ui
 
 f = ui.page_header("社区画像", "一个社区与全街道中位数的比较。")
 communities, _ = ui.choices()
@@ -15,14 +15,7 @@ if scoped:
 else:
     st.info(f"排名规则：办结率等比率指标只在区间内受理不少于 {metrics.MIN_CASES_FOR_RATE} 件的社区之间排名，"
             "避免一两件事项的社区因比率极端而排在前列。", icon=":material/info:")
-profile = ui.get("community_profile", f, community)
-cols = st.columns(len(profile))
-for col, r in zip(cols, profile.itertuples(index=False)):
-    m = metrics.METRICS[r.key]
-    rank = f"第 {r.rank} / {r.ranked_of} 名" if r.rank else "不参与排名"
-    col.metric(r.label, fmt.metric_value(r.value, r.unit, m.kind),
-               delta=None if scoped else f"街道中位数 {fmt.metric_value(r.median, r.unit, m.kind)} · {rank}",
-               delta_color="off", help=f"口径：{r.definition}", border=True)
+ui.profile_cards(ui.get("community_profile", f, community), compare=not scoped)
 
 compounds = ui.get("compound_cases", f, community)
 ui.chart(charts.bars(compounds, "compound", "received", f"{community}各小区受理事项", horizontal=True,
