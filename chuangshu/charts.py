@@ -88,8 +88,13 @@ def milestones_over_trend(monthly: pd.DataFrame, milestones: pd.DataFrame, title
                         line=dict(color=GOLD, width=1, dash="dot"), hoverinfo="skip")
         fig.add_scatter(x=[row.happened_on], y=[level], mode="markers+text", showlegend=False,
                         marker=dict(color=ACCENT, size=9), text=[row.title], textposition="top center",
-                        textfont=dict(size=11, color=MUTED), hovertemplate=f"{row.title}<br>{row.detail}<extra></extra>")
+                        textfont=dict(size=11, color=MUTED),
+                        hovertemplate=f"{getattr(row, 'when', '')} {row.title}<br>{row.detail}<extra></extra>")
     fig.update_yaxes(range=[0, top * 1.65])
+    if len(milestones):  # room on the left for the first milestone's label
+        first = pd.Timestamp(milestones["happened_on"].min()) - pd.DateOffset(months=10)
+        last = pd.Timestamp(monthly["month"].max()) + pd.DateOffset(months=4) if len(monthly) else None
+        fig.update_xaxes(range=[first, last] if last is not None else None)
     return _layout(fig, title, "月份", "受理事项（件）", dark, 520)
 
 

@@ -332,8 +332,19 @@ def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str
 
 
 def milestones(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The programme's milestones 2011–2022."""
-    return run(cur, "milestones", {})
+    """The programme's milestones 2011–2022, with the date as precise as it is known (2013年, 2011年8月)."""
+    df = run(cur, "milestones", {})
+    df["when"] = [_when(d, p) for d, p in zip(df["happened_on"], df["precision"])]
+    return df
+
+
+def _when(day: date, precision: str) -> str:
+    """2013-01-01 with year precision -> 2013年; month -> 2011年8月; day -> 2015年8月27日."""
+    if precision == "year":
+        return f"{day.year}年"
+    if precision == "month":
+        return f"{day.year}年{day.month}月"
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def mobilisation_2020(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -6,4 +6,4 @@ milestones = ui.get("milestones")
 monthly = ui.get("cases_by_month", f)
 ui.chart(charts.milestones_over_trend(monthly, milestones, "“创熟”十一年：关键节点与每月受理事项"), monthly,
          "每月受理事项")
-ui.table(milestones, {"happened_on": ("时间", "date"), "title": ("事件", "text"), "detail": ("说明", "text")})
+ui.table(milestones, {"when": ("时间", "text"), "title": ("事件", "text"), "detail": ("说明", "text")})
