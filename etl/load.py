@@ -322,6 +322,39 @@ def _known_hashes(db_path: Path) -> dict[str, str]:
     return known
 
 
+def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport,
+                     contents: dict[Path, bytes] | None) -> tuple[dict[str, str], list[tuple[Path, bytes]]]:
+    """Refuse duplicate names; report files whose bytes are already loaded; return the rest to load."""
+    names = [Path(p).name for p in paths]  # all of them: an unchanged one counts too
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
+    known = _known_hashes(db_path)
+    work: list[tuple[Path, bytes]] = []
+    for path in paths:
+        data = contents[path] if contents and path in contents else Path(path).read_bytes()
+        if known.get(Path(path).name) == content_hash(data):
+            report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
+        else:
+            work.append((Path(path), data))
+    return known, work
+
+
+def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes]],
+           report: LoadReport, today: date | None) -> tuple[Staged, datetime]:
+    """Open the load transaction, refresh reference data, parse and stage every file."""
+    con.execute("BEGIN")
+    create_schema(con)
+    refresh_reference(con, ref)
+    next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
+    loaded_at = datetime.now().replace(microsecond=0)
+    staged = Staged()
+    for offset, (path, data) in enumerate(work):
+        parsed = parse_file(path, ref, today=today, data=data)
+        report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
+    return staged, loaded_at
+
+
 def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
                dataset: str | None = None, today: date | None = None,
                progress: Callable[[Iterable], Iterable] | None = None,
@@ -332,19 +365,8 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     paths = list(paths)
     report = LoadReport(db_path)
     with _writer_lock(db_path):
-        names = [Path(p).name for p in paths]  # all of them: an unchanged one counts too
-        if len(set(names)) != len(names):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
-        known = _known_hashes(db_path)
+        known, work = _split_unchanged(paths, db_path, report, contents)
         ref_hash = reference_hash(ref)
-        work: list[tuple[Path, bytes]] = []
-        for path in paths:
-            data = contents[path] if contents and path in contents else Path(path).read_bytes()
-            if known.get(Path(path).name) == content_hash(data):
-                report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
-            else:
-                work.append((Path(path), data))
         if not work and known.get("\0reference") == ref_hash and db_path.exists() \
                 and (dataset is None or _meta(db_path, "dataset") == dataset):
             return report
@@ -355,16 +377,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
             shutil.copyfile(db_path, building)
         con = duckdb.connect(str(building))
         try:
-            con.execute("BEGIN")
-            create_schema(con)
-            refresh_reference(con, ref)
-            next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
-            loaded_at = datetime.now().replace(microsecond=0)
-            iterator = progress(work) if progress else work
-            staged = Staged()
-            for offset, (path, data) in enumerate(iterator):
-                parsed = parse_file(path, ref, today=today, data=data)
-                report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
+            staged, loaded_at = _stage(con, ref, progress(work) if progress else work, report, today)
             flush(con, staged)
             check_keys(con)
             version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
@@ -521,18 +534,7 @@ def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None
     db_path = Path(db_path)
     paths = list(paths)
     report = PreviewReport(db_path)
-    names = [Path(p).name for p in paths]
-    if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
-    known = _known_hashes(db_path)
-    work: list[tuple[Path, bytes]] = []
-    for path in paths:
-        data = contents[path] if contents and path in contents else Path(path).read_bytes()
-        if known.get(Path(path).name) == content_hash(data):
-            report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
-        else:
-            work.append((Path(path), data))
+    _, work = _split_unchanged(paths, db_path, report, contents)
     if not work:
         return report
     with tempfile.TemporaryDirectory(prefix="chuangshu-preview-") as scratch_dir:
@@ -541,16 +543,8 @@ def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None
             shutil.copyfile(db_path, scratch)
         con = duckdb.connect(str(scratch))
         try:
-            con.execute("BEGIN")
-            create_schema(con)
-            refresh_reference(con, ref)
-            next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
-            loaded_at = datetime.now().replace(microsecond=0)
-            staged = Staged()
-            for offset, (path, data) in enumerate(work):
-                parsed = parse_file(path, ref, today=today, data=data)
-                report.parsed[parsed.name] = parsed
-                report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
+            staged, _ = _stage(con, ref, work, report, today)
+            report.parsed = {parsed.name: parsed for _, parsed, _, _ in staged.log}
             report.sheets = _sheet_counts(con, staged)
             flush(con, staged)
             report.submissions = submission_rows(staged)
