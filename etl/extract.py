@@ -66,12 +66,12 @@ def read_sheets(path: Path, data: bytes | None = None) -> Iterator[RawSheet]:
         raise LedgerError("file_encrypted")
     try:
         workbook = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several unrelated types for corrupt files
+    except Exception:  # calamine raises several unrelated types for corrupt files
         raise LedgerError("file_not_workbook", detail="文件已损坏，或并非 Excel 格式") from None
     for name in workbook.sheet_names:
         try:
             grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
+        except Exception:
             raise LedgerError("file_not_workbook", detail=f"工作表「{name}」已损坏") from None
         yield RawSheet(name, grid)
 

@@ -6,7 +6,6 @@ from datetime import date
 import streamlit as st
 
 from chuangshu import deck, fmt, pdf, ui
-from chuangshu import scope as scoping
 from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters
 
 WHOLE = "全街道（全部社区）"

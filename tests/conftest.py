@@ -125,6 +125,14 @@ def no_configured_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return empty
 
 
+@pytest.fixture(scope="module")
+def cur(sample_db: Path):
+    """A read-only cursor on the sample database (metric and deck tests)."""
+    con = duckdb.connect(str(sample_db), read_only=True)
+    yield con.cursor()
+    con.close()
+
+
 @pytest.fixture(scope="session")
 def app_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Local state (saved queries, audit log) for app tests."""

@@ -30,13 +30,6 @@ DAY = date(2026, 1, 15)
 
 
 @pytest.fixture(scope="module")
-def cur(sample_db):
-    con = duckdb.connect(str(sample_db), read_only=True)
-    yield con.cursor()
-    con.close()
-
-
-@pytest.fixture(scope="module")
 def all_deck(cur) -> bytes:
     return deck.build(cur, Filters(), generated_on=DAY)
 

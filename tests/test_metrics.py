@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -16,13 +15,6 @@ FACTS = {  # published figures, cumulative as of 2022-06-30 (facts.md: "exact")
     "red_committees": 7, "stations": 38, "elevators": 139, "disputes": 1463, "hygiene": 1247,
     "security": 185, "facilities": 1839, "safety": 368, "parking": 536,
 }
-
-
-@pytest.fixture(scope="module")
-def cur(sample_db):
-    con = duckdb.connect(str(sample_db), read_only=True)
-    yield con.cursor()
-    con.close()
 
 
 @pytest.fixture(scope="module")
