@@ -1,4 +1,4 @@
-"""桂城“创熟”治理数据看板: entry point (streamlit run dashboard.py)."""
+"""桂城“创熟”治理数据看板: entry point (`make run`, i.e. `python -m chuangshu.serve`; see chuangshu/serve.py)."""
 from __future__ import annotations
 
 import streamlit as st
