@@ -56,6 +56,7 @@ class PublishedDatabase:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._target: Path | None = None
 
     def version(self) -> str:
         """Version of the file on disk now (cheap: one stat); raises DatabaseMissing."""
@@ -67,11 +68,21 @@ class PublishedDatabase:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor (one per script run or thread) on the newest version."""
         with self._lock:
-            version = self.version()
-            if version != self._version or self._con is None:
-                self._open(version)
-            assert self._con is not None
-            return self._con.cursor()
+            return self._current().cursor()
+
+    def snapshot_path(self) -> Path:
+        """The file the newest version is opened through (for the query worker processes)."""
+        with self._lock:
+            self._current()
+            assert self._target is not None
+            return self._target
+
+    def _current(self) -> duckdb.DuckDBPyConnection:
+        version = self.version()
+        if version != self._version or self._con is None:
+            self._open(version)
+        assert self._con is not None
+        return self._con
 
     def _open(self, version: str) -> None:
         snapshots = self.path.parent / ".snapshots"
@@ -86,6 +97,7 @@ class PublishedDatabase:
             target = self.path
         self._con = connect_locked(target)
         self._version = version
+        self._target = target
         for old in snapshots.glob(f"{self.path.stem}.*{self.path.suffix}"):
             if old != link:
                 try:

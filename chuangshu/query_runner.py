@@ -3,22 +3,25 @@
 The 即席查询 page, saved queries and the tests all call :func:`run_query`; it needs no
 Streamlit. Safety comes from the engine, not from keyword lists:
 
-* the query runs on a fresh cursor of the shared read-only connection from
-  :mod:`chuangshu.db` (external access disabled, extension autoload/autoinstall off,
-  memory and thread limits, configuration locked), so DuckDB itself refuses file and
-  network access, writes, ``SET`` and extension loading;
+* the query runs in a separate worker process (:mod:`chuangshu.query_worker`, started
+  with "spawn", a small pool reused between queries) whose address space is capped with
+  ``RLIMIT_AS`` before DuckDB is imported; it opens the database file itself, read-only
+  and locked down like :mod:`chuangshu.db` (external access disabled, extension
+  autoload/autoinstall off, memory and thread limits, configuration locked), so DuckDB
+  itself refuses file and network access, writes, ``SET`` and extension loading, and a
+  query that runs away with memory can only take down its worker, never the dashboard;
 * DuckDB's own parser (``duckdb.extract_statements``) must find exactly one statement
   of type SELECT (or an EXPLAIN of one): this turns away COPY, EXPORT, ATTACH, CALL,
   PRAGMA, SET, CREATE TEMP ... (a read-only database still allows temporary objects)
   before anything executes;
 * parameters (``$community``) are bound by the engine, never spliced into the text;
-* a timer calls ``interrupt()`` on the query's own cursor when the time limit passes,
-  and the caller gets its answer at the latest ``GRACE_S`` later even if the engine is
-  slow to notice;
+* at the time limit the worker is told to ``interrupt()`` the query; a worker that has
+  not answered ``GRACE_S`` later is killed (SIGKILL) and replaced on next use, so the
+  caller always has its answer by then; a worker that dies (address-space limit, OOM
+  killer) is reported as a memory failure;
 * at most ``max_rows`` rows and ``max_bytes`` bytes are fetched (the result is streamed,
   so a huge result is never materialised); ``truncated`` says whether more existed;
-* at most ``MAX_CONCURRENT`` queries run at once; a query that will not stop keeps its
-  slot until it does, so it cannot pile up;
+* at most ``MAX_CONCURRENT`` queries (worker processes) run at once;
 * errors come back as plain Chinese in ``QueryResult.error`` (no stack traces), and every
   call is appended to the audit log (:mod:`chuangshu.audit`);
 * with ``scope="<community>"`` (a community-scoped user) the query runs on that
@@ -33,10 +36,15 @@ import atexit
 import logging
 import os
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +69,11 @@ DEFAULT_MAX_BYTES = int(_env_float("CHUANGSHU_QUERY_MAX_MB", 64) * 1024 * 1024)
 MAX_CONCURRENT = max(1, int(_env_float("CHUANGSHU_QUERY_CONCURRENCY", 8)))
 MAX_PER_USER = max(1, int(_env_float("CHUANGSHU_QUERY_PER_USER", 2)))
 MAX_SQL_CHARS = 100_000
-GRACE_S = 2.0  # after the interrupt, how long the caller waits before giving up on the engine
+GRACE_S = 1.0  # after the interrupt, how long the worker may take to stop before it is killed
+POOL_SIZE = max(1, int(_env_float("CHUANGSHU_QUERY_WORKERS", 2)))  # idle worker processes kept
+WORKER_MEMORY = int(_env_float("CHUANGSHU_QUERY_WORKER_MB", 3072) * 1024 * 1024)  # RLIMIT_AS per worker
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+START_WAIT_S = 30.0  # how long a new worker may take to start and open the database
 SLOT_WAIT_S = 3.0  # how long a query waits for a free slot before "busy"
 
 ALLOWED_TYPES = {duckdb.StatementType.SELECT}
@@ -350,123 +362,87 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 _running: set["_Job"] = set()
 _running_lock = threading.Lock()
 _per_user: dict[str, int] = {}  # queries still running per known user (guarded by _running_lock)
+_idle: list["_Worker"] = []  # started worker processes waiting for a query (guarded by _pool_lock)
+_busy: set["_Worker"] = set()
+_pool_lock = threading.Lock()
+
+
+class _Worker:
+    """One worker process (:mod:`chuangshu.query_worker`).
+
+    A fresh interpreter is started (fork + exec, like multiprocessing's "spawn" but
+    without re-running the dashboard's main module): the dashboard's DuckDB threads are
+    never forked. It talks over a socket pair with multiprocessing's ``Connection``.
+    """
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)}
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from chuangshu.query_worker import main; "
+                 "main(int(sys.argv[1]), int(sys.argv[2]))", str(theirs.fileno()), str(WORKER_MEMORY)],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env, close_fds=True,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None and not self.conn.closed
+
+    def kill(self) -> None:
+        """SIGKILL: ends a query the engine will not stop, and frees all of its memory."""
+        try:
+            self.process.kill()
+            self.process.wait(2.0)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.conn.close()
+
+
+def _take_worker() -> _Worker:
+    with _pool_lock:
+        while _idle:
+            worker = _idle.pop()
+            if worker.alive():
+                _busy.add(worker)
+                return worker
+            worker.kill()  # died while idle: replaced below
+    worker = _Worker()
+    with _pool_lock:
+        _busy.add(worker)
+    return worker
+
+
+def _return_worker(worker: _Worker, healthy: bool) -> None:
+    with _pool_lock:
+        _busy.discard(worker)
+        if healthy and worker.alive() and len(_idle) < POOL_SIZE:
+            _idle.append(worker)
+            return
+    worker.kill()  # a dead, stuck or surplus worker; a fresh one is started when needed
 
 
 @atexit.register
-def _stop_running_queries(wait_s: float = 60.0) -> None:
-    """At interpreter exit, interrupt queries still running and let them end.
-
-    A daemon thread killed inside DuckDB aborts the whole process, so wait for them.
-    """
-    with _running_lock:
-        jobs = list(_running)
-    for job in jobs:
-        job.interrupt()
-    deadline = time.monotonic() + wait_s
-    for job in jobs:
-        job.done.wait(max(0.0, deadline - time.monotonic()))
-        if job.thread is not None:
-            job.thread.join(max(0.0, deadline - time.monotonic()))
+def _stop_running_queries() -> None:
+    """At interpreter exit, kill every worker process (running queries included)."""
+    with _pool_lock:
+        workers = [*_idle, *_busy]
+        _idle.clear()
+    for worker in workers:
+        worker.kill()
 
 
 class _Job:
-    """One query on its own cursor in its own thread; releases its slot when truly done."""
+    """One query, sent to a worker process; the caller's thread waits for its answer."""
 
-    def __init__(self, database: dbmod.PublishedDatabase, sql: str, params: Any,
-                 max_rows: int, max_bytes: int, timeout_s: float, user: str | None = None) -> None:
-        self.database = database
+    def __init__(self, user: str | None) -> None:
         self.user = user
-        self.sql = sql
-        self.params = params
-        self.max_rows = max_rows
-        self.max_bytes = max_bytes
-        self.timeout_s = timeout_s
-        self.deadline = time.monotonic() + timeout_s
-        self.done = threading.Event()
-        self.timed_out = threading.Event()
-        self._cursor: duckdb.DuckDBPyConnection | None = None
-        self._cursor_lock = threading.Lock()
-        self.df: pd.DataFrame | None = None
-        self.columns: list[str] = []
-        self.types: list[str] = []
-        self.truncated = False
-        self.too_large = False
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-
-    def interrupt(self) -> None:
-        self.timed_out.set()
-        with self._cursor_lock:
-            cursor = self._cursor
-        if cursor is not None:
-            try:
-                cursor.interrupt()
-            except Exception:  # noqa: BLE001 - the cursor may already be closed
-                pass
-
-    def run(self) -> None:
-        self.deadline = time.monotonic() + self.timeout_s  # waiting for a slot does not count
-        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self.interrupt)
-        timer.daemon = True
-        cursor = None
-        try:
-            cursor = self.database.cursor()
-            with self._cursor_lock:
-                self._cursor = cursor
-            timer.start()
-            cursor.execute(self.sql, self.params)
-            self._fetch(cursor)
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller
-            # keep no traceback: its frames would keep the cursor alive in another thread
-            self.error = exc.with_traceback(None)
-        finally:
-            timer.cancel()
-            with self._cursor_lock:
-                self._cursor = None
-            if cursor is not None:
-                try:
-                    cursor.close()
-                except Exception:  # noqa: BLE001
-                    pass
-            # Release every DuckDB object in this thread before saying "done": a daemon
-            # thread still inside DuckDB code when the interpreter exits aborts the process.
-            cursor = None
-            _forget(self)
-            _slots.release()
-            self.done.set()
-
-    def _fetch(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        description = cursor.description or []
-        self.columns = [d[0] for d in description]
-        self.types = [str(d[1]) for d in description]
-        chunks: list[pd.DataFrame] = []
-        rows = 0
-        size = 0
-        while True:
-            if self.timed_out.is_set() or time.monotonic() > self.deadline:
-                self.timed_out.set()
-                raise duckdb.InterruptException("deadline passed while fetching")
-            chunk = cursor.fetch_df_chunk(1)
-            if len(chunk) == 0:
-                if not chunks:
-                    chunks.append(chunk)
-                break
-            chunks.append(chunk)
-            rows += len(chunk)
-            size += int(chunk.memory_usage(deep=True, index=False).sum())
-            if rows > self.max_rows:
-                self.truncated = True
-                break
-            if size > self.max_bytes:
-                self.truncated = True
-                self.too_large = True
-                break
-        df = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-        if len(df) > self.max_rows:
-            df = df.iloc[: self.max_rows].reset_index(drop=True)
-        if len(df.columns) == len(self.columns):
-            self.columns = [str(c) for c in df.columns]  # DuckDB de-duplicates: a, a_1
-        self.df = df
 
 
 def _forget(job: _Job) -> None:
@@ -551,48 +527,87 @@ def run_query(
 
 def _execute(database: Any, sql: str, params: Any, result: QueryResult, timeout_s: float, max_rows: int,
              max_bytes: int, user: str | None = None, views: Sequence[str] = PUBLIC_VIEWS) -> None:
-    job = _Job(database, sql, params, max_rows, max_bytes, timeout_s, user)
+    job = _Job(user)
     with _running_lock:
         if user is not None and _per_user.get(user, 0) >= MAX_PER_USER:
             raise QueryBusy(f"您已有 {MAX_PER_USER} 个查询在运行，请等它们结束（最长约 {timeout_s:g} 秒）后再试")
         if user is not None:
             _per_user[user] = _per_user.get(user, 0) + 1
         _running.add(job)
-    if not _slots.acquire(timeout=min(SLOT_WAIT_S, max(timeout_s, 0.1))):
-        _forget(job)
-        raise QueryBusy("当前同时运行的查询太多，请稍后再试")
-    thread = threading.Thread(target=job.run, name="adhoc-query", daemon=True)
     try:
-        thread.start()
-    except BaseException:
+        if not _slots.acquire(timeout=min(SLOT_WAIT_S, max(timeout_s, 0.1))):
+            raise QueryBusy("当前同时运行的查询太多，请稍后再试")
+        try:
+            reply, timed_out = _run_in_worker(database, sql, params, timeout_s, max_rows, max_bytes)
+        finally:
+            _slots.release()
+    finally:
         _forget(job)
-        _slots.release()
-        raise
-    job.thread = thread
-    if not job.done.wait(timeout_s + GRACE_S):
-        # The engine did not stop in time (e.g. one huge value being built). Answer now;
-        # the job keeps its slot and is interrupted again until it ends.
-        job.interrupt()
-        log.warning("query still running %.1fs after its limit; abandoned", GRACE_S)
-        raise QueryTimeout(_timeout_message(timeout_s))
-    thread.join(1.0)  # it has only its own return left to do
-    if job.error is not None:
-        if isinstance(job.error, dbmod.DatabaseMissing):
-            raise DatabaseUnavailable("数据库尚未生成或正在更新，暂时无法查询。请稍后再试")
-        if isinstance(job.error, QueryError):
-            raise job.error
-        if isinstance(job.error, (duckdb.Error, MemoryError)):
-            if isinstance(job.error, MemoryError):
-                raise QueryTooLarge("查询结果太大，内存不足，已停止。请缩小范围后重试")
-            raise _translate(job.error, timeout_s=timeout_s, timed_out=job.timed_out.is_set(), views=views)
-        log.error("ad-hoc query failed: %r", job.error)
+    if reply[0] == "missing":
+        raise DatabaseUnavailable("数据库尚未生成或正在更新，暂时无法查询。请稍后再试")
+    if reply[0] == "memory":
+        raise QueryTooLarge("查询结果太大，内存不足，已停止。请缩小范围后重试")
+    if reply[0] == "error":
+        error_type = getattr(duckdb, reply[1], None)
+        if isinstance(error_type, type) and issubclass(error_type, duckdb.Error):
+            raise _translate(error_type(reply[2]), timeout_s=timeout_s, timed_out=timed_out, views=views)
+        log.error("ad-hoc query failed: %s: %s", reply[1], reply[2])
         raise QueryFailed("查询出错（内部错误，已记录）")
-    assert job.df is not None
-    result.columns, result.types, result.df = job.columns, job.types, job.df
-    result.row_count = len(job.df)
-    result.truncated = job.truncated
-    if job.too_large:
-        result.detail = f"结果超过 {max_bytes / (1024 * 1024):g} MB，只返回了前 {len(job.df):,} 行"
+    _, columns, types, df, truncated, too_large = reply
+    result.columns, result.types, result.df = columns, types, df
+    result.row_count = len(df)
+    result.truncated = truncated
+    if too_large:
+        result.detail = f"结果超过 {max_bytes / (1024 * 1024):g} MB，只返回了前 {len(df):,} 行"
+
+
+def _run_in_worker(database: Any, sql: str, params: Any, timeout_s: float, max_rows: int,
+                   max_bytes: int) -> tuple[tuple, bool]:
+    """Run the query in a worker process: (its reply, whether it was interrupted).
+
+    At the time limit the worker is told to interrupt the query; if it has not answered
+    ``GRACE_S`` later it is killed (and replaced on next use). A worker that dies — the
+    address-space limit, the kernel's OOM killer — is a memory failure.
+    """
+    task: dict[str, Any] = dict(sql=sql, params=params, timeout_s=timeout_s, max_rows=max_rows,
+                                max_bytes=max_bytes)
+    fd = getattr(database, "fd", None)
+    if fd is not None:  # a community's scoped database (chuangshu.scope)
+        task["scope"] = database.key()
+    else:
+        task["source"], task["path"] = str(database.path), str(database.snapshot_path())
+    worker = _take_worker()
+    healthy = False
+    timed_out = False
+    try:
+        try:
+            worker.conn.send(("run", task))
+            if fd is not None:
+                reduction.send_handle(worker.conn, fd, worker.process.pid)
+            if not worker.conn.poll(START_WAIT_S):
+                log.error("query worker did not start within %.0fs", START_WAIT_S)
+                raise QueryFailed("查询出错（内部错误，已记录）")
+            reply = worker.conn.recv()
+            if reply[0] == "started":
+                if not worker.conn.poll(timeout_s):
+                    timed_out = True
+                    worker.conn.send(("interrupt",))
+                    if not worker.conn.poll(GRACE_S):
+                        # The engine did not stop (e.g. one huge value being built): kill it.
+                        log.warning("query still running %.1fs after its limit; worker killed", GRACE_S)
+                        raise QueryTimeout(_timeout_message(timeout_s))
+                reply = worker.conn.recv()
+        except (EOFError, OSError):
+            try:
+                worker.process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                pass
+            log.warning("query worker died (exit code %s)", worker.process.returncode)
+            return ("memory",), timed_out
+        healthy = True
+        return reply, timed_out
+    finally:
+        _return_worker(worker, healthy)
 
 
 def _audit(result: QueryResult, params: Any, user: str | None, source: str,

@@ -19,8 +19,11 @@ limits, configuration locked) and deleted from the folder at once — the open h
 it readable, nothing is left on disk, and no path leads to it. (An in-memory database
 cannot be opened read-only, and a writable one would let a data-modifying CTE such as
 ``WITH x AS (DELETE FROM cases RETURNING *) SELECT ...`` — which parses as a SELECT —
-empty the shared copy.) Other communities' rows are therefore not *hidden* by a WHERE
-clause that SQL could get around — they are not in the database the query runs on.
+empty the shared copy.) The ad-hoc SQL worker processes (:mod:`chuangshu.query_worker`)
+get a descriptor of the deleted file (:attr:`ScopedDatabase.fd`, closed with the cached
+object) and open their own private copy the same way (:func:`open_copy`). Other
+communities' rows are therefore not *hidden* by a WHERE clause that SQL could get around —
+they are not in the database the query runs on.
 
 Built once per (database version, community) and kept in a small LRU cache.
 """
@@ -30,6 +33,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -63,8 +67,13 @@ class ScopedDatabase:
         self.community = community
         self.path = source.path
         self._version = source.version()
-        self._con = _build(source, community)
+        self._con, self.fd = _build(source, community)  # fd: the deleted file, for the query workers
+        weakref.finalize(self, os.close, self.fd)
         self._lock = threading.Lock()
+
+    def key(self) -> tuple[str, str, str]:
+        """Identifies this copy (published path, version, community) to the query workers."""
+        return (str(self.path), self._version, self.community)
 
     def version(self) -> str:
         """The published version these rows were copied from."""
@@ -76,7 +85,7 @@ class ScopedDatabase:
             return self._con.cursor()
 
 
-def _build(source: dbmod.PublishedDatabase, community: str) -> duckdb.DuckDBPyConnection:
+def _build(source: dbmod.PublishedDatabase, community: str) -> tuple[duckdb.DuckDBPyConnection, int]:
     cur = source.cursor()
     try:
         known = cur.execute("SELECT count(*) FROM communities WHERE community = $c", {"c": community}).fetchall()
@@ -92,11 +101,10 @@ def _build(source: dbmod.PublishedDatabase, community: str) -> duckdb.DuckDBPyCo
                                  params={"keys": list(META_KEYS)}).to_arrow_table()
     finally:
         cur.close()
-    config = {**dbmod.LOCKED_CONFIG, "temp_directory": ""}  # no spill folder either
     folder = Path(tempfile.mkdtemp(prefix="chuangshu-scope-"))  # mode 0700
     path = folder / "scoped.duckdb"
     try:
-        writer = duckdb.connect(str(path), config=config)
+        writer = duckdb.connect(str(path), config=_CONFIG)
         try:
             for name, table in tables.items():
                 writer.register("_rows", table)
@@ -105,17 +113,46 @@ def _build(source: dbmod.PublishedDatabase, community: str) -> duckdb.DuckDBPyCo
             writer.execute("CHECKPOINT")
         finally:
             writer.close()
-        con = duckdb.connect(str(path), read_only=True, config=config)
+        fd = os.open(path, os.O_RDONLY)  # for the query worker processes (open_copy)
         try:
-            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            con.execute(f"SET threads = {dbmod.THREADS}")
-            con.execute("SET lock_configuration = true")
+            return _open_locked(path), fd
         except BaseException:
-            con.close()
+            os.close(fd)
             raise
     finally:
-        shutil.rmtree(folder, ignore_errors=True)  # the open read-only handle keeps the data readable
+        shutil.rmtree(folder, ignore_errors=True)  # the open read-only handles keep the data readable
+
+
+_CONFIG = {**dbmod.LOCKED_CONFIG, "temp_directory": ""}  # no spill folder either
+
+
+def _open_locked(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=True, config=_CONFIG)
+    try:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET threads = {dbmod.THREADS}")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def open_copy(fd: int) -> duckdb.DuckDBPyConnection:
+    """Open, in another process (the query worker), the scoped database whose file descriptor
+    :attr:`ScopedDatabase.fd` was handed over: copied into a private temporary folder,
+    opened read-only and locked exactly like the original, and deleted at once."""
+    folder = Path(tempfile.mkdtemp(prefix="chuangshu-scope-"))  # mode 0700
+    path = folder / "scoped.duckdb"
+    try:
+        with open(path, "wb") as out:
+            offset = 0
+            while chunk := os.pread(fd, 1 << 20, offset):
+                out.write(chunk)
+                offset += len(chunk)
+        return _open_locked(path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _cache: OrderedDict[tuple[Path, str, str], ScopedDatabase] = OrderedDict()

@@ -322,3 +322,57 @@ def test_one_user_cannot_take_every_slot(sample_db, state_dir):
     assert other.ok
     assert all(r.outcome == "timeout" for r in results)
     assert run_query("SELECT 1", db=sample_db, user="mallory").ok  # free again afterwards
+
+
+# --------------------------------------------------------------------------- worker processes
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+HUGE_VALUES = [
+    ("repeat", "SELECT length(repeat('x', 2000000000))"),
+    ("lpad", "SELECT length(lpad('', 1000000000, 'x'))"),
+    ("range_list", "SELECT len(range(300000000))"),
+    ("list_resize", "SELECT len(list_resize([1], 300000000))"),
+]
+
+
+@pytest.mark.parametrize("sql", [pytest.param(sql, id=name) for name, sql in HUGE_VALUES])
+def test_huge_value_is_stopped_in_its_worker(sample_db, state_dir, sql):
+    run_query("SELECT 1", db=sample_db)  # a worker is warm
+    before = _rss_mb()
+    started = time.monotonic()
+    result = run_query(sql, db=sample_db, timeout_s=1)
+    elapsed = time.monotonic() - started
+    assert result.outcome in {"timeout", "memory"}, (result.outcome, result.error)
+    _assert_plain_chinese(result.error)
+    assert elapsed < 1 + query_runner.GRACE_S + 1.5
+    assert _rss_mb() - before < 200  # the value was built (or refused) in the worker, not here
+    _normal_query_works(sample_db)
+
+
+def test_killed_worker_is_replaced(sample_db, state_dir):
+    import os
+    import signal
+    import threading
+
+    assert run_query("SELECT 1", db=sample_db).ok
+    def kill_soon() -> None:
+        time.sleep(0.5)
+        with query_runner._pool_lock:
+            pids = [w.process.pid for w in query_runner._busy]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    result = run_query("SELECT count(*) FROM range(1000000) a, range(1000000) b", db=sample_db, timeout_s=5)
+    killer.join()
+    assert result.outcome == "memory" and "内存不足" in result.error
+    assert _wait_until_no_query_runs()
+    _normal_query_works(sample_db)
