@@ -78,6 +78,8 @@ METRICS: dict[str, Metric] = dict([
     _m("participants", "参与人次", "人次", "区间内活动参与人数合计。"),
     _m("volunteers_per_100_households", "每百户三长", "名", "统计日在任三长人数 ÷ 社区户数 × 100。"),
     _m("organizations_active", "在册组织", "个", "统计日在册（已成立未撤销）的各类组织数，不含楼道微信群。"),
+    _m("rejected_rows", "退回行", "行", "未能载入的台账行数（整份无法读取的文件计一行），每行的文件、工作表、行号和原因见退回清单。"),
+    _m("stale_communities", "近 30 天无事项登记的社区", "个", "统计截至日前 30 天内没有任何事项登记的社区数，可能漏报或未上报。"),
 ])
 
 CATEGORY_METRIC = {"加装电梯": "elevators", "邻里矛盾": "disputes", "环境卫生": "hygiene", "治安": "security",
@@ -362,6 +364,7 @@ def data_quality(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, object
         "batches": run(cur, "load_batches", {}),
         "rejects_by_file": (rejects := run(cur, "rejects_by_file", {})),
         "reject_total": int(rejects["rejects"].sum()),
+        "stale_count": int(fresh["stale"].sum()),
         "freshness": fresh,
         "stale": fresh[fresh["stale"]],
         "new_compounds": run(cur, "new_compounds", {}),
@@ -383,6 +386,7 @@ OVERDUE_LAG_MONTHS = 1  # by default the month before the as-of date's month mus
 OVERDUE_DEFINITION = ("按台账上报记录（submissions）：社区已上报的该类台账中，最晚覆盖的月份（登记日期等主日期所在月）"
                       "早于应报月份（统计截至日所在月往前推「允许滞后」个月），或从未上报，即为逾期未报。"
                       "上报社区按文件中行数最多的社区计。")
+METRICS["overdue_communities"] = Metric("overdue_communities", "逾期未报社区", "个", OVERDUE_DEFINITION)
 
 
 def due_month(as_of: date, lag_months: int = OVERDUE_LAG_MONTHS) -> date:

@@ -10,10 +10,8 @@ meta = q["meta"]
 cols = st.columns(4)
 cols[0].metric("数据库版本", meta.get("db_version", "—"), border=True)
 cols[1].metric("最近发布", meta.get("published_at", "—"), border=True)
-cols[2].metric("退回行", f"{q['reject_total']:,} 行", border=True,
-               help="未能载入的行（含整份无法读取的文件），原因见下表")
-cols[3].metric("近 30 天无事项台账的社区", f"{len(q['stale'])} 个", border=True,
-               help="统计截至日前 30 天内没有任何事项登记的社区，可能漏报")
+ui.metric_card(cols[2], "rejected_rows", q["reject_total"])
+ui.metric_card(cols[3], "stale_communities", q["stale_count"])
 
 st.subheader("退回清单")
 picked = ui.table(q["rejects_by_file"], {"source_file": ("文件", "text"), "rejects": ("退回行数", "count"),
@@ -42,8 +40,8 @@ k_col, lag_col = st.columns(2)
 kind = k_col.selectbox("台账", list(kinds), format_func=kinds.get, key="overdue_kind")
 lag = int(lag_col.number_input("允许滞后（月）", 0, 24, metrics.OVERDUE_LAG_MONTHS, key="overdue_lag"))
 late = ui.get("overdue_submissions", f, kind, lag)
-st.metric(f"逾期未报社区（应报至 {metrics.due_month(f.as_of, lag):%Y年%m月}）", f"{len(late)} 个",
-          help=f"口径：{metrics.OVERDUE_DEFINITION}", border=True)
+ui.metric_card(st, "overdue_communities", len(late))
+st.caption(f"应报至 {metrics.due_month(f.as_of, lag):%Y年%m月}（允许滞后 {lag} 个月）")
 ui.table(late, {"community": ("社区", "text"), "latest_label": ("已报至（月）", "text"),
                 "months_behind": ("落后（月）", "count"), "last_loaded_label": ("最近上报", "text"),
                 "last_file": ("最近文件", "text"), "submissions": ("上报次数", "count")}, height=300)
