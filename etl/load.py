@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from etl import marts
 from etl.kinds import BY_NAME, KINDS, LedgerKind
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.reference import FILES as REFERENCE_FILES
@@ -368,7 +369,8 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
         known, work = _split_unchanged(paths, db_path, report, contents)
         ref_hash = reference_hash(ref)
         if not work and known.get("\0reference") == ref_hash and db_path.exists() \
-                and (dataset is None or _meta(db_path, "dataset") == dataset):
+                and (dataset is None or _meta(db_path, "dataset") == dataset) \
+                and _meta(db_path, "marts_version") == marts.VERSION:
             return report
         building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
         for stale in (building, building.with_name(building.name + ".wal")):
@@ -380,10 +382,11 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
             staged, loaded_at = _stage(con, ref, progress(work) if progress else work, report, today)
             flush(con, staged)
             check_keys(con)
+            marts.build(con)  # the pre-aggregated tables the dashboard reads (etl/sql/marts.sql)
             version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
                                       "WHERE key = 'db_version'").fetchall()[0][0])
             settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
-                        "reference_hash": ref_hash}
+                        "reference_hash": ref_hash, "marts_version": marts.VERSION}
             if dataset:
                 settings["dataset"] = dataset
             for key, value in settings.items():

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from chuangshu import auth, db, fmt, metrics, query_runner, scope, signin, ui
+from etl import marts
 from chuangshu.filters import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,7 +248,7 @@ def test_scoped_database_holds_only_the_community(env: Path) -> None:
     scoped = scope.scoped(HOME, env)
     cur = scoped.cursor()
     tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert tables == {*scope.VISIBLE_VIEWS, "meta"}
+    assert tables == {*scope.VISIBLE_VIEWS, "meta", *marts.TABLES}
     assert not tables & {"case_records", "volunteer_records", "batch_log", "reject_records", "rejects",
                          "load_batches", "submissions", "submission_log"}
     con = full(env)
@@ -257,6 +258,8 @@ def test_scoped_database_holds_only_the_community(env: Path) -> None:
             got = cur.execute(f"SELECT * FROM {view} ORDER BY ALL").df()
             want = con.execute(f"SELECT * FROM {view} WHERE community = ? ORDER BY ALL", [HOME]).df()
             pd.testing.assert_frame_equal(got, want, check_dtype=False)
+        for mart in marts.TABLES:  # rebuilt from the community's rows: nothing of the others
+            assert cur.execute(f"SELECT DISTINCT community FROM {mart}").fetchall() in ([(HOME,)], []), mart
         for view in scope.SHARED_VIEWS:
             assert cur.execute(f"SELECT count(*) FROM {view}").fetchall() == \
                 con.execute(f"SELECT count(*) FROM {view}").fetchall()

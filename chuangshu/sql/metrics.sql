@@ -2,79 +2,88 @@
 -- Parameters are always bound ($as_of, $start, $end, $prior_start, $prior_end,
 -- $communities, $categories, $dates, ...); an empty list means "all".
 
--- name: communities_in_scope
-SELECT community, short_name, kind, households, compounds, named_in_article
-FROM communities
-WHERE len($communities) = 0 OR list_contains($communities, community)
-ORDER BY community;
-
--- name: resolved_by_category
-SELECT k.category,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end) AS current,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $prior_start AND $prior_end) AS prior
-FROM categories k
-LEFT JOIN cases c ON c.category = k.category
-     AND (len($communities) = 0 OR list_contains($communities, c.community))
-GROUP BY k.category, k.sort_order
-ORDER BY k.sort_order;
-
--- name: resolved_by_category_year
-SELECT category, year(resolved_on) AS year, count(*) AS n
-FROM cases
-WHERE resolved_on BETWEEN $start AND $end
-  AND (len($communities) = 0 OR list_contains($communities, community))
-GROUP BY ALL ORDER BY ALL;
-
 -- name: volunteers_at
-WITH d AS (SELECT unnest($dates::DATE[]) AS at)
-SELECT d.at, v.role, count(DISTINCT v.person_id) AS n,
-       count(DISTINCT v.person_id) FILTER (WHERE v.is_party_member) AS party
-FROM d JOIN volunteers v ON v.appointed_on <= d.at AND (v.left_on IS NULL OR v.left_on > d.at)
-WHERE len($communities) = 0 OR list_contains($communities, v.community)
-GROUP BY GROUPING SETS ((d.at, v.role), (d.at))
-ORDER BY ALL;
-
--- name: compounds_with_heads_at
-WITH d AS (SELECT unnest($dates::DATE[]) AS at)
-SELECT d.at, count(DISTINCT (v.community, v.compound)) AS n
-FROM d JOIN volunteers v ON v.role = '楼长' AND v.compound IS NOT NULL
-     AND v.appointed_on <= d.at AND (v.left_on IS NULL OR v.left_on > d.at)
-WHERE len($communities) = 0 OR list_contains($communities, v.community)
-GROUP BY d.at ORDER BY d.at;
-
--- name: organizations_at
-WITH d AS (SELECT unnest($dates::DATE[]) AS at)
-SELECT d.at, o.kind, count(*) AS n, sum(o.members) AS members
-FROM d JOIN organizations o ON o.founded_on <= d.at AND (o.dissolved_on IS NULL OR o.dissolved_on > d.at)
-WHERE len($communities) = 0 OR list_contains($communities, o.community)
-GROUP BY ALL ORDER BY ALL;
+-- 在任三长 at each of $dates by role (role NULL = everyone; a person counts once): one-community
+-- people from the running totals of agg_volunteer_stock, people of several communities counted
+-- from their records (agg_volunteer_multi).
+WITH d AS (SELECT unnest($dates::DATE[]) AS snap),
+g AS (SELECT DISTINCT community, role, party FROM agg_volunteer_stock
+      WHERE len($communities) = 0 OR list_contains($communities, community)),
+single AS (
+    SELECT p.snap, p.role, sum(s.people) FILTER (WHERE NOT p.party) AS n, sum(s.people) FILTER (WHERE p.party) AS party
+    FROM (SELECT d.snap, g.* FROM d CROSS JOIN g) p
+    ASOF JOIN agg_volunteer_stock s
+      ON s.community = p.community AND s.role = p.role AND s.party = p.party AND s.day <= p.snap
+    GROUP BY p.snap, p.role
+),
+multi AS (
+    SELECT d.snap, coalesce(m.role, '*') AS role, count(DISTINCT m.person_id) AS n,
+           count(DISTINCT m.person_id) FILTER (WHERE m.is_party_member) AS party
+    FROM d JOIN agg_volunteer_multi m ON m.appointed_on <= d.snap AND (m.left_on IS NULL OR m.left_on > d.snap)
+    WHERE len($communities) = 0 OR list_contains($communities, m.community)
+    GROUP BY GROUPING SETS ((d.snap, m.role), (d.snap))
+)
+SELECT snap AS at, nullif(role, '*') AS role, (coalesce(s.n, 0) + coalesce(m.n, 0))::BIGINT AS n,
+       (coalesce(s.party, 0) + coalesce(m.party, 0))::BIGINT AS party
+FROM single s FULL JOIN multi m USING (snap, role)
+WHERE coalesce(s.n, 0) + coalesce(m.n, 0) > 0
+ORDER BY "at", role NULLS LAST;
 
 -- name: category_summary
-WITH c AS (
-    SELECT * FROM cases
-    WHERE (len($communities) = 0 OR list_contains($communities, community))
+-- Per category, from the marts (etl/sql/marts.sql): received, reported-and-resolved, resolved,
+-- median days (histogram), on time, open at the end (reported minus resolved by then), outcome
+-- and follow-up counts.
+WITH rep AS (
+    SELECT category, sum(received) FILTER (WHERE day >= $start) AS received, sum(received) AS to_end
+    FROM agg_case_reported
+    WHERE day <= $end AND (len($communities) = 0 OR list_contains($communities, community))
+    GROUP BY category
+), res AS (
+    SELECT category, sum(resolved) FILTER (WHERE reported_month >= $start) AS received_resolved,
+           sum(resolved) FILTER (WHERE day >= $start) AS resolved,
+           sum(on_time) FILTER (WHERE day >= $start) AS on_time,
+           sum(with_outcome) FILTER (WHERE day >= $start) AS with_outcome,
+           sum(success) FILTER (WHERE day >= $start) AS success,
+           sum(resolved) AS to_end
+    FROM agg_case_resolved
+    WHERE day <= $end AND (len($communities) = 0 OR list_contains($communities, community))
+    GROUP BY category
+), fu AS (
+    SELECT category, sum(followed_up) AS followed_up, sum(rated) AS rated, sum(satisfied) AS satisfied
+    FROM agg_case_followup
+    WHERE day <= $end AND resolved_year >= year($start)
+      AND (len($communities) = 0 OR list_contains($communities, community))
+    GROUP BY category
+), hist AS (
+    SELECT category, days, sum(n) AS n FROM agg_case_durations
+    WHERE day BETWEEN $start AND $end AND (len($communities) = 0 OR list_contains($communities, community))
+    GROUP BY category, days
+), cum AS (
+    SELECT category, days, sum(n) OVER (PARTITION BY category ORDER BY days) AS upto,
+           sum(n) OVER (PARTITION BY category) AS total
+    FROM hist
+), med AS (
+    SELECT category, (min(days) FILTER (WHERE upto >= (total + 1) // 2)
+                      + min(days) FILTER (WHERE upto >= total // 2 + 1)) / 2.0 AS median_days
+    FROM cum GROUP BY category
 )
 SELECT k.category, k.label, k.unit, k.sla_days, k.sort_order,
-       count(c.case_id) FILTER (WHERE c.reported_on BETWEEN $start AND $end) AS received,
-       count(c.case_id) FILTER (WHERE c.reported_on BETWEEN $start AND $end
-                                  AND c.resolved_on <= $end) AS received_resolved,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end) AS resolved,
-       median(c.resolved_on - c.reported_on) FILTER (WHERE c.resolved_on BETWEEN $start AND $end) AS median_days,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end
-                                  AND c.resolved_on - c.reported_on <= k.sla_days) AS on_time,
-       count(c.case_id) FILTER (WHERE c.reported_on <= $end
-                                  AND (c.resolved_on IS NULL OR c.resolved_on > $end)) AS open_backlog,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end AND c.outcome IS NOT NULL) AS with_outcome,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end AND c.outcome = '成功') AS success,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end
-                                  AND c.followed_up_on <= $end) AS followed_up,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end AND c.followed_up_on <= $end
-                                  AND c.satisfaction IS NOT NULL) AS rated,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end AND c.followed_up_on <= $end
-                                  AND c.satisfaction IN ('满意', '基本满意')) AS satisfied
-FROM categories k LEFT JOIN c ON c.category = k.category
+       coalesce(rep.received, 0)::BIGINT AS received,
+       coalesce(res.received_resolved, 0)::BIGINT AS received_resolved,
+       coalesce(res.resolved, 0)::BIGINT AS resolved,
+       med.median_days,
+       coalesce(res.on_time, 0)::BIGINT AS on_time,
+       (coalesce(rep.to_end, 0) - coalesce(res.to_end, 0))::BIGINT AS open_backlog,
+       coalesce(res.with_outcome, 0)::BIGINT AS with_outcome,
+       coalesce(res.success, 0)::BIGINT AS success,
+       coalesce(fu.followed_up, 0)::BIGINT AS followed_up,
+       coalesce(fu.rated, 0)::BIGINT AS rated,
+       coalesce(fu.satisfied, 0)::BIGINT AS satisfied
+FROM categories k
+LEFT JOIN rep USING (category) LEFT JOIN res USING (category)
+LEFT JOIN fu USING (category) LEFT JOIN med USING (category)
 WHERE len($categories) = 0 OR list_contains($categories, k.category)
-GROUP BY ALL ORDER BY k.sort_order;
+ORDER BY k.sort_order;
 
 -- name: backlog_ageing
 SELECT category,
@@ -82,63 +91,105 @@ SELECT category,
             WHEN age <= 365 THEN '181–365天' ELSE '一年以上' END AS bucket,
        CASE WHEN age <= 30 THEN 1 WHEN age <= 90 THEN 2 WHEN age <= 180 THEN 3
             WHEN age <= 365 THEN 4 ELSE 5 END AS bucket_order,
-       count(*) AS n
-FROM (SELECT category, $end - reported_on AS age FROM cases
-      WHERE reported_on <= $end AND (resolved_on IS NULL OR resolved_on > $end)
+       sum(n)::BIGINT AS n
+FROM (SELECT category, $end - reported_on AS age, n FROM agg_case_open
+      WHERE open_until > $end AND reported_on <= $end
         AND (len($communities) = 0 OR list_contains($communities, community))
         AND (len($categories) = 0 OR list_contains($categories, category)))
 GROUP BY ALL ORDER BY bucket_order, category;
 
 -- name: cases_by_year
-SELECT year(reported_on) AS year, category, count(*) AS received,
-       count(*) FILTER (WHERE resolved_on <= $end) AS resolved
-FROM cases
-WHERE reported_on BETWEEN $start AND $end
-  AND (len($communities) = 0 OR list_contains($communities, community))
-  AND (len($categories) = 0 OR list_contains($categories, category))
-GROUP BY ALL ORDER BY ALL;
+WITH rep AS (
+    SELECT year(day) AS year, category, sum(received) AS received FROM agg_case_reported
+    WHERE day BETWEEN $start AND $end
+      AND (len($communities) = 0 OR list_contains($communities, community))
+      AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY ALL
+), res AS (
+    SELECT year(reported_month) AS year, category, sum(resolved) AS resolved FROM agg_case_resolved
+    WHERE day <= $end AND reported_month >= $start
+      AND (len($communities) = 0 OR list_contains($communities, community))
+      AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY ALL
+)
+SELECT year, category, received::BIGINT AS received, coalesce(resolved, 0)::BIGINT AS resolved
+FROM rep LEFT JOIN res USING (year, category) ORDER BY ALL;
 
 -- name: cases_by_month
-SELECT date_trunc('month', reported_on)::DATE AS month, count(*) AS received,
-       count(*) FILTER (WHERE resolved_on <= $end) AS resolved
-FROM cases
-WHERE reported_on BETWEEN $start AND $end
-  AND (len($communities) = 0 OR list_contains($communities, community))
-  AND (len($categories) = 0 OR list_contains($categories, category))
-GROUP BY ALL ORDER BY ALL;
+WITH rep AS (
+    SELECT date_trunc('month', day)::DATE AS month, sum(received) AS received FROM agg_case_reported
+    WHERE day BETWEEN $start AND $end
+      AND (len($communities) = 0 OR list_contains($communities, community))
+      AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY ALL
+), res AS (
+    SELECT reported_month AS month, sum(resolved) AS resolved FROM agg_case_resolved
+    WHERE day <= $end AND reported_month >= $start
+      AND (len($communities) = 0 OR list_contains($communities, community))
+      AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY ALL
+)
+SELECT month, received::BIGINT AS received, coalesce(resolved, 0)::BIGINT AS resolved
+FROM rep LEFT JOIN res USING (month) ORDER BY ALL;
 
 -- name: community_cases
+WITH rep AS (
+    SELECT community, sum(received) FILTER (WHERE day >= $start) AS received, sum(received) AS to_end
+    FROM agg_case_reported
+    WHERE day <= $end AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY community
+), res AS (
+    SELECT community, sum(resolved) FILTER (WHERE reported_month >= $start) AS received_resolved,
+           sum(resolved) FILTER (WHERE day >= $start) AS resolved, sum(resolved) AS to_end
+    FROM agg_case_resolved
+    WHERE day <= $end AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY community
+), hist AS (
+    SELECT community, days, sum(n) AS n FROM agg_case_durations
+    WHERE day BETWEEN $start AND $end AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY community, days
+), cum AS (
+    SELECT community, days, sum(n) OVER (PARTITION BY community ORDER BY days) AS upto,
+           sum(n) OVER (PARTITION BY community) AS total
+    FROM hist
+), med AS (
+    SELECT community, (min(days) FILTER (WHERE upto >= (total + 1) // 2)
+                       + min(days) FILTER (WHERE upto >= total // 2 + 1)) / 2.0 AS median_days
+    FROM cum GROUP BY community
+)
 SELECT m.community, m.short_name, m.households,
-       count(c.case_id) FILTER (WHERE c.reported_on BETWEEN $start AND $end) AS received,
-       count(c.case_id) FILTER (WHERE c.reported_on BETWEEN $start AND $end AND c.resolved_on <= $end) AS received_resolved,
-       count(c.case_id) FILTER (WHERE c.resolved_on BETWEEN $start AND $end) AS resolved,
-       median(c.resolved_on - c.reported_on) FILTER (WHERE c.resolved_on BETWEEN $start AND $end) AS median_days,
-       count(c.case_id) FILTER (WHERE c.reported_on <= $end
-                                  AND (c.resolved_on IS NULL OR c.resolved_on > $end)) AS open_backlog
+       coalesce(rep.received, 0)::BIGINT AS received,
+       coalesce(res.received_resolved, 0)::BIGINT AS received_resolved,
+       coalesce(res.resolved, 0)::BIGINT AS resolved,
+       med.median_days,
+       (coalesce(rep.to_end, 0) - coalesce(res.to_end, 0))::BIGINT AS open_backlog
 FROM communities m
-LEFT JOIN cases c ON c.community = m.community
-     AND (len($categories) = 0 OR list_contains($categories, c.category))
+LEFT JOIN rep USING (community) LEFT JOIN res USING (community) LEFT JOIN med USING (community)
 WHERE len($communities) = 0 OR list_contains($communities, m.community)
-GROUP BY ALL ORDER BY received DESC, m.community;
+ORDER BY received DESC, m.community;
 
 -- name: community_category_matrix
-SELECT c.community, c.category, count(*) AS received
-FROM cases c
-WHERE c.reported_on BETWEEN $start AND $end
-  AND (len($communities) = 0 OR list_contains($communities, c.community))
-  AND (len($categories) = 0 OR list_contains($categories, c.category))
+SELECT community, category, sum(received)::BIGINT AS received
+FROM agg_case_reported
+WHERE day BETWEEN $start AND $end
+  AND (len($communities) = 0 OR list_contains($communities, community))
+  AND (len($categories) = 0 OR list_contains($categories, category))
 GROUP BY ALL ORDER BY ALL;
 
 -- name: compound_cases
-SELECT coalesce(c.compound, '（未填小区）') AS compound,
-       count(*) FILTER (WHERE c.reported_on BETWEEN $start AND $end) AS received,
-       count(*) FILTER (WHERE c.resolved_on BETWEEN $start AND $end) AS resolved,
-       count(*) FILTER (WHERE c.reported_on <= $end AND (c.resolved_on IS NULL OR c.resolved_on > $end)) AS open_backlog,
-       any_value(k.households) AS households
-FROM cases c LEFT JOIN compounds k ON k.community = c.community AND k.compound = c.compound
-WHERE c.community = $community
-  AND (len($categories) = 0 OR list_contains($categories, c.category))
-GROUP BY ALL HAVING received > 0 OR open_backlog > 0
+WITH c AS (
+    SELECT compound, sum(received) FILTER (WHERE day >= $start) AS received,
+           sum(resolved) FILTER (WHERE day >= $start) AS resolved,
+           sum(received) - sum(resolved) AS open_backlog
+    FROM agg_case_compound
+    WHERE community = $community AND day <= $end
+      AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY compound
+)
+SELECT coalesce(c.compound, '（未填小区）') AS compound, coalesce(c.received, 0)::BIGINT AS received,
+       coalesce(c.resolved, 0)::BIGINT AS resolved, c.open_backlog::BIGINT AS open_backlog, k.households
+FROM c LEFT JOIN compounds k ON k.community = $community AND k.compound = c.compound
+WHERE coalesce(c.received, 0) > 0 OR c.open_backlog > 0
 ORDER BY received DESC, compound;
 
 -- name: case_list
@@ -155,69 +206,73 @@ ORDER BY reported_on DESC, case_id
 LIMIT 2000;
 
 -- name: repeat_cases
-WITH c AS (
-    SELECT category, reported_on,
-           lag(reported_on) OVER (PARTITION BY community, compound, category ORDER BY reported_on, case_id) AS prev
-    FROM cases
-    WHERE compound IS NOT NULL AND reported_on <= $end
-      AND (len($communities) = 0 OR list_contains($communities, community))
-      AND (len($categories) = 0 OR list_contains($categories, category))
-)
-SELECT category, count(*) FILTER (WHERE reported_on >= $start) AS received,
-       count(*) FILTER (WHERE reported_on >= $start AND reported_on - prev <= 90) AS repeats
-FROM c GROUP BY category;
+-- Repeats are flagged per case when the marts are built (agg_case_reported.repeats).
+SELECT category, sum(with_compound) FILTER (WHERE day >= $start)::BIGINT AS received,
+       coalesce(sum(repeats) FILTER (WHERE day >= $start), 0)::BIGINT AS repeats
+FROM agg_case_reported
+WHERE day <= $end
+  AND (len($communities) = 0 OR list_contains($communities, community))
+  AND (len($categories) = 0 OR list_contains($categories, category))
+GROUP BY category HAVING sum(with_compound) > 0;
 
 -- name: volunteers_by_community
-SELECT m.community, m.short_name, m.households, v.role, count(DISTINCT v.person_id) AS n,
-       count(DISTINCT v.person_id) FILTER (WHERE v.is_party_member) AS party
-FROM communities m
-JOIN volunteers v ON v.community = m.community
-     AND v.appointed_on <= $end AND (v.left_on IS NULL OR v.left_on > $end)
-WHERE len($communities) = 0 OR list_contains($communities, m.community)
-GROUP BY ALL ORDER BY ALL;
-
--- name: volunteer_flows
-WITH f AS (
-    SELECT role, year(appointed_on) AS year, 1 AS appointed, 0 AS departed FROM volunteers
-    WHERE appointed_on BETWEEN $start AND $end
+WITH g AS (SELECT DISTINCT community, role, party, $end::DATE AS snap FROM agg_volunteer_stock
+           WHERE role <> '*' AND (len($communities) = 0 OR list_contains($communities, community))),
+single AS (
+    SELECT g.community, g.role, sum(s.people) FILTER (WHERE NOT g.party) AS n,
+           sum(s.people) FILTER (WHERE g.party) AS party
+    FROM g ASOF JOIN agg_volunteer_stock s
+      ON s.community = g.community AND s.role = g.role AND s.party = g.party AND s.day <= g.snap
+    GROUP BY g.community, g.role
+),
+multi AS (
+    SELECT community, role, count(DISTINCT person_id) AS n,
+           count(DISTINCT person_id) FILTER (WHERE is_party_member) AS party
+    FROM agg_volunteer_multi
+    WHERE appointed_on <= $end AND (left_on IS NULL OR left_on > $end)
       AND (len($communities) = 0 OR list_contains($communities, community))
-    UNION ALL
-    SELECT role, year(left_on), 0, 1 FROM volunteers
-    WHERE left_on BETWEEN $start AND $end
-      AND (len($communities) = 0 OR list_contains($communities, community))
-)
-SELECT year, role, sum(appointed)::INTEGER AS appointed, sum(departed)::INTEGER AS departed
-FROM f GROUP BY ALL ORDER BY ALL;
-
--- name: coverage
-WITH heads AS (
-    SELECT community, compound, count(DISTINCT person_id) AS heads FROM volunteers
-    WHERE role = '楼长' AND appointed_on <= $end AND (left_on IS NULL OR left_on > $end)
     GROUP BY ALL
 )
-SELECT k.community, k.compound, k.households, k.buildings, coalesce(h.heads, 0) AS heads
+SELECT m.community, m.short_name, m.households, v.role, v.n, v.party
+FROM communities m
+JOIN (SELECT community, role, (coalesce(s.n, 0) + coalesce(x.n, 0))::BIGINT AS n,
+             (coalesce(s.party, 0) + coalesce(x.party, 0))::BIGINT AS party
+      FROM single s FULL JOIN multi x USING (community, role)) v ON v.community = m.community
+WHERE v.n > 0
+ORDER BY ALL;
+
+-- name: volunteer_flows
+SELECT year(day) AS year, role, sum(appointed)::INTEGER AS appointed, sum(departed)::INTEGER AS departed
+FROM agg_volunteer_flows
+WHERE day BETWEEN $start AND $end
+  AND (len($communities) = 0 OR list_contains($communities, community))
+GROUP BY ALL ORDER BY ALL;
+
+-- name: coverage
+WITH g AS (SELECT DISTINCT community, compound, $end::DATE AS snap FROM agg_building_heads),
+heads AS (
+    SELECT g.community, g.compound, s.heads FROM g
+    ASOF JOIN agg_building_heads s ON s.community = g.community AND s.compound = g.compound AND s.day <= g.snap
+)
+SELECT k.community, k.compound, k.households, k.buildings, coalesce(h.heads, 0)::BIGINT AS heads
 FROM compounds k LEFT JOIN heads h USING (community, compound)
 WHERE k.kind = '小区'
   AND (len($communities) = 0 OR list_contains($communities, k.community))
 ORDER BY k.community, k.compound;
 
 -- name: organizations_by_community
-SELECT o.community, o.kind, count(*) AS n
-FROM organizations o
-WHERE o.founded_on <= $end AND (o.dissolved_on IS NULL OR o.dissolved_on > $end)
-  AND (len($communities) = 0 OR list_contains($communities, o.community))
-GROUP BY ALL ORDER BY ALL;
+WITH g AS (SELECT DISTINCT community, kind, $end::DATE AS snap FROM agg_organization_stock
+           WHERE len($communities) = 0 OR list_contains($communities, community))
+SELECT g.community, g.kind, s.active::BIGINT AS n
+FROM g ASOF JOIN agg_organization_stock s ON s.community = g.community AND s.kind = g.kind AND s.day <= g.snap
+WHERE s.active > 0
+ORDER BY ALL;
 
 -- name: organization_flows
-WITH f AS (
-    SELECT kind, year(founded_on) AS year, 1 AS founded, 0 AS dissolved FROM organizations
-    WHERE founded_on <= $end AND (len($communities) = 0 OR list_contains($communities, community))
-    UNION ALL
-    SELECT kind, year(dissolved_on), 0, 1 FROM organizations
-    WHERE dissolved_on <= $end AND (len($communities) = 0 OR list_contains($communities, community))
-)
-SELECT year, kind, sum(founded)::INTEGER AS founded, sum(dissolved)::INTEGER AS dissolved
-FROM f GROUP BY ALL ORDER BY ALL;
+SELECT year(day) AS year, kind, sum(founded)::INTEGER AS founded, sum(dissolved)::INTEGER AS dissolved
+FROM agg_organization_flows
+WHERE day <= $end AND (len($communities) = 0 OR list_contains($communities, community))
+GROUP BY ALL ORDER BY ALL;
 
 -- name: micro_projects_by_year
 SELECT year(applied_on) AS year, count(*) AS applications,
@@ -249,36 +304,59 @@ WHERE applied_on BETWEEN $start AND $end
 GROUP BY ALL ORDER BY funds_yuan DESC, community;
 
 -- name: activities_by_year
-SELECT year(held_on) AS year, kind, count(*) AS activities, coalesce(sum(participants), 0)::BIGINT AS participants
-FROM activities
-WHERE held_on BETWEEN $start AND $end
+SELECT year(day) AS year, kind, sum(activities)::BIGINT AS activities,
+       coalesce(sum(participants), 0)::BIGINT AS participants
+FROM agg_activities
+WHERE day BETWEEN $start AND $end
   AND (len($communities) = 0 OR list_contains($communities, community))
 GROUP BY ALL ORDER BY ALL;
 
 -- name: community_profile
-WITH c AS (
-    SELECT community,
-           count(*) FILTER (WHERE reported_on BETWEEN $start AND $end) AS received,
-           count(*) FILTER (WHERE reported_on BETWEEN $start AND $end AND resolved_on <= $end) AS received_resolved,
-           median(resolved_on - reported_on) FILTER (WHERE resolved_on BETWEEN $start AND $end) AS median_days
-    FROM cases GROUP BY community
+WITH rep AS (
+    SELECT community, sum(received) AS received FROM agg_case_reported
+    WHERE day BETWEEN $start AND $end GROUP BY community
+), res AS (
+    SELECT community, sum(resolved) AS received_resolved FROM agg_case_resolved
+    WHERE day <= $end AND reported_month >= $start GROUP BY community
+), hist AS (
+    SELECT community, days, sum(n) AS n FROM agg_case_durations
+    WHERE day BETWEEN $start AND $end GROUP BY community, days
+), cum AS (
+    SELECT community, days, sum(n) OVER (PARTITION BY community ORDER BY days) AS upto,
+           sum(n) OVER (PARTITION BY community) AS total
+    FROM hist
+), med AS (
+    SELECT community, (min(days) FILTER (WHERE upto >= (total + 1) // 2)
+                       + min(days) FILTER (WHERE upto >= total // 2 + 1)) / 2.0 AS median_days
+    FROM cum GROUP BY community
+), vg AS (
+    SELECT DISTINCT community, role, party, $end::DATE AS snap FROM agg_volunteer_stock WHERE role = '*' AND NOT party
 ), v AS (
-    SELECT community, count(DISTINCT person_id) AS volunteers FROM volunteers
-    WHERE appointed_on <= $end AND (left_on IS NULL OR left_on > $end) GROUP BY community
+    SELECT community, sum(people) AS volunteers FROM (
+        SELECT vg.community, s.people FROM vg ASOF JOIN agg_volunteer_stock s
+          ON s.community = vg.community AND s.role = vg.role AND s.party = vg.party AND s.day <= vg.snap
+        UNION ALL
+        SELECT community, count(DISTINCT person_id) FROM agg_volunteer_multi
+        WHERE appointed_on <= $end AND (left_on IS NULL OR left_on > $end) GROUP BY community
+    ) GROUP BY community
+), og AS (
+    SELECT DISTINCT community, kind, $end::DATE AS snap FROM agg_organization_stock
 ), o AS (
-    SELECT community, count(*) AS organizations FROM organizations
-    WHERE founded_on <= $end AND (dissolved_on IS NULL OR dissolved_on > $end) GROUP BY community
+    SELECT og.community, sum(s.active) AS organizations FROM og
+    ASOF JOIN agg_organization_stock s ON s.community = og.community AND s.kind = og.kind AND s.day <= og.snap
+    GROUP BY og.community
 ), a AS (
-    SELECT community, count(*) AS activities, sum(participants) AS participants FROM activities
-    WHERE held_on BETWEEN $start AND $end GROUP BY community
+    SELECT community, sum(activities) AS activities, sum(participants) AS participants FROM agg_activities
+    WHERE day BETWEEN $start AND $end GROUP BY community
 )
 SELECT m.community, m.short_name, m.households, m.compounds,
-       coalesce(c.received, 0) AS received, coalesce(c.received_resolved, 0) AS received_resolved,
-       c.median_days, coalesce(v.volunteers, 0) AS volunteers, coalesce(o.organizations, 0) AS organizations,
-       coalesce(a.activities, 0) AS activities, coalesce(a.participants, 0) AS participants
+       coalesce(rep.received, 0)::BIGINT AS received, coalesce(res.received_resolved, 0)::BIGINT AS received_resolved,
+       med.median_days, coalesce(v.volunteers, 0)::BIGINT AS volunteers,
+       coalesce(o.organizations, 0)::BIGINT AS organizations,
+       coalesce(a.activities, 0)::BIGINT AS activities, coalesce(a.participants, 0)::BIGINT AS participants
 FROM communities m
-LEFT JOIN c USING (community) LEFT JOIN v USING (community)
-LEFT JOIN o USING (community) LEFT JOIN a USING (community)
+LEFT JOIN rep USING (community) LEFT JOIN res USING (community) LEFT JOIN med USING (community)
+LEFT JOIN v USING (community) LEFT JOIN o USING (community) LEFT JOIN a USING (community)
 ORDER BY m.community;
 
 -- name: milestones
@@ -303,18 +381,11 @@ WHERE $file IS NULL OR source_file = $file
 ORDER BY source_file, sheet NULLS FIRST, row_number NULLS FIRST;
 
 -- name: freshness
-WITH latest AS (
-    SELECT community, 'cases' AS ledger, max(reported_on) AS latest FROM cases GROUP BY community
-    UNION ALL SELECT community, 'volunteers', max(greatest(appointed_on, coalesce(left_on, appointed_on))) FROM volunteers GROUP BY community
-    UNION ALL SELECT community, 'organizations', max(founded_on) FROM organizations GROUP BY community
-    UNION ALL SELECT community, 'activities', max(held_on) FROM activities GROUP BY community
-    UNION ALL SELECT community, 'micro_projects', max(applied_on) FROM micro_projects GROUP BY community
-)
 SELECT m.community,
        max(latest) FILTER (WHERE ledger = 'cases') AS cases_latest,
        max(latest) FILTER (WHERE ledger = 'activities') AS activities_latest,
        max(latest) AS any_latest
-FROM communities m LEFT JOIN latest l USING (community)
+FROM communities m LEFT JOIN agg_latest l USING (community)
 GROUP BY m.community ORDER BY cases_latest NULLS FIRST, m.community;
 
 -- name: new_compounds
@@ -340,37 +411,59 @@ WHERE (l.latest_month IS NULL OR l.latest_month < $due::DATE)
 ORDER BY l.latest_month NULLS FIRST, m.community;
 
 -- name: headline_facts
--- Everything headline() needs in one round trip (the same counts as resolved_by_category,
--- resolved_by_category_year, volunteers_at, organizations_at, compounds_with_heads_at and
--- communities_in_scope): part, key, at (stock date), year, n, n_prior.
-WITH d AS (SELECT unnest($dates::DATE[]) AS at),
-c AS (SELECT category, resolved_on FROM cases
-      WHERE resolved_on BETWEEN least($start, $prior_start) AND greatest($end, $prior_end)
+-- Everything headline() needs in one round trip, from the marts: part, key, at (stock date),
+-- year, n, n_prior. Resolved cases per category (window and prior window) and per year;
+-- 在任三长 by role and in all (as volunteers_at); 在册组织 by kind; compounds with 楼长.
+WITH d AS (SELECT unnest($dates::DATE[]) AS snap),
+r AS (SELECT category, day, resolved FROM agg_case_resolved
+      WHERE day BETWEEN least($start, $prior_start) AND greatest($end, $prior_end)
         AND (len($communities) = 0 OR list_contains($communities, community))),
-v AS (SELECT person_id, role, community, compound, appointed_on, left_on FROM volunteers
-      WHERE len($communities) = 0 OR list_contains($communities, community)),
-o AS (SELECT kind, founded_on, dissolved_on FROM organizations
-      WHERE len($communities) = 0 OR list_contains($communities, community))
+vg AS (SELECT DISTINCT community, role, party FROM agg_volunteer_stock
+       WHERE NOT party AND (len($communities) = 0 OR list_contains($communities, community))),
+vs AS (
+    SELECT p.snap, p.role, sum(s.people) AS n
+    FROM (SELECT d.snap, vg.* FROM d CROSS JOIN vg) p
+    ASOF JOIN agg_volunteer_stock s
+      ON s.community = p.community AND s.role = p.role AND s.party = p.party AND s.day <= p.snap
+    GROUP BY p.snap, p.role
+),
+vm AS (
+    SELECT d.snap, coalesce(m.role, '*') AS role, count(DISTINCT m.person_id) AS n
+    FROM d JOIN agg_volunteer_multi m ON m.appointed_on <= d.snap AND (m.left_on IS NULL OR m.left_on > d.snap)
+    WHERE len($communities) = 0 OR list_contains($communities, m.community)
+    GROUP BY GROUPING SETS ((d.snap, m.role), (d.snap))
+),
+og AS (SELECT DISTINCT community, kind FROM agg_organization_stock
+       WHERE len($communities) = 0 OR list_contains($communities, community)),
+os AS (
+    SELECT p.snap, p.kind, sum(s.active) AS n
+    FROM (SELECT d.snap, og.* FROM d CROSS JOIN og) p
+    ASOF JOIN agg_organization_stock s ON s.community = p.community AND s.kind = p.kind AND s.day <= p.snap
+    GROUP BY p.snap, p.kind
+),
+hg AS (SELECT DISTINCT community, compound FROM agg_building_heads
+       WHERE len($communities) = 0 OR list_contains($communities, community)),
+hs AS (
+    SELECT p.snap, count(*) FILTER (WHERE s.heads > 0) AS n
+    FROM (SELECT d.snap, hg.* FROM d CROSS JOIN hg) p
+    ASOF JOIN agg_building_heads s ON s.community = p.community AND s.compound = p.compound AND s.day <= p.snap
+    GROUP BY p.snap
+)
 SELECT 'resolved' AS part, category AS key, NULL::DATE AS at, NULL::INTEGER AS year,
-       count(*) FILTER (WHERE resolved_on BETWEEN $start AND $end) AS n,
-       count(*) FILTER (WHERE resolved_on BETWEEN $prior_start AND $prior_end) AS n_prior
-FROM c GROUP BY category
+       coalesce(sum(resolved) FILTER (WHERE day BETWEEN $start AND $end), 0)::BIGINT AS n,
+       coalesce(sum(resolved) FILTER (WHERE day BETWEEN $prior_start AND $prior_end), 0)::BIGINT AS n_prior
+FROM r GROUP BY category
 UNION ALL
-SELECT 'resolved_year', category, NULL, year(resolved_on), count(*), NULL
-FROM c WHERE resolved_on BETWEEN $start AND $end GROUP BY category, year(resolved_on)
+SELECT 'resolved_year', category, NULL, year(day), sum(resolved)::BIGINT, NULL
+FROM r WHERE day BETWEEN $start AND $end GROUP BY category, year(day)
 UNION ALL
-SELECT 'volunteers', role, d.at, NULL, count(DISTINCT v.person_id), NULL
-FROM d JOIN v ON v.appointed_on <= d.at AND (v.left_on IS NULL OR v.left_on > d.at)
-GROUP BY GROUPING SETS ((d.at, v.role), (d.at))
+SELECT 'volunteers', nullif(role, '*'), snap, NULL, (coalesce(vs.n, 0) + coalesce(vm.n, 0))::BIGINT, NULL
+FROM vs FULL JOIN vm USING (snap, role)
+WHERE coalesce(vs.n, 0) + coalesce(vm.n, 0) > 0
 UNION ALL
-SELECT 'organizations', o.kind, d.at, NULL, count(*), NULL
-FROM d JOIN o ON o.founded_on <= d.at AND (o.dissolved_on IS NULL OR o.dissolved_on > d.at)
-GROUP BY d.at, o.kind
+SELECT 'organizations', kind, snap, NULL, n::BIGINT, NULL FROM os WHERE n > 0
 UNION ALL
-SELECT 'heads', NULL, d.at, NULL, count(DISTINCT (v.community, v.compound)), NULL
-FROM d JOIN v ON v.role = '楼长' AND v.compound IS NOT NULL
-     AND v.appointed_on <= d.at AND (v.left_on IS NULL OR v.left_on > d.at)
-GROUP BY d.at
+SELECT 'heads', NULL, snap, NULL, n::BIGINT, NULL FROM hs WHERE n > 0
 UNION ALL
 SELECT 'communities', NULL, NULL, NULL, count(*), NULL
 FROM communities WHERE len($communities) = 0 OR list_contains($communities, community);

@@ -35,11 +35,7 @@ SELECT c.community, c.short_name, c.kind, c.households, c.named_in_article,
 FROM ref_communities c;
 
 CREATE OR REPLACE VIEW compounds AS
-WITH seen AS (
-    SELECT community, compound FROM case_records WHERE compound IS NOT NULL
-    UNION SELECT community, compound FROM volunteer_records WHERE compound IS NOT NULL
-    UNION SELECT community, compound FROM organization_records WHERE compound IS NOT NULL
-)
+WITH seen AS (SELECT community, compound FROM agg_compounds_seen)
 SELECT r.community, r.compound, r.kind, r.households, r.buildings, r.has_building_heads,
        r.property_managed, r.named_in_article, TRUE AS is_known
 FROM ref_compounds r

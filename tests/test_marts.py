@@ -1,0 +1,131 @@
+"""The marts are exact: every mart-based metric query returns what its detail-view original returned.
+
+tests/fixtures/detail_metrics.sql keeps the original queries (scans of the cases, volunteers,
+organizations and activities views) as the oracle. Both run on the sample database built by the
+real ETL and on a copy with the cases the sample lacks: a person serving in two communities,
+overlapping, touching and empty terms, cases resolved the day they were reported.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from chuangshu.filters import Filters
+from chuangshu.metrics import snapshot_dates
+from chuangshu.queries import named_queries
+from etl import marts
+
+ORACLE = Path(__file__).parent / "fixtures" / "detail_metrics.sql"
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+
+
+def oracle_queries() -> dict[str, str]:
+    parts = _NAME.split(ORACLE.read_text(encoding="utf-8"))
+    return {name: body.strip().rstrip(";") for name, body in zip(parts[1::2], parts[2::2])}
+
+
+FILTERS = {
+    "default": Filters(),
+    "2015-2019": Filters(as_of=date(2019, 12, 31), year_from=2015, year_to=2019),
+    "mid-month, 3 communities": Filters(as_of=date(2017, 3, 15), year_from=2014, year_to=2017,
+                                        communities=("桂南社区", "东风社区", "蝶园社区")),
+    "one year, 2 categories": Filters(as_of=date(2021, 8, 9), year_from=2021, year_to=2021,
+                                      categories=("邻里矛盾", "停车")),
+    "early, 1 community, 1 category": Filters(as_of=date(2014, 2, 10), year_from=2013, year_to=2014,
+                                              communities=("桂南社区",), categories=("环境卫生",)),
+    "window ends before as-of": Filters(as_of=date(2022, 6, 30), year_from=2016, year_to=2018),
+}
+
+
+def params(f: Filters) -> dict[str, object]:
+    dates = sorted({*snapshot_dates(f), f.shifted().end, date(2010, 6, 1)})
+    return {**f.params(), "dates": dates}
+
+
+def _run(cur: duckdb.DuckDBPyConnection, sql: str, p: dict[str, object]) -> pd.DataFrame:
+    used = set(re.findall(r"\$(\w+)", sql))
+    df = cur.execute(sql, {k: v for k, v in p.items() if k in used}).df()
+    return df.sort_values(list(df.columns), na_position="first").reset_index(drop=True) if len(df) else df
+
+
+EDGES = """
+-- a person who also serves in another community, overlapping in time
+INSERT INTO volunteer_records
+SELECT * REPLACE ('东风社区' AS community, NULL AS compound, appointed_on + 30 AS appointed_on)
+FROM volunteer_records WHERE community = '桂南社区' AND left_on IS NULL ORDER BY person_id LIMIT 3;
+-- a second, overlapping term in the same role; a touching term; an empty term
+INSERT INTO volunteer_records
+SELECT * REPLACE (appointed_on + 100 AS appointed_on, appointed_on + 400 AS left_on)
+FROM volunteer_records WHERE community = '蝶园社区' AND role = '楼长' ORDER BY person_id LIMIT 5;
+INSERT INTO volunteer_records
+SELECT * REPLACE (left_on AS appointed_on, left_on + 200 AS left_on)
+FROM volunteer_records WHERE left_on IS NOT NULL ORDER BY person_id LIMIT 5;
+INSERT INTO volunteer_records
+SELECT * REPLACE (appointed_on AS left_on) FROM volunteer_records ORDER BY person_id DESC LIMIT 3;
+-- cases resolved on the day they were reported; an organisation without members
+INSERT INTO case_records
+SELECT * REPLACE (case_id || '-same-day' AS case_id, reported_on AS resolved_on, reported_on AS followed_up_on)
+FROM case_records WHERE resolved_on IS NOT NULL ORDER BY case_id LIMIT 20;
+UPDATE organization_records SET members = NULL WHERE org_id IN (SELECT org_id FROM organization_records LIMIT 5);
+"""
+
+
+@pytest.fixture(scope="module", params=["sample", "edges"])
+def mart_cur(request: pytest.FixtureRequest, sample_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A read-only cursor on the sample database, or on a copy with the edge cases added."""
+    path = sample_db
+    if request.param == "edges":
+        path = tmp_path_factory.mktemp("marts") / "edges.duckdb"
+        shutil.copyfile(sample_db, path)
+        con = duckdb.connect(str(path))
+        con.execute("BEGIN")
+        con.execute(EDGES)
+        marts.build(con)
+        con.execute("COMMIT")
+        assert con.execute("SELECT count(*) FROM agg_volunteer_multi").fetchall()[0][0] > 0
+        con.close()
+    con = duckdb.connect(str(path), read_only=True)
+    yield con.cursor()
+    con.close()
+
+
+@pytest.mark.parametrize("name", sorted(oracle_queries()))
+@pytest.mark.parametrize("case", list(FILTERS))
+def test_mart_query_equals_detail_query(mart_cur: duckdb.DuckDBPyConnection, name: str, case: str) -> None:
+    p = params(FILTERS[case])
+    p["community"] = "桂南社区"
+    want = _run(mart_cur, oracle_queries()[name], p)
+    got = _run(mart_cur, named_queries()[name], p)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)  # HUGEINT sums came back as float64
+    assert len(want) or name in {"backlog_ageing", "repeat_cases"}, "a case that tests nothing"
+
+
+def test_compounds_seen_equals_the_records(mart_cur: duckdb.DuckDBPyConnection) -> None:
+    want = mart_cur.execute("""
+        SELECT community, compound FROM cases WHERE compound IS NOT NULL
+        UNION SELECT community, compound FROM volunteers WHERE compound IS NOT NULL
+        UNION SELECT community, compound FROM organizations WHERE compound IS NOT NULL ORDER BY ALL""").fetchall()
+    assert mart_cur.execute("SELECT * FROM agg_compounds_seen ORDER BY ALL").fetchall() == want
+    assert want
+
+
+def test_every_mart_is_built_and_documented(mart_cur: duckdb.DuckDBPyConnection) -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "aggregates.md").read_text(encoding="utf-8")
+    for name in marts.TABLES:
+        rows = mart_cur.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        assert rows > 0 or name == "agg_volunteer_multi", name  # the sample has nobody in two communities
+        assert f"`{name}`" in doc, f"{name} is not described in docs/aggregates.md"
+
+
+def test_the_metric_layer_reads_no_detail_view_where_a_mart_exists() -> None:
+    """Guard against a slow path coming back: these queries must read marts, not record views."""
+    for name in oracle_queries():
+        sql = named_queries()[name]
+        for view in ("cases", "volunteers", "organizations", "activities"):
+            assert not re.search(rf"\b(FROM|JOIN)\s+{view}\b", sql), (name, view)
