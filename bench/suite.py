@@ -23,6 +23,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -52,13 +53,23 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def fingerprint() -> str:
-    """The code a cached scaled database depends on (loader, schema, views, generator)."""
+def _digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted([*(ROOT / "etl" / "sql").glob("*.sql"), ROOT / "etl" / "load.py",
-                        ROOT / "etl" / "sample_scale.py", ROOT / "etl" / "transform.py"]):
+    for path in sorted(paths):
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def generator_fingerprint() -> str:
+    """The code and reference data the scaled ledgers depend on (generator, sample model)."""
+    return _digest([*(ROOT / "etl").glob("sample*.py"), *(ROOT / "data" / "reference").glob("*")])
+
+
+def fingerprint() -> str:
+    """What a cached scaled database depends on: the ledgers, the loader, its SQL and the marts."""
+    return _digest([*(ROOT / "etl").glob("*.py"), *(ROOT / "etl" / "sql").glob("*.sql"),
+                    *(ROOT / "data" / "reference").glob("*")])
 
 
 def _ms(seconds: float) -> float:
@@ -129,10 +140,12 @@ def ensure_scale(scale: int, rebuild: bool = False) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     gen = None
     done = ledgers / ".complete"
-    if rebuild or not done.exists() or done.read_text() != str(scale):
+    stamp = f"{scale}:{generator_fingerprint()}"
+    if rebuild or not done.exists() or done.read_text() != stamp:
         print(f"[{scale}x] 生成台账……", flush=True)
+        shutil.rmtree(ledgers, ignore_errors=True)
         gen = run_job(job_generate, str(ledgers), scale)
-        done.write_text(str(scale))
+        done.write_text(stamp)
     size = sum(p.stat().st_size for p in ledgers.glob("*.csv")) / 2**20
     chunks = 5 if scale >= 300 else 1
     print(f"[{scale}x] 载入（ours，{chunks} 次 load_files）……", flush=True)
