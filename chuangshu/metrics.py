@@ -6,8 +6,10 @@ never compute numbers themselves, so a figure reads the same everywhere.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -171,9 +173,13 @@ def category_table(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
 def service_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, float | None]:
     """Sub-district totals of the case metrics over the categories in scope."""
-    df = category_table(cur, f)
-    disputes = df[df["category"] == "邻里矛盾"]
-    s = df.sum(numeric_only=True)
+    return totals_of(category_table(cur, f))
+
+
+def totals_of(table: pd.DataFrame) -> dict[str, float | None]:
+    """service_totals from a category_table result (pages get it from the cached table: no query)."""
+    disputes = table[table["category"] == "邻里矛盾"]
+    s = table.sum(numeric_only=True)
     return {
         "received": int(s["received"]), "resolved": int(s["resolved"]), "open_backlog": int(s["open_backlog"]),
         "resolution_rate": rate(s["received_resolved"], s["received"]),
@@ -212,8 +218,12 @@ def community_ranking(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFram
 
 def community_rate_ranking(cur: duckdb.DuckDBPyConnection, f: Filters, top: int = 15) -> pd.DataFrame:
     """The communities with the most cases per 1,000 households, highest first."""
-    df = community_ranking(cur, f)
-    return df.dropna(subset=["received_per_1000"]).sort_values(
+    return top_rates(community_ranking(cur, f), top)
+
+
+def top_rates(ranking: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """community_rate_ranking from a community_ranking result (no query)."""
+    return ranking.dropna(subset=["received_per_1000"]).sort_values(
         ["received_per_1000", "community"], ascending=[False, True]).head(top).reset_index(drop=True)
 
 
@@ -400,3 +410,11 @@ def overdue_submissions(cur: duckdb.DuckDBPyConnection, f: Filters, kind: str = 
     """逾期未报: communities (in the filter) whose latest submitted ``kind`` ledger ends before the due month."""
     return run(cur, "overdue_submissions", {"kind": kind, "due": due_month(f.as_of, lag_months),
                                             "communities": list(f.communities)})
+
+
+# Metrics computed from another metric's result without a query of their own: ui.get serves
+# them from the cached base result, so a page showing both pays for one computation.
+DERIVED: dict[str, tuple[str, Callable[..., Any]]] = {
+    "service_totals": ("category_table", totals_of),
+    "community_rate_ranking": ("community_ranking", top_rates),
+}

@@ -94,6 +94,9 @@ def get(name: str, *args: Any) -> Any:
     Stops the page for a visitor who is not signed in; for a community-scoped user the
     arguments are narrowed to their community and the metric runs on its private database.
     """
+    if name in metrics.DERIVED:  # computed from another metric's cached result, no query
+        base, derive = metrics.DERIVED[name]
+        return derive(get(base, *args[:1]), *args[1:])
     community = require().community
     if community is None:
         return _cached(name, db_version(), tuple(args))
