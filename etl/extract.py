@@ -160,14 +160,16 @@ def _read_rectangular(raw: bytes, delimiter: str, width: int) -> pd.DataFrame | 
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=b'"' in raw,
                                              ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     if table.num_columns != width or table.num_rows == 0:
         return None
-    frame = table.to_pandas()
+    # large_string (what pandas' str dtype holds) and one chunk per column: no conversion on the
+    # way to pandas, and later steps work on each column without copying it again
+    frame = table.combine_chunks().to_pandas()
     frame.columns = range(width)
     if not all(pd.api.types.is_string_dtype(frame[c].dtype) for c in frame.columns):
         return None

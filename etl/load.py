@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,12 +19,15 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl import marts
 from etl.kinds import BY_NAME, KINDS, LedgerKind
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.reference import FILES as REFERENCE_FILES
 from etl.reference import Reference, load_reference
+from etl.transform import arrow_type
 
 SQL_DIR = Path(__file__).parent / "sql"
 LINEAGE = ("source_file", "source_sheet", "source_row", "row_hash", "batch_id")
@@ -128,28 +131,33 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.unregister("_incoming")
 
 
-def _storage_frame(records: pd.DataFrame, kind: LedgerKind) -> pd.DataFrame:
-    """Records with plain column types DuckDB reads without guessing, plus row_hash."""
-    frame = records[[*kind.columns, "source_sheet", "source_row"]].copy()
-    for f in kind.fields:
-        if f.name not in frame.columns:
-            continue
-        if f.type == "date":
-            frame[f.name] = pd.to_datetime(frame[f.name]).astype("datetime64[us]")
-        elif f.type in ("party", "funded"):
-            frame[f.name] = frame[f.name].astype("boolean")
-        elif f.type == "int":
-            frame[f.name] = pd.array(frame[f.name], dtype="Int64")
-        elif f.type == "score":
-            frame[f.name] = pd.array(frame[f.name], dtype="Float64")
-        else:
-            frame[f.name] = frame[f.name].astype(object)
-    frame["row_hash"] = row_hashes(frame, kind.columns)
-    frame["source_sheet"] = frame["source_sheet"].astype(object)
-    return frame
+def _storage_frame(records: pd.DataFrame, kind: LedgerKind) -> pa.Table:
+    """Records as an Arrow table with the storage types (row_hash is added by DuckDB at flush)."""
+    types = {f.name: arrow_type(f) for f in kind.fields}
+    columns = {c: _arrow_column(records[c], types.get(c, pa.large_string())) for c in kind.columns}
+    columns["source_sheet"] = _arrow_column(records["source_sheet"], pa.large_string())
+    columns["source_row"] = pa.array(records["source_row"].to_numpy(dtype=np.int64), pa.int64())
+    return pa.table(columns)
 
 
-def row_hashes(frame: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
+def _arrow_column(column: pd.Series, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """One records column as Arrow of the given type (Arrow columns as they are, objects converted)."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        arr = pa.array(column.array)
+    else:
+        arr = pa.array(column.to_numpy(dtype=object), type=typ, from_pandas=True)
+    return arr if arr.type == typ else arr.cast(typ)
+
+
+def _hash_sql(columns: Iterable[str], dates: Iterable[str] = ()) -> str:
+    """DuckDB expression of the row hash: dates hashed as the timestamps they were first stored as."""
+    dates = set(dates)
+    values = ", ".join(f'CAST(CAST("{c}" AS TIMESTAMP) AS VARCHAR)' if c in dates else f'CAST("{c}" AS VARCHAR)'
+                       for c in columns)
+    return f"printf('%016x', hash({values}))"
+
+
+def row_hashes(frame: pd.DataFrame, columns: Iterable[str], dates: Iterable[str] = ()) -> np.ndarray:
     """A 16-hex-digit hash of each row's stored values (lineage excluded), computed by DuckDB.
 
     Only compared between loads of the same installation, to tell changed rows from
@@ -159,13 +167,12 @@ def row_hashes(frame: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
     columns = list(columns)
     if frame.empty:
         return np.array([], dtype=object)
-    values = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
     with _hasher_lock:  # one in-memory DuckDB for the process: opening one costs more than hashing
         if _hasher is None:
             _hasher = duckdb.connect()
         _hasher.register("_rows", frame[columns])
         try:
-            hashed = _hasher.execute(f"SELECT printf('%016x', hash({values})) AS h FROM _rows").fetchnumpy()["h"]
+            hashed = _hasher.execute(f"SELECT {_hash_sql(columns, dates)} AS h FROM _rows").fetchnumpy()["h"]
         finally:
             _hasher.unregister("_rows")
     return np.asarray(hashed, dtype=object)
@@ -183,7 +190,7 @@ def _key_condition(kind: LedgerKind, left: str, right: str) -> str:
 class Staged:
     """What the files of one load will write, applied to the database in one pass by flush()."""
 
-    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    frames: dict[str, list[pa.Table]] = field(default_factory=dict)  # per kind, rows without row_hash
     replaced: list[str] = field(default_factory=list)  # files whose earlier rows are replaced
     processed: list[str] = field(default_factory=list)  # every file tried (their rejects are replaced)
     rejects: list[pd.DataFrame] = field(default_factory=list)
@@ -209,8 +216,8 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
         if records.empty:
             continue
         frame = _storage_frame(records, BY_NAME[kind_name])
-        frame["source_file"] = name
-        frame["batch_id"] = batch_id
+        frame = frame.append_column("source_file", pa.array([name] * frame.num_rows, pa.large_string()))
+        frame = frame.append_column("batch_id", pa.array(np.full(frame.num_rows, batch_id, dtype=np.int64)))
         staged.frames.setdefault(kind_name, []).append(frame)
     if parsed.rejects:
         staged.rejects.append(pd.DataFrame({
@@ -245,40 +252,73 @@ def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     record_submissions(con, staged)
 
 
-def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pd.DataFrame],
+@contextmanager
+def _staged_rows(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table]):
+    """The staged rows of one kind as TEMP TABLE _new (with row_hash), read once from Arrow.
+
+    The same key from two files of one load: the later file wins, as if loaded one after the other.
+    """
+    table = pa.concat_tables(frames) if len(frames) > 1 else frames[0]
+    dates = [f.name for f in kind.fields if f.type == "date"]
+    names = ", ".join(f'"{c}"' for c in table.column_names)
+    select = f"SELECT {names}, {_hash_sql(kind.columns, dates)} AS row_hash FROM _arrow_rows"
+    if len(frames) > 1:
+        table = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+        select += (f" QUALIFY row_number() OVER (PARTITION BY {', '.join(kind.key)} ORDER BY _ord DESC) = 1"
+                   " ORDER BY _ord")
+    con.register("_arrow_rows", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {select}")
+    finally:
+        con.unregister("_arrow_rows")
+    try:
+        yield "_new"
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._new")
+
+
+def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
+    """INSERT the rows of relation ``source`` into ``table``, cast to the table's column types."""
+    types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() "
+                             f"WHERE table_name = '{table}' AND schema_name = 'main'").fetchall())
+    have = [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()]
+    cols = [c for c in have if c in types]
+    select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
+    con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM {source}')
+
+
+def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table],
                 summaries: dict[str, FileSummary]) -> None:
-    keys = ", ".join(kind.key)
-    if frames:
-        new = pd.concat(frames, ignore_index=True)
-        # the same key from two files of one load: the later file wins, as if loaded one after the other
-        new = new.drop_duplicates(subset=list(kind.key), keep="last")
-        con.register("_new", new)
+    if not frames:
+        _remove_replaced(con, kind, "", summaries)
+        return
+    with _staged_rows(con, kind, frames) as new:
         counts = con.execute(f"""
             SELECT d.source_file, count(*) FILTER (WHERE t.row_hash IS NULL),
                    count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
                    count(*) FILTER (WHERE t.row_hash = d.row_hash)
-            FROM _new d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
+            FROM {new} d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
             GROUP BY d.source_file""").fetchall()
         for file, n_new, n_changed, n_unchanged in counts:
             summaries[file].new += n_new
             summaries[file].changed += n_changed
             summaries[file].unchanged += n_unchanged
-        gone = f"AND NOT EXISTS (SELECT 1 FROM _new d WHERE {_key_condition(kind, 'd', 't')})"
-    else:
-        gone = ""
-    try:
-        removed = con.execute(f"""SELECT t.source_file, count(*) FROM {kind.table} t
-            WHERE t.source_file IN (SELECT source_file FROM _files) {gone} GROUP BY 1""").fetchall()
-        for file, n in removed:
-            summaries[file].removed += n
-        con.execute(f"DELETE FROM {kind.table} WHERE source_file IN (SELECT source_file FROM _files)")
-        if frames:
-            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM _new)")
-    finally:
-        if frames:
-            con.unregister("_new")
-    if frames:
-        insert_frame(con, kind.table, new)
+        _remove_replaced(con, kind, f"AND NOT EXISTS (SELECT 1 FROM {new} d WHERE {_key_condition(kind, 'd', 't')})",
+                         summaries)
+        keys = ", ".join(kind.key)
+        if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind.table} LIMIT 1)").fetchall()[0][0]:
+            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM {new})")
+        _insert_from(con, kind.table, new)
+
+
+def _remove_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, gone: str,
+                     summaries: dict[str, FileSummary]) -> None:
+    """Count the rows of replaced files that the new files no longer have, then delete those files' rows."""
+    removed = con.execute(f"""SELECT t.source_file, count(*) FROM {kind.table} t
+        WHERE t.source_file IN (SELECT source_file FROM _files) {gone} GROUP BY 1""").fetchall()
+    for file, n in removed:
+        summaries[file].removed += n
+    con.execute(f"DELETE FROM {kind.table} WHERE source_file IN (SELECT source_file FROM _files)")
 
 
 def check_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -379,6 +419,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
             shutil.copyfile(db_path, building)
         con = duckdb.connect(str(building))
         try:
+            con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
             staged, loaded_at = _stage(con, ref, progress(work) if progress else work, report, today)
             flush(con, staged)
             check_keys(con)
@@ -462,12 +503,21 @@ def submission_rows(staged: Staged) -> pd.DataFrame:
                 continue
             counts = records["community"].value_counts()
             top = int(counts.max())
-            dates = pd.to_datetime(records[MAIN_DATE[kind_name]])
+            first, last = _date_span(records[MAIN_DATE[kind_name]])
             rows.append({"batch_id": batch_id, "source_file": parsed.name, "ledger_kind": kind_name,
                          "community": sorted(counts[counts == top].index)[0], "rows": len(records),
-                         "community_rows": top, "month_from": dates.min().date().replace(day=1),
-                         "month_to": dates.max().date().replace(day=1), "loaded_at": loaded_at})
+                         "community_rows": top, "month_from": first.replace(day=1),
+                         "month_to": last.replace(day=1), "loaded_at": loaded_at})
     return pd.DataFrame(rows, columns=list(SUBMISSION_COLUMNS))
+
+
+def _date_span(column: pd.Series) -> tuple[date, date]:
+    """Earliest and latest date of a records column (datetime.date objects or Arrow dates)."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        span = pc.min_max(pa.array(column.array))
+        return span["min"].as_py(), span["max"].as_py()
+    dates = pd.to_datetime(column)
+    return dates.min().date(), dates.max().date()
 
 
 def record_submissions(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
@@ -572,21 +622,17 @@ def _sheet_counts(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[SheetS
     try:
         for kind in KINDS:
             frames = staged.frames.get(kind.name, [])
-            new = pd.concat(frames, ignore_index=True).drop_duplicates(subset=list(kind.key), keep="last") \
-                if frames else None
-            if new is not None:
-                con.register("_new", new)
-            try:
+            with _staged_rows(con, kind, frames) if frames else nullcontext(None) as new:
                 if new is not None:
                     for file, sheet, n_new, n_changed, n_unchanged in con.execute(f"""
                             SELECT d.source_file, d.source_sheet, count(*) FILTER (WHERE t.row_hash IS NULL),
                                    count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
                                    count(*) FILTER (WHERE t.row_hash = d.row_hash)
-                            FROM _new d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
+                            FROM {new} d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
                             GROUP BY ALL""").fetchall():
                         s = out.setdefault((file, sheet, kind.name), SheetSummary(file, sheet, kind.name))
                         s.new, s.changed, s.unchanged = s.new + n_new, s.changed + n_changed, s.unchanged + n_unchanged
-                gone = f"AND NOT EXISTS (SELECT 1 FROM _new d WHERE {_key_condition(kind, 'd', 't')})" \
+                gone = f"AND NOT EXISTS (SELECT 1 FROM {new} d WHERE {_key_condition(kind, 'd', 't')})" \
                     if new is not None else ""
                 for file, sheet, n in con.execute(f"""
                         SELECT t.source_file, t.source_sheet, count(*) FROM {kind.table} t
@@ -595,9 +641,6 @@ def _sheet_counts(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[SheetS
                     if s is None:
                         s = out[(file, sheet, kind.name)] = SheetSummary(file, sheet, kind.name, note="已删除的工作表")
                     s.removed += n
-            finally:
-                if new is not None:
-                    con.unregister("_new")
     finally:
         con.unregister("_files")
     return list(out.values())

@@ -55,7 +55,7 @@ def test_vectorised_text_path_equals_the_normaliser(cells, ftype):
     assert fast is not None
     out, errors = fast
     assert errors == {}
-    assert list(out) == [fn(c) for c in cells]
+    assert pa.array(out).to_pylist() == [fn(c) for c in cells]
 
 
 def test_vectorised_text_path_only_for_arrow_strings():
@@ -127,3 +127,27 @@ def test_check_keys_refuses_duplicate_keys():
     con.execute(sql)
     with pytest.raises(RuntimeError, match="内部错误：事项台账中键"):
         check_keys(con)
+
+
+def test_blank_and_footer_first_characters_are_pythons_whitespace():
+    spaces = [c for c in ALL_CHARS if c.isspace()]
+    flags = pc.utf8_is_space(pa.array(list(ALL_CHARS))).to_pylist()
+    assert [c for c, f in zip(ALL_CHARS, flags) if f] == spaces
+    assert sorted(t.PY_SPACES) == spaces
+
+
+def test_phone_like_finds_every_python_digit_and_every_masked_number():
+    digits = [c for c in ALL_CHARS if re.fullmatch(r"\d", c)]
+    assert all(_matches(r"^\p{Nd}$", "".join(digits)))
+    for note in ["电话13812345678", "电话１３８１２３４５６７８", "138-1234-5678", "020 12345678", "０２０－１２３４５６７８"]:
+        assert t.PHONE_IN_TEXT.search(note)
+        assert pc.match_substring_regex(pa.array([note]), t.PHONE_LIKE).to_pylist() == [True]
+
+
+def test_footer_and_blank_rows_of_a_csv_frame():
+    text = "事项编号,社区,类别,登记日期\n1,桂南社区,邻里矛盾,2021-03-05\n\n , ,\u3000,\n \u3000合计,1,,\n填表人：张三,,审核人：李四,\n"
+    grid = extract.read_csv_grid(text.encode("utf-8"))
+    from etl.header import find_header, grid_rows
+    match, _ = find_header(grid_rows(grid))
+    region = t.data_region(grid, match)
+    assert region["source_row"].tolist() == [2]
