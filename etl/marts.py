@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
-VERSION = "1"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
+VERSION = "2"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
 _NAME = re.compile(r"^--\s*mart:\s*(\w+)\s*$", re.MULTILINE)
 
 

@@ -7,14 +7,11 @@
 -- people from the running totals of agg_volunteer_stock, people of several communities counted
 -- from their records (agg_volunteer_multi).
 WITH d AS (SELECT unnest($dates::DATE[]) AS snap),
-g AS (SELECT DISTINCT community, role, party FROM agg_volunteer_stock
-      WHERE len($communities) = 0 OR list_contains($communities, community)),
 single AS (
-    SELECT p.snap, p.role, sum(s.people) FILTER (WHERE NOT p.party) AS n, sum(s.people) FILTER (WHERE p.party) AS party
-    FROM (SELECT d.snap, g.* FROM d CROSS JOIN g) p
-    ASOF JOIN agg_volunteer_stock s
-      ON s.community = p.community AND s.role = p.role AND s.party = p.party AND s.day <= p.snap
-    GROUP BY p.snap, p.role
+    SELECT d.snap, s.role, sum(s.people) FILTER (WHERE NOT s.party) AS n, sum(s.people) FILTER (WHERE s.party) AS party
+    FROM d JOIN agg_volunteer_stock s ON s.day <= d.snap AND d.snap < s.valid_to
+    WHERE len($communities) = 0 OR list_contains($communities, s.community)
+    GROUP BY d.snap, s.role
 ),
 multi AS (
     SELECT d.snap, coalesce(m.role, '*') AS role, count(DISTINCT m.person_id) AS n,
@@ -216,14 +213,12 @@ WHERE day <= $end
 GROUP BY category HAVING sum(with_compound) > 0;
 
 -- name: volunteers_by_community
-WITH g AS (SELECT DISTINCT community, role, party, $end::DATE AS snap FROM agg_volunteer_stock
-           WHERE role <> '*' AND (len($communities) = 0 OR list_contains($communities, community))),
-single AS (
-    SELECT g.community, g.role, sum(s.people) FILTER (WHERE NOT g.party) AS n,
-           sum(s.people) FILTER (WHERE g.party) AS party
-    FROM g ASOF JOIN agg_volunteer_stock s
-      ON s.community = g.community AND s.role = g.role AND s.party = g.party AND s.day <= g.snap
-    GROUP BY g.community, g.role
+WITH single AS (
+    SELECT community, role, sum(people) FILTER (WHERE NOT party) AS n, sum(people) FILTER (WHERE party) AS party
+    FROM agg_volunteer_stock
+    WHERE role <> '*' AND day <= $end AND $end < valid_to
+      AND (len($communities) = 0 OR list_contains($communities, community))
+    GROUP BY community, role
 ),
 multi AS (
     SELECT community, role, count(DISTINCT person_id) AS n,
@@ -249,10 +244,8 @@ WHERE day BETWEEN $start AND $end
 GROUP BY ALL ORDER BY ALL;
 
 -- name: coverage
-WITH g AS (SELECT DISTINCT community, compound, $end::DATE AS snap FROM agg_building_heads),
-heads AS (
-    SELECT g.community, g.compound, s.heads FROM g
-    ASOF JOIN agg_building_heads s ON s.community = g.community AND s.compound = g.compound AND s.day <= g.snap
+WITH heads AS (
+    SELECT community, compound, heads FROM agg_building_heads WHERE day <= $end AND $end < valid_to
 )
 SELECT k.community, k.compound, k.households, k.buildings, coalesce(h.heads, 0)::BIGINT AS heads
 FROM compounds k LEFT JOIN heads h USING (community, compound)
@@ -261,11 +254,10 @@ WHERE k.kind = '小区'
 ORDER BY k.community, k.compound;
 
 -- name: organizations_by_community
-WITH g AS (SELECT DISTINCT community, kind, $end::DATE AS snap FROM agg_organization_stock
-           WHERE len($communities) = 0 OR list_contains($communities, community))
-SELECT g.community, g.kind, s.active::BIGINT AS n
-FROM g ASOF JOIN agg_organization_stock s ON s.community = g.community AND s.kind = g.kind AND s.day <= g.snap
-WHERE s.active > 0
+SELECT community, kind, active::BIGINT AS n
+FROM agg_organization_stock
+WHERE day <= $end AND $end < valid_to AND active > 0
+  AND (len($communities) = 0 OR list_contains($communities, community))
 ORDER BY ALL;
 
 -- name: organization_flows
@@ -329,22 +321,17 @@ WITH rep AS (
     SELECT community, (min(days) FILTER (WHERE upto >= (total + 1) // 2)
                        + min(days) FILTER (WHERE upto >= total // 2 + 1)) / 2.0 AS median_days
     FROM cum GROUP BY community
-), vg AS (
-    SELECT DISTINCT community, role, party, $end::DATE AS snap FROM agg_volunteer_stock WHERE role = '*' AND NOT party
 ), v AS (
     SELECT community, sum(people) AS volunteers FROM (
-        SELECT vg.community, s.people FROM vg ASOF JOIN agg_volunteer_stock s
-          ON s.community = vg.community AND s.role = vg.role AND s.party = vg.party AND s.day <= vg.snap
+        SELECT community, people FROM agg_volunteer_stock
+        WHERE role = '*' AND NOT party AND day <= $end AND $end < valid_to
         UNION ALL
         SELECT community, count(DISTINCT person_id) FROM agg_volunteer_multi
         WHERE appointed_on <= $end AND (left_on IS NULL OR left_on > $end) GROUP BY community
     ) GROUP BY community
-), og AS (
-    SELECT DISTINCT community, kind, $end::DATE AS snap FROM agg_organization_stock
 ), o AS (
-    SELECT og.community, sum(s.active) AS organizations FROM og
-    ASOF JOIN agg_organization_stock s ON s.community = og.community AND s.kind = og.kind AND s.day <= og.snap
-    GROUP BY og.community
+    SELECT community, sum(active) AS organizations FROM agg_organization_stock
+    WHERE day <= $end AND $end < valid_to GROUP BY community
 ), a AS (
     SELECT community, sum(activities) AS activities, sum(participants) AS participants FROM agg_activities
     WHERE day BETWEEN $start AND $end GROUP BY community
@@ -418,14 +405,11 @@ WITH d AS (SELECT unnest($dates::DATE[]) AS snap),
 r AS (SELECT category, day, resolved FROM agg_case_resolved
       WHERE day BETWEEN least($start, $prior_start) AND greatest($end, $prior_end)
         AND (len($communities) = 0 OR list_contains($communities, community))),
-vg AS (SELECT DISTINCT community, role, party FROM agg_volunteer_stock
-       WHERE NOT party AND (len($communities) = 0 OR list_contains($communities, community))),
 vs AS (
-    SELECT p.snap, p.role, sum(s.people) AS n
-    FROM (SELECT d.snap, vg.* FROM d CROSS JOIN vg) p
-    ASOF JOIN agg_volunteer_stock s
-      ON s.community = p.community AND s.role = p.role AND s.party = p.party AND s.day <= p.snap
-    GROUP BY p.snap, p.role
+    SELECT d.snap, s.role, sum(s.people) AS n
+    FROM d JOIN agg_volunteer_stock s ON s.day <= d.snap AND d.snap < s.valid_to
+    WHERE NOT s.party AND (len($communities) = 0 OR list_contains($communities, s.community))
+    GROUP BY d.snap, s.role
 ),
 vm AS (
     SELECT d.snap, coalesce(m.role, '*') AS role, count(DISTINCT m.person_id) AS n
@@ -433,21 +417,17 @@ vm AS (
     WHERE len($communities) = 0 OR list_contains($communities, m.community)
     GROUP BY GROUPING SETS ((d.snap, m.role), (d.snap))
 ),
-og AS (SELECT DISTINCT community, kind FROM agg_organization_stock
-       WHERE len($communities) = 0 OR list_contains($communities, community)),
 os AS (
-    SELECT p.snap, p.kind, sum(s.active) AS n
-    FROM (SELECT d.snap, og.* FROM d CROSS JOIN og) p
-    ASOF JOIN agg_organization_stock s ON s.community = p.community AND s.kind = p.kind AND s.day <= p.snap
-    GROUP BY p.snap, p.kind
+    SELECT d.snap, s.kind, sum(s.active) AS n
+    FROM d JOIN agg_organization_stock s ON s.day <= d.snap AND d.snap < s.valid_to
+    WHERE len($communities) = 0 OR list_contains($communities, s.community)
+    GROUP BY d.snap, s.kind
 ),
-hg AS (SELECT DISTINCT community, compound FROM agg_building_heads
-       WHERE len($communities) = 0 OR list_contains($communities, community)),
 hs AS (
-    SELECT p.snap, count(*) FILTER (WHERE s.heads > 0) AS n
-    FROM (SELECT d.snap, hg.* FROM d CROSS JOIN hg) p
-    ASOF JOIN agg_building_heads s ON s.community = p.community AND s.compound = p.compound AND s.day <= p.snap
-    GROUP BY p.snap
+    SELECT d.snap, count(*) AS n
+    FROM d JOIN agg_building_heads s ON s.day <= d.snap AND d.snap < s.valid_to
+    WHERE s.heads > 0 AND (len($communities) = 0 OR list_contains($communities, s.community))
+    GROUP BY d.snap
 )
 SELECT 'resolved' AS part, category AS key, NULL::DATE AS at, NULL::INTEGER AS year,
        coalesce(sum(resolved) FILTER (WHERE day BETWEEN $start AND $end), 0)::BIGINT AS n,

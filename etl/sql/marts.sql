@@ -89,7 +89,7 @@ ORDER BY v.person_id, v.appointed_on;
 -- mart: agg_volunteer_stock
 -- 在任三长 of one-community people as running totals: per community, role ('*' = any role,
 -- a person holding two roles counts once) and party (FALSE = everyone, TRUE = party members
--- only), the number of people in office from `day` until the next row's day. Overlapping or
+-- only), the number of people in office from `day` until the day before valid_to. Overlapping or
 -- touching terms of one person are merged first, so the totals count people, not records.
 WITH single AS (
     SELECT * FROM volunteers v
@@ -131,12 +131,13 @@ daily AS (
     SELECT community, role, party, day, sum(delta) AS delta FROM events GROUP BY ALL
 )
 SELECT community, role, party, day,
+       coalesce(lead(day) OVER (PARTITION BY community, role, party ORDER BY day), DATE '9999-12-31') AS valid_to,
        sum(delta) OVER (PARTITION BY community, role, party ORDER BY day)::INTEGER AS people
-FROM daily ORDER BY community, role, party, day;
+FROM daily ORDER BY day, community, role, party;
 
 -- mart: agg_building_heads
--- 楼长 in office per compound as running totals (people: merged terms per person; a compound
--- "has heads" on a day when this is above zero).
+-- 楼长 in office per compound as running totals, valid from `day` until the day before valid_to
+-- (people: merged terms per person; a compound "has heads" on a day when this is above zero).
 WITH terms AS (
     SELECT community, compound, person_id, appointed_on AS a, coalesce(left_on, DATE '9999-12-31') AS b
     FROM volunteers WHERE role = '楼长' AND compound IS NOT NULL
@@ -163,8 +164,9 @@ daily AS (
     ) GROUP BY ALL
 )
 SELECT community, compound, day,
+       coalesce(lead(day) OVER (PARTITION BY community, compound ORDER BY day), DATE '9999-12-31') AS valid_to,
        sum(delta) OVER (PARTITION BY community, compound ORDER BY day)::INTEGER AS heads
-FROM daily ORDER BY community, compound, day;
+FROM daily ORDER BY day, community, compound;
 
 -- mart: agg_volunteer_flows
 -- Appointments and departures (records, not people) per community, role and day.
@@ -185,10 +187,11 @@ FROM (
 ) GROUP BY ALL ORDER BY day, community, kind;
 
 -- mart: agg_organization_stock
--- 在册组织 per community and kind as running totals: active from `day` until the next row's day.
+-- 在册组织 per community and kind as running totals: active from `day` until the day before valid_to.
 SELECT community, kind, day,
+       coalesce(lead(day) OVER (PARTITION BY community, kind ORDER BY day), DATE '9999-12-31') AS valid_to,
        sum(founded - dissolved) OVER (PARTITION BY community, kind ORDER BY day)::INTEGER AS active
-FROM agg_organization_flows ORDER BY community, kind, day;
+FROM agg_organization_flows ORDER BY day, community, kind;
 
 -- mart: agg_activities
 -- Activities and participants per community, kind and day.
