@@ -14,9 +14,10 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
-VERSION = "2"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
+VERSION = "3"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
 _NAME = re.compile(r"^--\s*mart:\s*(\w+)\s*$", re.MULTILINE)
 
 
@@ -28,10 +29,92 @@ def statements() -> dict[str, str]:
 
 
 TABLES: tuple[str, ...] = tuple(statements())
+# Marts whose rows do not belong to one community: always rebuilt in full (they are small).
+GLOBAL = ("agg_volunteer_multi", "agg_compounds_seen")
+# What the marts are computed from, fingerprinted per community after every load (agg_state).
+SOURCES = ("case_records", "volunteer_records", "organization_records", "activity_records",
+           "micro_project_records")
+STATE_SQL = " UNION ALL ".join(
+    f"SELECT '{t}' AS source, community, count(*) AS n, bit_xor(hash(row_hash)) AS h FROM {t} GROUP BY community"
+    for t in SOURCES) + (" UNION ALL SELECT 'categories', '*', count(*), bit_xor(hash(category, sla_days))"
+                         " FROM categories")
 
 
-def build(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build every mart from the public views on ``con`` (call inside the load's transaction)."""
+def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """Bring every mart up to date with the public views on ``con`` (inside the load's transaction).
+
+    In a database with record tables and marts of this VERSION from an earlier load, only the
+    communities whose records changed are recomputed (a monthly ledger touches one community of
+    45); otherwise, and in a scoped copy, everything is built. Returns the recomputed
+    communities, or None when everything was built.
+    """
     con.execute("SET enable_progress_bar = false")
+    if not _exists(con, SOURCES[0]):  # a community-scoped copy: plain tables, no lineage or state
+        _build_all(con)
+        return None
+    state = _state(con)
+    before = _read_state(con) if _current(con) else None
+    if before is None or before.get(("categories", "*")) != state.get(("categories", "*")):
+        _build_all(con)
+        changed = None
+    else:
+        changed = _changed(before, state)
+        if changed:
+            _rebuild(con, changed)
+    rows = pd.DataFrame([(t, c, n, h) for (t, c), (n, h) in state.items()], columns=["source", "community", "n", "h"])
+    con.register("_state_rows", rows)
+    try:
+        con.execute("CREATE OR REPLACE TABLE agg_state AS SELECT source, community, n::BIGINT AS n, "
+                    "h::UBIGINT AS h FROM _state_rows")
+    finally:
+        con.unregister("_state_rows")
+    return changed
+
+
+def _build_all(con: duckdb.DuckDBPyConnection) -> None:
     for name, sql in statements().items():
         con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # noqa: S608 - names from our own file
+
+
+def _current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Every mart and agg_state exist and were built by this VERSION (meta.marts_version)."""
+    if not all(_exists(con, t) for t in (*TABLES, "agg_state", "meta")):
+        return False
+    row = con.execute("SELECT value FROM meta WHERE key = 'marts_version'").fetchall()
+    return bool(row) and row[0][0] == VERSION
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, communities: list[str]) -> None:
+    """Recompute the marts' rows of ``communities`` (and the global marts in full)."""
+    multi_before = _fingerprint(con, "agg_volunteer_multi")
+    for name, sql in statements().items():
+        whole = name in GLOBAL or (name == "agg_volunteer_stock"
+                                   and _fingerprint(con, "agg_volunteer_multi") != multi_before)
+        if whole:  # a person joined or left a second community: their first community's stock changes too
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # noqa: S608
+            continue
+        con.execute(f"DELETE FROM {name} WHERE list_contains($c, community)", {"c": communities})  # noqa: S608
+        con.execute(f"INSERT INTO {name} SELECT * FROM ({sql}) WHERE list_contains($c, community)",  # noqa: S608
+                    {"c": communities})
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return sorted({c for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+                   for c in [key[1]]})
+
+
+def _state(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(t, c): (n, h) for t, c, n, h in con.execute(STATE_SQL).fetchall()}
+
+
+def _read_state(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(t, c): (n, h) for t, c, n, h in con.execute("SELECT source, community, n, h FROM agg_state").fetchall()}
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple:
+    return con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {table} t").fetchall()[0]  # noqa: S608
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary",
+                            {"t": table}).fetchall()[0][0])

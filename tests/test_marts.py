@@ -34,7 +34,7 @@ FILTERS = {
     "default": Filters(),
     "2015-2019": Filters(as_of=date(2019, 12, 31), year_from=2015, year_to=2019),
     "mid-month, 3 communities": Filters(as_of=date(2017, 3, 15), year_from=2014, year_to=2017,
-                                        communities=("桂南社区", "东风社区", "蝶园社区")),
+                                        communities=("桂南社区", "灯湖社区", "叠南社区")),
     "one year, 2 categories": Filters(as_of=date(2021, 8, 9), year_from=2021, year_to=2021,
                                       categories=("邻里矛盾", "停车")),
     "early, 1 community, 1 category": Filters(as_of=date(2014, 2, 10), year_from=2013, year_to=2014,
@@ -57,12 +57,12 @@ def _run(cur: duckdb.DuckDBPyConnection, sql: str, p: dict[str, object]) -> pd.D
 EDGES = """
 -- a person who also serves in another community, overlapping in time
 INSERT INTO volunteer_records
-SELECT * REPLACE ('东风社区' AS community, NULL AS compound, appointed_on + 30 AS appointed_on)
+SELECT * REPLACE ('灯湖社区' AS community, NULL AS compound, appointed_on + 30 AS appointed_on)
 FROM volunteer_records WHERE community = '桂南社区' AND left_on IS NULL ORDER BY person_id LIMIT 3;
 -- a second, overlapping term in the same role; a touching term; an empty term
 INSERT INTO volunteer_records
 SELECT * REPLACE (appointed_on + 100 AS appointed_on, appointed_on + 400 AS left_on)
-FROM volunteer_records WHERE community = '蝶园社区' AND role = '楼长' ORDER BY person_id LIMIT 5;
+FROM volunteer_records WHERE community = '叠南社区' AND role = '楼长' ORDER BY person_id LIMIT 5;
 INSERT INTO volunteer_records
 SELECT * REPLACE (left_on AS appointed_on, left_on + 200 AS left_on)
 FROM volunteer_records WHERE left_on IS NOT NULL ORDER BY person_id LIMIT 5;
@@ -129,3 +129,51 @@ def test_the_metric_layer_reads_no_detail_view_where_a_mart_exists() -> None:
         sql = named_queries()[name]
         for view in ("cases", "volunteers", "organizations", "activities"):
             assert not re.search(rf"\b(FROM|JOIN)\s+{view}\b", sql), (name, view)
+
+
+CHANGES = """
+-- a case edited and one removed in 桂南社区; a new case in 灯湖社区
+UPDATE case_records SET resolved_on = NULL, row_hash = 'edited'
+WHERE case_id = (SELECT min(case_id) FROM case_records WHERE community = '桂南社区' AND resolved_on IS NOT NULL);
+DELETE FROM case_records WHERE case_id = (SELECT max(case_id) FROM case_records WHERE community = '桂南社区');
+INSERT INTO case_records SELECT * REPLACE (case_id || '-new' AS case_id, 'new' AS row_hash)
+FROM case_records WHERE community = '灯湖社区' ORDER BY case_id LIMIT 1;
+-- a 叠南社区 volunteer starts serving in 石龙社区 too (their 叠南社区 stock changes with it)
+INSERT INTO volunteer_records SELECT * REPLACE ('石龙社区' AS community, NULL AS compound, 'moved' AS row_hash)
+FROM volunteer_records WHERE community = '叠南社区' AND left_on IS NULL ORDER BY person_id LIMIT 1;
+"""
+
+
+def test_incremental_marts_equal_a_full_build(sample_db: Path, tmp_path: Path) -> None:
+    """After a load that touches a few communities, recomputing only those gives the full build's marts."""
+    copies = []
+    for name in ("incremental", "full"):
+        path = tmp_path / f"{name}.duckdb"
+        shutil.copyfile(sample_db, path)
+        con = duckdb.connect(str(path))
+        con.execute("BEGIN")
+        con.execute(CHANGES)
+        copies.append(con)
+    incremental, full = copies
+    changed = marts.build(incremental)
+    assert changed == sorted(["桂南社区", "灯湖社区", "石龙社区"]), changed  # 叠南社区: stock rebuilt as multi changed
+    marts._build_all(full)
+    for name in marts.TABLES:
+        got = incremental.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+        assert got == full.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall(), name
+    assert marts.build(incremental) == []  # nothing changed since: nothing recomputed
+    for con in copies:
+        con.execute("ROLLBACK")
+        con.close()
+
+
+def test_a_new_marts_version_rebuilds_everything(sample_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    shutil.copyfile(sample_db, path)
+    con = duckdb.connect(str(path))
+    try:
+        assert marts.build(con) == []
+        con.execute("UPDATE meta SET value = 'older' WHERE key = 'marts_version'")
+        assert marts.build(con) is None
+    finally:
+        con.close()
