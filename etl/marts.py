@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
-VERSION = "3"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
+MACROS_FILE = Path(__file__).parent / "sql" / "mart_macros.sql"  # read the case marts by month + edge days
+VERSION = "4"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
 _NAME = re.compile(r"^--\s*mart:\s*(\w+)\s*$", re.MULTILINE)
 
 
@@ -51,6 +52,7 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     con.execute("SET enable_progress_bar = false")
     if not _exists(con, SOURCES[0]):  # a community-scoped copy: plain tables, no lineage or state
         _build_all(con)
+        _macros(con)
         return None
     state = _state(con)
     before = _read_state(con) if _current(con) else None
@@ -61,6 +63,7 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
         changed = _changed(before, state)
         if changed:
             _rebuild(con, changed)
+    _macros(con)
     rows = pd.DataFrame([(t, c, n, h) for (t, c), (n, h) in state.items()], columns=["source", "community", "n", "h"])
     con.register("_state_rows", rows)
     try:
@@ -69,6 +72,10 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     finally:
         con.unregister("_state_rows")
     return changed
+
+
+def _macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(MACROS_FILE.read_text(encoding="utf-8"))
 
 
 def _build_all(con: duckdb.DuckDBPyConnection) -> None:

@@ -32,7 +32,7 @@ ORDER BY "at", role NULLS LAST;
 -- and follow-up counts.
 WITH rep AS (
     SELECT category, sum(received) FILTER (WHERE day >= $start) AS received, sum(received) AS to_end
-    FROM agg_case_reported
+    FROM case_reported_rows($end, $end)
     WHERE day <= $end AND (len($communities) = 0 OR list_contains($communities, community))
     GROUP BY category
 ), res AS (
@@ -42,17 +42,17 @@ WITH rep AS (
            sum(with_outcome) FILTER (WHERE day >= $start) AS with_outcome,
            sum(success) FILTER (WHERE day >= $start) AS success,
            sum(resolved) AS to_end
-    FROM agg_case_resolved
+    FROM case_resolved_rows($end, $end)
     WHERE day <= $end AND (len($communities) = 0 OR list_contains($communities, community))
     GROUP BY category
 ), fu AS (
     SELECT category, sum(followed_up) AS followed_up, sum(rated) AS rated, sum(satisfied) AS satisfied
-    FROM agg_case_followup
+    FROM case_followup_rows($end, $end)
     WHERE day <= $end AND resolved_year >= year($start)
       AND (len($communities) = 0 OR list_contains($communities, community))
     GROUP BY category
 ), hist AS (
-    SELECT category, days, sum(n) AS n FROM agg_case_durations
+    SELECT category, days, sum(n) AS n FROM case_duration_rows($end, $end)
     WHERE day BETWEEN $start AND $end AND (len($communities) = 0 OR list_contains($communities, community))
     GROUP BY category, days
 ), cum AS (
@@ -97,13 +97,13 @@ GROUP BY ALL ORDER BY bucket_order, category;
 
 -- name: cases_by_year
 WITH rep AS (
-    SELECT year(day) AS year, category, sum(received) AS received FROM agg_case_reported
+    SELECT year(day) AS year, category, sum(received) AS received FROM case_reported_rows($end, $end)
     WHERE day BETWEEN $start AND $end
       AND (len($communities) = 0 OR list_contains($communities, community))
       AND (len($categories) = 0 OR list_contains($categories, category))
     GROUP BY ALL
 ), res AS (
-    SELECT year(reported_month) AS year, category, sum(resolved) AS resolved FROM agg_case_resolved
+    SELECT year(reported_month) AS year, category, sum(resolved) AS resolved FROM case_resolved_rows($end, $end)
     WHERE day <= $end AND reported_month >= $start
       AND (len($communities) = 0 OR list_contains($communities, community))
       AND (len($categories) = 0 OR list_contains($categories, category))
@@ -114,13 +114,13 @@ FROM rep LEFT JOIN res USING (year, category) ORDER BY ALL;
 
 -- name: cases_by_month
 WITH rep AS (
-    SELECT date_trunc('month', day)::DATE AS month, sum(received) AS received FROM agg_case_reported
+    SELECT date_trunc('month', day)::DATE AS month, sum(received) AS received FROM case_reported_rows($end, $end)
     WHERE day BETWEEN $start AND $end
       AND (len($communities) = 0 OR list_contains($communities, community))
       AND (len($categories) = 0 OR list_contains($categories, category))
     GROUP BY ALL
 ), res AS (
-    SELECT reported_month AS month, sum(resolved) AS resolved FROM agg_case_resolved
+    SELECT reported_month AS month, sum(resolved) AS resolved FROM case_resolved_rows($end, $end)
     WHERE day <= $end AND reported_month >= $start
       AND (len($communities) = 0 OR list_contains($communities, community))
       AND (len($categories) = 0 OR list_contains($categories, category))
@@ -132,17 +132,17 @@ FROM rep LEFT JOIN res USING (month) ORDER BY ALL;
 -- name: community_cases
 WITH rep AS (
     SELECT community, sum(received) FILTER (WHERE day >= $start) AS received, sum(received) AS to_end
-    FROM agg_case_reported
+    FROM case_reported_rows($end, $end)
     WHERE day <= $end AND (len($categories) = 0 OR list_contains($categories, category))
     GROUP BY community
 ), res AS (
     SELECT community, sum(resolved) FILTER (WHERE reported_month >= $start) AS received_resolved,
            sum(resolved) FILTER (WHERE day >= $start) AS resolved, sum(resolved) AS to_end
-    FROM agg_case_resolved
+    FROM case_resolved_rows($end, $end)
     WHERE day <= $end AND (len($categories) = 0 OR list_contains($categories, category))
     GROUP BY community
 ), hist AS (
-    SELECT community, days, sum(n) AS n FROM agg_case_durations
+    SELECT community, days, sum(n) AS n FROM case_duration_rows($end, $end)
     WHERE day BETWEEN $start AND $end AND (len($categories) = 0 OR list_contains($categories, category))
     GROUP BY community, days
 ), cum AS (
@@ -167,7 +167,7 @@ ORDER BY received DESC, m.community;
 
 -- name: community_category_matrix
 SELECT community, category, sum(received)::BIGINT AS received
-FROM agg_case_reported
+FROM case_reported_rows($end, $end)
 WHERE day BETWEEN $start AND $end
   AND (len($communities) = 0 OR list_contains($communities, community))
   AND (len($categories) = 0 OR list_contains($categories, category))
@@ -206,7 +206,7 @@ LIMIT 2000;
 -- Repeats are flagged per case when the marts are built (agg_case_reported.repeats).
 SELECT category, sum(with_compound) FILTER (WHERE day >= $start)::BIGINT AS received,
        coalesce(sum(repeats) FILTER (WHERE day >= $start), 0)::BIGINT AS repeats
-FROM agg_case_reported
+FROM case_reported_rows($end, $end)
 WHERE day <= $end
   AND (len($communities) = 0 OR list_contains($communities, community))
   AND (len($categories) = 0 OR list_contains($categories, category))
@@ -305,13 +305,13 @@ GROUP BY ALL ORDER BY ALL;
 
 -- name: community_profile
 WITH rep AS (
-    SELECT community, sum(received) AS received FROM agg_case_reported
+    SELECT community, sum(received) AS received FROM case_reported_rows($end, $end)
     WHERE day BETWEEN $start AND $end GROUP BY community
 ), res AS (
-    SELECT community, sum(resolved) AS received_resolved FROM agg_case_resolved
+    SELECT community, sum(resolved) AS received_resolved FROM case_resolved_rows($end, $end)
     WHERE day <= $end AND reported_month >= $start GROUP BY community
 ), hist AS (
-    SELECT community, days, sum(n) AS n FROM agg_case_durations
+    SELECT community, days, sum(n) AS n FROM case_duration_rows($end, $end)
     WHERE day BETWEEN $start AND $end GROUP BY community, days
 ), cum AS (
     SELECT community, days, sum(n) OVER (PARTITION BY community ORDER BY days) AS upto,
@@ -402,7 +402,7 @@ ORDER BY l.latest_month NULLS FIRST, m.community;
 -- year, n, n_prior. Resolved cases per category (window and prior window) and per year;
 -- 在任三长 by role and in all (as volunteers_at); 在册组织 by kind; compounds with 楼长.
 WITH d AS (SELECT unnest($dates::DATE[]) AS snap),
-r AS (SELECT category, day, resolved FROM agg_case_resolved
+r AS (SELECT category, day, resolved FROM case_resolved_rows($end, $prior_end)
       WHERE day BETWEEN least($start, $prior_start) AND greatest($end, $prior_end)
         AND (len($communities) = 0 OR list_contains($communities, community))),
 vs AS (

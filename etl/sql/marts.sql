@@ -22,6 +22,13 @@ SELECT community, category, reported_on AS day,
        count(*) FILTER (WHERE compound IS NOT NULL AND gap <= 90)::INTEGER AS repeats
 FROM c GROUP BY ALL ORDER BY day, community, category;
 
+-- mart: agg_case_reported_m
+-- The same counts per month, dated on the month's last day: a window read through the
+-- case_*_rows macros takes whole months from here and only a partial last month from the days.
+SELECT community, category, last_day(day) AS day, sum(received)::INTEGER AS received,
+       sum(with_compound)::INTEGER AS with_compound, sum(repeats)::INTEGER AS repeats
+FROM agg_case_reported GROUP BY ALL ORDER BY day, community, category;
+
 -- mart: agg_case_resolved
 -- Resolved cases by resolution day and reporting month: resolved, on time (within the
 -- category's sla_days), with an outcome, successful. "Reported in the window and resolved by
@@ -36,6 +43,11 @@ FROM cases c LEFT JOIN categories k ON k.category = c.category
 WHERE c.resolved_on IS NOT NULL
 GROUP BY ALL ORDER BY day, c.community, c.category;
 
+-- mart: agg_case_resolved_m
+SELECT community, category, last_day(day) AS day, reported_month, sum(resolved)::INTEGER AS resolved,
+       sum(on_time)::INTEGER AS on_time, sum(with_outcome)::INTEGER AS with_outcome, sum(success)::INTEGER AS success
+FROM agg_case_resolved GROUP BY ALL ORDER BY day, community, category;
+
 -- mart: agg_case_followup
 -- Resolved and followed-up cases by follow-up day and resolution year: followed up, rated,
 -- satisfied. "Resolved in the window and followed up by its end" = followed up by the end
@@ -48,6 +60,11 @@ FROM cases
 WHERE resolved_on IS NOT NULL AND followed_up_on IS NOT NULL
 GROUP BY ALL ORDER BY day, community, category;
 
+-- mart: agg_case_followup_m
+SELECT community, category, last_day(day) AS day, resolved_year, sum(followed_up)::INTEGER AS followed_up,
+       sum(rated)::INTEGER AS rated, sum(satisfied)::INTEGER AS satisfied
+FROM agg_case_followup GROUP BY ALL ORDER BY day, community, category;
+
 -- mart: agg_case_durations
 -- Histogram of whole days from reporting to resolution, by resolution day: exact medians.
 SELECT community, category, resolved_on AS day, (resolved_on - reported_on)::INTEGER AS days,
@@ -55,6 +72,10 @@ SELECT community, category, resolved_on AS day, (resolved_on - reported_on)::INT
 FROM cases
 WHERE resolved_on IS NOT NULL
 GROUP BY ALL ORDER BY day, community, category, days;
+
+-- mart: agg_case_durations_m
+SELECT community, category, last_day(day) AS day, days, sum(n)::INTEGER AS n
+FROM agg_case_durations GROUP BY ALL ORDER BY day, community, category, days;
 
 -- mart: agg_case_open
 -- Cases that are open for at least one day: open on every day from reported_on up to the day
