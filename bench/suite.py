@@ -360,7 +360,10 @@ def server_memory(db: str, sessions: int = SESSIONS, timeout: float = 300) -> di
         paths = list(URLS.values())
         started = time.perf_counter()
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            # background tabs must not be throttled, or 20 tabs on 2 cores take minutes to render
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                *CHROMIUM_ARGS, "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                "--disable-backgrounding-occluded-windows"])
             try:
                 context = browser.new_context()
                 pages = []
@@ -371,10 +374,12 @@ def server_memory(db: str, sessions: int = SESSIONS, timeout: float = 300) -> di
                 rendered = 0
                 for page in pages:
                     try:
-                        page.wait_for_selector("h1", timeout=timeout * 1000)
-                        page.wait_for_function(
-                            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                            timeout=timeout * 1000)
+                        # every page, the big screen included (it has no h1), renders element containers
+                        page.wait_for_selector("[data-testid='stElementContainer']", state="attached",
+                                               timeout=timeout * 1000)
+                        page.wait_for_function(  # the script has finished (as tests/test_browser.py waits)
+                            "() => document.querySelector('[data-testid=\"stApp\"]')"
+                            "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout * 1000)
                         rendered += 1
                     except Exception as exc:  # noqa: BLE001 - reported, not fatal
                         result.setdefault("errors", []).append(str(exc)[:200])
