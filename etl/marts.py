@@ -18,7 +18,7 @@ import pandas as pd
 
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
 MACROS_FILE = Path(__file__).parent / "sql" / "mart_macros.sql"  # read the case marts by month + edge days
-VERSION = "4"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
+VERSION = "5"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
 _NAME = re.compile(r"^--\s*mart:\s*(\w+)\s*$", re.MULTILINE)
 
 
@@ -31,7 +31,7 @@ def statements() -> dict[str, str]:
 
 TABLES: tuple[str, ...] = tuple(statements())
 # Marts whose rows do not belong to one community: always rebuilt in full (they are small).
-GLOBAL = ("agg_volunteer_multi", "agg_compounds_seen")
+GLOBAL = ("agg_volunteer_multi", "agg_compounds_seen", "agg_community_compounds")
 # What the marts are computed from, fingerprinted per community after every load (agg_state).
 SOURCES = ("case_records", "volunteer_records", "organization_records", "activity_records",
            "micro_project_records")

@@ -227,6 +227,11 @@ UNION SELECT community, compound FROM volunteers WHERE compound IS NOT NULL
 UNION SELECT community, compound FROM organizations WHERE compound IS NOT NULL
 ORDER BY community, compound;
 
+-- mart: agg_community_compounds
+-- The reference compounds (小区) per community: the communities view's compounds column,
+-- counted once per load instead of in every query that reads the view.
+SELECT community, count(*) AS compounds FROM compounds WHERE is_known AND kind = '小区' GROUP BY community;
+
 -- mart: agg_latest
 -- The latest date in each community's ledgers (data freshness).
 SELECT community, 'cases' AS ledger, max(day) AS latest FROM agg_case_reported GROUP BY community

@@ -84,3 +84,5 @@ CREATE TABLE IF NOT EXISTS submission_log (
 -- as is_known = FALSE). Rebuilt with the other marts at every load (etl/sql/marts.sql); declared
 -- here because the compounds view reads it.
 CREATE TABLE IF NOT EXISTS agg_compounds_seen (community VARCHAR, compound VARCHAR);
+-- Reference compounds (小区) per community, for the communities view (also a mart).
+CREATE TABLE IF NOT EXISTS agg_community_compounds (community VARCHAR, compounds BIGINT);

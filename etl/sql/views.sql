@@ -30,9 +30,8 @@ FROM activity_records;
 
 CREATE OR REPLACE VIEW communities AS
 SELECT c.community, c.short_name, c.kind, c.households, c.named_in_article,
-       (SELECT count(*) FROM ref_compounds k WHERE k.community = c.community AND k.kind = '小区')
-           AS compounds
-FROM ref_communities c;
+       coalesce(k.compounds, 0) AS compounds
+FROM ref_communities c LEFT JOIN agg_community_compounds k USING (community);
 
 CREATE OR REPLACE VIEW compounds AS
 WITH seen AS (SELECT community, compound FROM agg_compounds_seen)
