@@ -230,7 +230,9 @@ def top_rates(ranking: pd.DataFrame, top: int = 15) -> pd.DataFrame:
 def community_category_matrix(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Cases received per community × category (for the heatmap), all cells present."""
     df = run(cur, "community_category_matrix", f.params())
-    return df.pivot_table(index="community", columns="category", values="received", fill_value=0, aggfunc="sum")
+    if df.empty:
+        return df.pivot_table(index="community", columns="category", values="received", fill_value=0, aggfunc="sum")
+    return df.set_index(["community", "category"])["received"].unstack("category", fill_value=0)
 
 
 def compound_cases(cur: duckdb.DuckDBPyConnection, f: Filters, community: str) -> pd.DataFrame:
