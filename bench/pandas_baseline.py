@@ -227,17 +227,40 @@ def compound_cases(fr: dict, f: Filters, community: str) -> pd.DataFrame:
 
 
 def quality(fr: dict, f: Filters) -> dict:
-    latest = {kind: fr[kind].groupby("community")[col].max()
-              for kind, col in (("cases", "reported_on"), ("volunteers", "appointed_on"),
-                                ("organizations", "founded_on"), ("activities", "held_on"),
-                                ("micro_projects", "applied_on"))}
-    fresh = fr["communities"][["community"]].assign(**{k: fr["communities"]["community"].map(s)
-                                                      for k, s in latest.items()})
-    rejects = fr["rejects"].groupby("source_file").size()
+    """The 数据质量 page's figures, as metrics.data_quality, reject_rows and overdue_submissions give them."""
+    v = fr["volunteers"]
+    latest = {"cases": fr["cases"].groupby("community")["reported_on"].max(),
+              "volunteers": v.assign(d=v[["appointed_on", "left_on"]].max(axis=1)).groupby("community")["d"].max(),
+              "organizations": fr["organizations"].groupby("community")["founded_on"].max(),
+              "activities": fr["activities"].groupby("community")["held_on"].max(),
+              "micro_projects": fr["micro_projects"].groupby("community")["applied_on"].max()}
+    comm = fr["communities"]["community"]
+    fresh = pd.DataFrame({"community": comm, "cases_latest": comm.map(latest["cases"]),
+                          "activities_latest": comm.map(latest["activities"]),
+                          "any_latest": pd.concat([comm.map(s) for s in latest.values()], axis=1).max(axis=1)})
+    fresh = fresh.sort_values(["cases_latest", "community"], na_position="first").reset_index(drop=True)
+    fresh["stale"] = fresh["cases_latest"].isna() | (fresh["cases_latest"] < _ts(f.as_of) - pd.Timedelta(days=30))
+    rj = fr["rejects"]
+    by_file = (rj.assign(file_error=rj["row_number"].isna()).groupby("source_file")
+               .agg(rejects=("reason", "size"), file_errors=("file_error", "sum"), example=("reason", "min"))
+               .reset_index().sort_values(["rejects", "source_file"], ascending=[False, True]))
+    reject_list = rj.sort_values(["source_file", "sheet", "row_number"], na_position="first")
     sub = fr["submissions"]
-    late = sub[sub["ledger_kind"] == "cases"].groupby("community")["month_to"].max()
-    return {"fresh": fresh, "rejects": rejects, "late": late, "batches": fr["load_batches"],
-            "new_compounds": fr["compounds"][~fr["compounds"]["is_known"].astype(bool)]}
+    sub = sub[sub["ledger_kind"] == "cases"].sort_values("loaded_at")
+    latest_sub = sub.groupby("community").agg(latest_month=("month_to", "max"), last_loaded_at=("loaded_at", "max"),
+                                              last_file=("source_file", "last"), submissions=("source_file", "size"))
+    due = pd.Timestamp(date(f.as_of.year, f.as_of.month, 1)) - pd.DateOffset(months=1)
+    late = fr["communities"][["community"]].merge(latest_sub, left_on="community", right_index=True, how="left")
+    late["latest_month"] = pd.to_datetime(late["latest_month"])
+    late["months_behind"] = ((due.year - late["latest_month"].dt.year) * 12
+                             + due.month - late["latest_month"].dt.month)
+    late = late[late["latest_month"].isna() | (late["latest_month"] < due)].sort_values(
+        ["latest_month", "community"], na_position="first")
+    batches = fr["load_batches"].sort_values("batch_id", ascending=False)
+    new = fr["compounds"][~fr["compounds"]["is_known"].astype(bool)].sort_values(["community", "compound"])
+    return {"fresh": fresh, "stale_count": int(fresh["stale"].sum()), "rejects_by_file": by_file,
+            "reject_total": int(by_file["rejects"].sum()), "reject_rows": reject_list, "late": late,
+            "batches": batches, "new_compounds": new}
 
 
 def page(name: str, fr: dict, f: Filters = Filters()) -> object:
@@ -295,4 +318,11 @@ def check(fr: dict, cur) -> list[str]:
     vs = metrics.volunteer_summary(cur, f)
     if vs["total"] != volunteer_summary(fr, f)["total"]:
         bad.append("volunteer_summary total differs")
+    if "submissions" in fr:  # the quality page's frames were read
+        dq, mine_q = metrics.data_quality(cur, f), quality(fr, f)
+        if (dq["stale_count"], dq["reject_total"], len(dq["new_compounds"])) != \
+                (mine_q["stale_count"], mine_q["reject_total"], len(mine_q["new_compounds"])):
+            bad.append("data_quality differs")
+        if len(metrics.overdue_submissions(cur, f)) != len(mine_q["late"]):
+            bad.append("overdue_submissions differs")
     return bad
