@@ -254,27 +254,47 @@ def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
 
 @contextmanager
 def _staged_rows(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table]):
-    """The staged rows of one kind as TEMP TABLE _new (with row_hash), read once from Arrow.
+    """The staged rows of one kind with their row_hash, registered as ``_new``: (name, Arrow table).
 
-    The same key from two files of one load: the later file wins, as if loaded one after the other.
+    No copy into a temporary table: DuckDB computes the hashes (one column), which are appended
+    to the Arrow table that every later query reads. The same key from two files of one load:
+    the later file wins, as if loaded one after the other.
     """
     table = pa.concat_tables(frames) if len(frames) > 1 else frames[0]
-    dates = [f.name for f in kind.fields if f.type == "date"]
-    names = ", ".join(f'"{c}"' for c in table.column_names)
-    select = f"SELECT {names}, {_hash_sql(kind.columns, dates)} AS row_hash FROM _arrow_rows"
-    if len(frames) > 1:
-        table = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-        select += (f" QUALIFY row_number() OVER (PARTITION BY {', '.join(kind.key)} ORDER BY _ord DESC) = 1"
-                   " ORDER BY _ord")
     con.register("_arrow_rows", table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {select}")
+        if len(frames) > 1 and _keys_repeat(con, kind):
+            table = table.take(_later_wins(con, kind, table))
+            con.register("_arrow_rows", table)
+        dates = [f.name for f in kind.fields if f.type == "date"]
+        hashes = con.sql(f"SELECT {_hash_sql(kind.columns, dates)} AS row_hash FROM _arrow_rows"
+                         ).to_arrow_table().column(0)
     finally:
         con.unregister("_arrow_rows")
+    table = table.append_column("row_hash", hashes)
+    con.register("_new", table)
     try:
-        yield "_new"
+        yield "_new", table
     finally:
-        con.execute("DROP TABLE IF EXISTS temp._new")
+        con.unregister("_new")
+
+
+def _keys_repeat(con: duckdb.DuckDBPyConnection, kind: LedgerKind) -> bool:
+    """True when a key occurs more than once in ``_arrow_rows`` (so in more than one file)."""
+    keys = ", ".join(kind.key)
+    return bool(con.execute(f"SELECT 1 FROM _arrow_rows GROUP BY {keys} HAVING count(*) > 1 LIMIT 1").fetchall())
+
+
+def _later_wins(con: duckdb.DuckDBPyConnection, kind: LedgerKind, table: pa.Table) -> pa.Array:
+    """Positions in ``table`` of the last row of each key, in order."""
+    keys = table.select(list(kind.key)).append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    con.register("_keys", keys)
+    try:
+        return con.sql(f"""SELECT _ord FROM _keys
+            QUALIFY row_number() OVER (PARTITION BY {", ".join(kind.key)} ORDER BY _ord DESC) = 1
+            ORDER BY _ord""").to_arrow_table().column(0)
+    finally:
+        con.unregister("_keys")
 
 
 def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
@@ -292,23 +312,46 @@ def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[p
     if not frames:
         _remove_replaced(con, kind, "", summaries)
         return
-    with _staged_rows(con, kind, frames) as new:
-        counts = con.execute(f"""
-            SELECT d.source_file, count(*) FILTER (WHERE t.row_hash IS NULL),
-                   count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
-                   count(*) FILTER (WHERE t.row_hash = d.row_hash)
-            FROM {new} d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
-            GROUP BY d.source_file""").fetchall()
-        for file, n_new, n_changed, n_unchanged in counts:
-            summaries[file].new += n_new
-            summaries[file].changed += n_changed
-            summaries[file].unchanged += n_unchanged
-        _remove_replaced(con, kind, f"AND NOT EXISTS (SELECT 1 FROM {new} d WHERE {_key_condition(kind, 'd', 't')})",
-                         summaries)
-        keys = ", ".join(kind.key)
-        if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind.table} LIMIT 1)").fetchall()[0][0]:
-            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM {new})")
+    empty = _is_empty(con, kind.table)
+    with _staged_rows(con, kind, frames) as (new, rows):
+        if empty:  # a first load: every row is new, nothing to remove, replace or delete
+            files = rows.column("source_file")
+            for file, n in zip(*_value_counts(files)):
+                summaries[file].new += n
+        else:
+            _count_changes(con, kind, new, summaries)
+            _remove_replaced(con, kind, f"AND NOT EXISTS (SELECT 1 FROM {new} d "
+                                        f"WHERE {_key_condition(kind, 'd', 't')})", summaries)
+            keys = ", ".join(kind.key)
+            if not _is_empty(con, kind.table):
+                con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM {new})")
         _insert_from(con, kind.table, new)
+
+
+def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when ``table`` has no rows (without counting them)."""
+    return not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0][0]
+
+
+def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    """Distinct values of a column and how often each occurs, in order of first occurrence."""
+    counts = pc.value_counts(column)
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def _count_changes(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str,
+                   summaries: dict[str, FileSummary]) -> None:
+    """New, changed and unchanged rows per file: the staged rows against the stored ones by key."""
+    counts = con.execute(f"""
+        SELECT d.source_file, count(*) FILTER (WHERE t.row_hash IS NULL),
+               count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> d.row_hash),
+               count(*) FILTER (WHERE t.row_hash = d.row_hash)
+        FROM {new} d LEFT JOIN {kind.table} t ON {_key_condition(kind, 'd', 't')}
+        GROUP BY d.source_file""").fetchall()
+    for file, n_new, n_changed, n_unchanged in counts:
+        summaries[file].new += n_new
+        summaries[file].changed += n_changed
+        summaries[file].unchanged += n_unchanged
 
 
 def _remove_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, gone: str,
@@ -364,24 +407,26 @@ def _known_hashes(db_path: Path) -> dict[str, str]:
 
 
 def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport,
-                     contents: dict[Path, bytes] | None) -> tuple[dict[str, str], list[tuple[Path, bytes]]]:
-    """Refuse duplicate names; report files whose bytes are already loaded; return the rest to load."""
+                     contents: dict[Path, bytes] | None) -> tuple[dict[str, str], list[tuple[Path, bytes, str]]]:
+    """Refuse duplicate names; report files whose bytes are already loaded; return the rest to load
+    (path, bytes and their content hash, so that parse_file does not hash them again)."""
     names = [Path(p).name for p in paths]  # all of them: an unchanged one counts too
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
     known = _known_hashes(db_path)
-    work: list[tuple[Path, bytes]] = []
+    work: list[tuple[Path, bytes, str]] = []
     for path in paths:
         data = contents[path] if contents and path in contents else Path(path).read_bytes()
-        if known.get(Path(path).name) == content_hash(data):
+        digest = content_hash(data)
+        if known.get(Path(path).name) == digest:
             report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
         else:
-            work.append((Path(path), data))
+            work.append((Path(path), data, digest))
     return known, work
 
 
-def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes]],
+def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes, str]],
            report: LoadReport, today: date | None) -> tuple[Staged, datetime]:
     """Open the load transaction, refresh reference data, parse and stage every file."""
     con.execute("BEGIN")
@@ -390,8 +435,8 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
     next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
     loaded_at = datetime.now().replace(microsecond=0)
     staged = Staged()
-    for offset, (path, data) in enumerate(work):
-        parsed = parse_file(path, ref, today=today, data=data)
+    for offset, (path, data, digest) in enumerate(work):
+        parsed = parse_file(path, ref, today=today, data=data, digest=digest)
         report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
     return staged, loaded_at
 
@@ -409,8 +454,8 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
         known, work = _split_unchanged(paths, db_path, report, contents)
         ref_hash = reference_hash(ref)
         if not work and known.get("\0reference") == ref_hash and db_path.exists() \
-                and (dataset is None or _meta(db_path, "dataset") == dataset) \
-                and _meta(db_path, "marts_version") == marts.VERSION:
+                and (dataset is None or stored_meta(db_path, "dataset") == dataset) \
+                and stored_meta(db_path, "marts_version") == marts.VERSION:
             return report
         building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
         for stale in (building, building.with_name(building.name + ".wal")):
@@ -447,11 +492,12 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     return report
 
 
-def _meta(db_path: Path, key: str) -> str | None:
+def stored_meta(db_path: Path, key: str) -> str | None:
+    """One value of a database file's meta table (None if missing or unreadable)."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()[0]
-        return row[0] if row else None
+        rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
     except duckdb.Error:
         return None
     finally:
@@ -622,7 +668,7 @@ def _sheet_counts(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[SheetS
     try:
         for kind in KINDS:
             frames = staged.frames.get(kind.name, [])
-            with _staged_rows(con, kind, frames) if frames else nullcontext(None) as new:
+            with _staged_rows(con, kind, frames) if frames else nullcontext((None, None)) as (new, _):
                 if new is not None:
                     for file, sheet, n_new, n_changed, n_unchanged in con.execute(f"""
                             SELECT d.source_file, d.source_sheet, count(*) FILTER (WHERE t.row_hash IS NULL),

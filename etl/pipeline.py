@@ -57,11 +57,13 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_file(path: Path, ref: Reference, today: date | None = None, data: bytes | None = None) -> ParsedFile:
-    """Parse one ledger file; a file that cannot be read comes back with ``error`` set."""
+def parse_file(path: Path, ref: Reference, today: date | None = None, data: bytes | None = None,
+               digest: str | None = None) -> ParsedFile:
+    """Parse one ledger file (``digest``: content_hash(data) if already known); a file that cannot
+    be read comes back with ``error`` set."""
     today = today or date.today()
     data = Path(path).read_bytes() if data is None else data
-    parsed = ParsedFile(Path(path), content_hash(data))
+    parsed = ParsedFile(Path(path), digest or content_hash(data))
     frames: dict[str, list[pd.DataFrame]] = {}
     no_header: list[tuple[str | None, str]] = []
     try:

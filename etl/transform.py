@@ -17,7 +17,7 @@ from etl import normalise as n
 from etl.errors import CellError, Problem
 from etl.header import HeaderMatch, is_footer
 from etl.kinds import Field, LedgerKind
-from etl.privacy import person_id, stable_id
+from etl.privacy import joined_ids, person_ids, stable_ids
 from etl.reference import Reference, allowed
 
 EARLIEST = date(2000, 1, 1)
@@ -163,19 +163,23 @@ def _frame_region(grid: pd.DataFrame, match: HeaderMatch, start: int) -> pd.Data
     out = pd.DataFrame({name: body[col] for name, col in match.columns.items() if col in body.columns})
     if body.empty or out.empty:
         return pd.DataFrame(columns=[*match.columns, "source_row"])
-    blank = pd.DataFrame({name: _blank_mask(out[name]) for name in out.columns})
-    keep = ~blank.all(axis=1)
-    required = [f.name for f in match.kind.required if f.name in blank.columns]
-    maybe_footer = keep & blank[required].any(axis=1) if required else keep.copy()
+    firsts = {col: _first_chars(body[col]) for col in body.columns}
+    blank = {name: _blank_mask(out[name], firsts[match.columns[name]]) for name in out.columns}
+    keep = ~np.logical_and.reduce(list(blank.values()))
+    required = [blank[f.name] for f in match.kind.required if f.name in blank]
+    maybe_footer = keep & np.logical_or.reduce(required) if required else keep.copy()
     for col in body.columns:
-        maybe_footer |= keep & _footer_prefix_mask(body[col])
-    for i in np.flatnonzero(maybe_footer.to_numpy()):
-        if is_footer(body.iloc[i].tolist()):
-            keep.iloc[i] = False
+        maybe_footer |= keep & _footer_prefix_mask(body[col], firsts[col])
+    maybe = np.flatnonzero(maybe_footer)
+    if len(maybe):  # the candidate rows' cells, column by column (one row at a time is slow in pandas)
+        cells = [body[col].iloc[maybe].tolist() for col in body.columns]
+        for i, row in zip(maybe, zip(*cells)):
+            if is_footer(list(row)):
+                keep[i] = False
     out["source_row"] = source_row
     if keep.all():
         return out
-    return out[keep.to_numpy()].reset_index(drop=True)
+    return out[keep].reset_index(drop=True)
 
 
 # Footer labels after leading whitespace, for RE2; tried only on cells whose first character is
@@ -183,7 +187,8 @@ def _frame_region(grid: pd.DataFrame, match: HeaderMatch, start: int) -> pd.Data
 FOOTER_START = r"^[{space}]*(?:{prefixes})"
 PY_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) \
     + "\u2028\u2029\u202f\u205f\u3000"  # = str.isspace (tests check it)
-FOOTER_FIRST = pa.array(sorted(set(PY_SPACES) | {p[0] for p in FOOTER_PREFIXES}), pa.string())
+FOOTER_FIRST = np.array(sorted(set(map(ord, PY_SPACES)) | {ord(p[0]) for p in FOOTER_PREFIXES}), dtype=np.int64)
+SPACE_CODES = np.array(sorted(map(ord, PY_SPACES)), dtype=np.int64)
 
 
 def _arrow_strings(col: pd.Series) -> pa.Array | None:
@@ -196,30 +201,96 @@ def _arrow_strings(col: pd.Series) -> pa.Array | None:
     return arr
 
 
-def _footer_prefix_mask(col: pd.Series) -> pd.Series:
-    """Cells whose text, leading whitespace removed, starts with one of FOOTER_PREFIXES."""
+@dataclass
+class FirstChars:
+    """A pyarrow string column, which values are empty or null, and the first character's code
+    point of the values that may start with a space or a footer prefix (``at``: their positions)."""
+
+    arr: pa.Array
+    empty: np.ndarray
+    at: np.ndarray
+    code: np.ndarray
+
+
+def _lead_bytes(chars: str) -> np.ndarray:
+    """A table of the 256 byte values: True for the first UTF-8 byte of any of ``chars``."""
+    lead = np.zeros(256, dtype=bool)
+    lead[[c.encode("utf-8")[0] for c in chars]] = True
+    return lead
+
+
+FOOTER_LEADS = _lead_bytes(PY_SPACES + "".join(p[0] for p in FOOTER_PREFIXES))
+
+
+def _first_chars(col: pd.Series) -> FirstChars | None:
+    """FirstChars of a pyarrow-backed string column (None for other columns).
+
+    Read from the UTF-8 bytes (Arrow validated them) with numpy: the first byte of every value,
+    then the whole first character only where that byte can start a space or a footer prefix.
+    """
     arr = _arrow_strings(col)
     if arr is None:
+        return None
+    wide = pa.types.is_large_string(arr.type)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)
+    offsets = offsets[arr.offset:arr.offset + len(arr) + 1]
+    begin = offsets[:-1]
+    empty = offsets[1:] == begin
+    if arr.null_count:
+        empty |= arr.is_null().to_numpy(zero_copy_only=False)
+    word = _words(arr.buffers()[2], begin)  # the first four bytes of each value (little-endian)
+    at = np.flatnonzero(FOOTER_LEADS[word & 0xFF] & ~empty)
+    word = word[at]
+    b0, b1, b2 = word & 0xFF, (word >> 8) & 0x3F, (word >> 16) & 0x3F
+    code = np.where(b0 < 0x80, b0, np.where(b0 < 0xE0, ((b0 & 0x1F) << 6) | b1, ((b0 & 0x0F) << 12) | (b1 << 6) | b2))
+    return FirstChars(arr, empty, at, code)  # (no lead byte of a 4-byte character is in FOOTER_LEADS)
+
+
+def _words(data: pa.Buffer | None, begin: np.ndarray) -> np.ndarray:
+    """The four bytes from each offset in ``data`` as one little-endian integer (zeros past the end).
+
+    One gather through an overlapping view with a stride of one byte, instead of one per byte.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    if len(raw) < 4:
+        raw = np.concatenate([raw, np.zeros(4, np.uint8)])
+    words = np.ndarray((len(raw) - 3,), dtype="<u4", buffer=raw, strides=(1,))
+    last = len(raw) - 4
+    word = words[np.minimum(begin, last)].astype(np.int64)
+    over = begin > last
+    if over.any():  # the last three bytes of the buffer: shift the last word
+        word[over] >>= 8 * (begin[over] - last)
+    return word
+
+
+def _footer_prefix_mask(col: pd.Series, first: FirstChars | None = None) -> np.ndarray:
+    """Cells whose text, leading whitespace removed, starts with one of FOOTER_PREFIXES."""
+    first = first if first is not None else _first_chars(col)
+    if first is None:
         text = col.astype(str).str.lstrip()
-        return text.str.startswith(FOOTER_PREFIXES).fillna(False).astype(bool)
-    hit = np.zeros(len(arr), dtype=bool)
-    first = pc.utf8_slice_codeunits(arr, 0, 1)
-    maybe = np.flatnonzero(pc.fill_null(pc.is_in(first, value_set=FOOTER_FIRST), False).to_numpy(zero_copy_only=False))
+        return text.str.startswith(FOOTER_PREFIXES).fillna(False).astype(bool).to_numpy()
+    hit = np.zeros(len(first.arr), dtype=bool)
+    maybe = first.at[np.isin(first.code, FOOTER_FIRST)]
     if len(maybe):
         pattern = FOOTER_START.format(space=PY_SPACE, prefixes="|".join(map(re.escape, FOOTER_PREFIXES)))
-        found = pc.match_substring_regex(arr.take(pa.array(maybe)), pattern)
+        found = pc.match_substring_regex(first.arr.take(pa.array(maybe)), pattern)
         hit[maybe] = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
-    return pd.Series(hit, index=col.index)
+    return hit
 
 
-def _blank_mask(col: pd.Series) -> pd.Series:
-    arr = _arrow_strings(col)
-    if arr is not None:  # null, empty, or nothing but whitespace (utf8_is_space: str.isspace, tests check it)
-        blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
-        return pd.Series(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), index=col.index)
+def _blank_mask(col: pd.Series, first: FirstChars | None = None) -> np.ndarray:
+    """Blank cells: null, empty, or nothing but whitespace."""
+    first = first if first is not None else _first_chars(col)
+    if first is not None:  # utf8_is_space (= str.isspace, tests check it) only where the first character is a space
+        blank = first.empty.copy()
+        maybe = first.at[np.isin(first.code, SPACE_CODES)]
+        if len(maybe):
+            spaces = pc.utf8_is_space(first.arr.take(pa.array(maybe)))
+            blank[maybe] = pc.fill_null(spaces, True).to_numpy(zero_copy_only=False)
+        return blank
     if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
-        return col.isna() | (col.str.strip() == "")
-    return col.map(n.is_blank).astype(bool)
+        return (col.isna() | (col.str.strip() == "")).to_numpy(dtype=bool)
+    return col.map(n.is_blank).astype(bool).to_numpy()
 
 
 def _blank_value(fn: Callable[[Any], Any]) -> Any:
@@ -233,6 +304,10 @@ def _blank_value(fn: Callable[[Any], Any]) -> Any:
 # Plain text: characters NFKC leaves alone that are not spaces (ASCII, CJK ideographs, common
 # Chinese punctuation). clean_text and squeeze return such a value unchanged.
 PLAIN_TEXT = r"^[\x21-\x7e\x{4e00}-\x{9fff}、。“”‘’《》「」『』【】·—]+$"
+# The same plus full-width ASCII forms (！ to ～, as in 读书会（1）): NFKC maps each to its ASCII
+# character and composes nothing, so clean_text and squeeze return utf8_normalize(NFKC) of such a value.
+WIDE_TEXT = r"^[\x21-\x7e\x{4e00}-\x{9fff}、。“”‘’《》「」『』【】·—\x{ff01}-\x{ff5e}]+$"
+NFKC_IF = {"id": WIDE_TEXT, "text": WIDE_TEXT, "place": WIDE_TEXT, "person_name": WIDE_TEXT}
 # Python's str \s (str.isspace) spelled for RE2: ASCII and C1 spaces plus Unicode Z* separators.
 PY_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f\x20\x85\pZ"
 NO_SPACE = rf"^[^{PY_SPACE}]+$"
@@ -242,7 +317,8 @@ PHONE_LIKE = (rf"[1１][3-9３-９]\p{{Nd}}[{PY_SPACE}\-－]?\p{{Nd}}{{4}}[{PY_S
               rf"|[0０]\p{{Nd}}{{2,3}}[{PY_SPACE}\-－]?\p{{Nd}}{{7,8}}")
 UNCHANGED_IF: dict[str, str | tuple[str, str]] = {
     "id": PLAIN_TEXT, "text": PLAIN_TEXT, "place": PLAIN_TEXT, "person_name": PLAIN_TEXT,
-    "note": (NO_SPACE, PHONE_LIKE)}  # (unchanged if it matches, unless it also matches this)
+    "note": (NO_SPACE, PHONE_LIKE),  # (unchanged if it matches, unless it also matches this)
+    "phone": r"^[0-9]+$"}  # phone_digits returns ASCII digits as they are
 # Arrow types of the canonical values of each field type (text for the rest).
 ARROW_TYPES = {"date": pa.date32(), "party": pa.bool_(), "funded": pa.bool_(), "int": pa.int64(),
                "score": pa.float64()}
@@ -254,9 +330,8 @@ def arrow_type(f: Field) -> pa.DataType:
     return ARROW_TYPES.get(f.type, pa.large_string())
 
 
-def _apply_text(values: pd.Series, fn: Callable[[Any], Any],
-                unchanged: str | tuple[str, str]) -> tuple[pd.api.extensions.ExtensionArray,
-                                                          dict[int, CellError]] | None:
+def _apply_text(values: pd.Series, fn: Callable[[Any], Any], unchanged: str | tuple[str, str],
+                wide: str | None = None) -> tuple[pd.api.extensions.ExtensionArray, dict[int, CellError]] | None:
     """Vectorised _apply for a text column of a CSV (pyarrow strings), result as Arrow strings.
 
     Values matching ``unchanged`` are what ``fn`` would return anyway, so they are taken
@@ -271,6 +346,11 @@ def _apply_text(values: pd.Series, fn: Callable[[Any], Any],
     if drop is not None:
         plain = pc.and_(plain, pc.invert(pc.fill_null(pc.match_substring_regex(arr, drop), False)))
     arr = arr.cast(pa.large_string())
+    if wide is not None and pc.any(pc.invert(plain)).as_py():  # full-width forms: NFKC by Arrow
+        nfkc = pc.and_(pc.invert(plain), pc.fill_null(pc.match_substring_regex(arr, wide), False))
+        if pc.any(nfkc).as_py():
+            arr = pc.replace_with_mask(arr, nfkc, pc.utf8_normalize(pc.filter(arr, nfkc), form="NFKC"))
+            plain = pc.or_(plain, nfkc)
     rest = pc.invert(plain)
     errors: dict[int, CellError] = {}
     if pc.any(rest).as_py():
@@ -399,7 +479,8 @@ def _normalise_column(frame: pd.DataFrame, f: Field, fn: Callable[[Any], Any], a
         if arrow:
             return _extension(pa.array([blank] * len(frame), type=arrow_type(f))), {}
         return np.full(len(frame), blank, dtype=object), {}
-    if f.type in UNCHANGED_IF and (fast := _apply_text(frame[f.name], fn, UNCHANGED_IF[f.type])) is not None:
+    if f.type in UNCHANGED_IF and (fast := _apply_text(frame[f.name], fn, UNCHANGED_IF[f.type],
+                                                       NFKC_IF.get(f.type))) is not None:
         return fast
     if arrow:
         dates = _iso_dates(today) if f.type == "date" else None
@@ -475,16 +556,29 @@ def _derive(records: pd.DataFrame, kind: LedgerKind) -> None:
     col = (lambda name: _python_values(records[name]))  # noqa: E731
     put = (lambda values: _extension(pa.array(values, type=pa.large_string())) if arrow else values)  # noqa: E731
     if "person_id" in kind.derived:
-        records["person_id"] = put([
-            person_id(c, name, phone, building, compound)
-            for c, name, phone, building, compound in zip(
-                col("community"), col("name"), col("phone"), col("building"), col("compound"))
-        ])
-        records["name_masked"] = put([n.mask_name(x) for x in col("name")])
+        names = col("name")
+        records["person_id"] = put(person_ids(col("community"), names, col("phone"), col("building"), col("compound")))
+        masked = {name: n.mask_name(name) for name in set(names)}  # once per distinct name
+        records["name_masked"] = put([masked[name] for name in names])
         del records["name"], records["phone"]  # personal data goes no further
     for column, parts in kind.id_parts.items():
-        prefix = column[0].upper()
-        records[column] = put([stable_id(prefix, *row) for row in zip(*(col(p) for p in parts))])
+        joined = _joined_parts(records, parts)
+        records[column] = put(stable_ids(column[0].upper(), [col(p) for p in parts]) if joined is None
+                              else joined_ids(column[0].upper(), joined))
+
+
+def _joined_parts(records: pd.DataFrame, parts: tuple[str, ...]) -> list[str] | None:
+    """'|'.join(str(value) ...) of every row, built by Arrow when each part is Arrow text or a date
+    (a blank is 'None' as str(None) is; dates lie in 2000..today, so Arrow writes them as str() does)."""
+    arrays = []
+    for part in parts:
+        if not isinstance(records[part].dtype, pd.ArrowDtype):
+            return None
+        arr = pa.array(records[part].array)
+        if not (pa.types.is_date32(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type)):
+            return None
+        arrays.append(pc.fill_null(arr.cast(pa.large_string()), pa.scalar("None", pa.large_string())))
+    return pc.binary_join_element_wise(*arrays, pa.scalar("|", pa.large_string())).to_pylist()
 
 
 def _python_values(column: pd.Series) -> list[Any]:

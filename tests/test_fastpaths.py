@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl import extract
+from etl import normalise as n
 from etl import transform as t
 from etl.load import check_keys, create_schema, row_hashes
 
@@ -41,6 +42,18 @@ def test_plain_text_characters_are_left_alone_by_nfkc_and_are_not_spaces():
         assert unicodedata.normalize("NFKC", c) == c and not c.isspace() and unicodedata.combining(c) == 0, c
 
 
+def test_wide_text_characters_become_one_plain_character_under_nfkc():
+    """What makes clean_text/squeeze of a WIDE_TEXT value equal to Arrow's NFKC of it."""
+    flags = _matches(t.WIDE_TEXT, ALL_CHARS)
+    wide = [c for c, f in zip(ALL_CHARS, flags) if f]
+    assert len(wide) == len([c for c, f in zip(ALL_CHARS, _matches(t.PLAIN_TEXT, ALL_CHARS)) if f]) + 94
+    for c in wide:
+        folded = unicodedata.normalize("NFKC", c)
+        assert len(folded) == 1, c
+        assert pc.match_substring_regex(pa.array([folded]), t.PLAIN_TEXT).to_pylist() == [True], c
+        assert pc.utf8_normalize(pa.array([c]), form="NFKC").to_pylist() == [folded], c
+
+
 MESSY = st.text(alphabet=st.sampled_from(list(
     "ab Z09-_/.#（）()，,、。：:“”\"'　\u00a0\t\n\u3000ＡＢ１２－桂南社区小区新苑楼栋张三欧阳·—【】㊀ﬁ\u200b①")),
     max_size=12)
@@ -50,8 +63,9 @@ MESSY = st.text(alphabet=st.sampled_from(list(
 @given(cells=st.lists(st.one_of(MESSY, st.none()), min_size=1, max_size=40),
        ftype=st.sampled_from(sorted(t.UNCHANGED_IF)))
 def test_vectorised_text_path_equals_the_normaliser(cells, ftype):
-    fn = {"id": t._text, "text": t._text, "note": t._note, "place": t._squeezed, "person_name": t._squeezed}[ftype]
-    fast = t._apply_text(pd.Series(cells, dtype=str), fn, t.UNCHANGED_IF[ftype])
+    fn = {"id": t._text, "text": t._text, "note": t._note, "place": t._squeezed, "person_name": t._squeezed,
+          "phone": n.phone_digits}[ftype]
+    fast = t._apply_text(pd.Series(cells, dtype=str), fn, t.UNCHANGED_IF[ftype], t.NFKC_IF.get(ftype))
     assert fast is not None
     out, errors = fast
     assert errors == {}
@@ -151,3 +165,23 @@ def test_footer_and_blank_rows_of_a_csv_frame():
     match, _ = find_header(grid_rows(grid))
     region = t.data_region(grid, match)
     assert region["source_row"].tolist() == [2]
+
+
+CELLS = st.text(alphabet=st.sampled_from(list(
+    "ab 9合计总小填审核制表负责联系人：\t\n\u3000\u00a0\u2028\u1680\u0085é𠀀😀")), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.one_of(CELLS, st.none()), min_size=1, max_size=30), cut=st.integers(0, 3),
+       large=st.booleans())
+def test_first_character_masks_equal_python(cells, cut, large):
+    """Blank and footer-prefix masks read from the UTF-8 bytes give what str.isspace / lstrip give."""
+    arr = pa.array(cells, pa.large_string() if large else pa.string()).slice(min(cut, len(cells) - 1))
+    col = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(str)
+    values = arr.to_pylist()
+    first = t._first_chars(col)
+    assert first is not None
+    assert [chr(c) for c in first.code] == [values[i][0] for i in first.at]
+    assert t._blank_mask(col, first).tolist() == [v is None or v.strip() == "" for v in values]
+    assert t._footer_prefix_mask(col, first).tolist() == [
+        v is not None and v.lstrip().startswith(t.FOOTER_PREFIXES) for v in values]

@@ -37,3 +37,36 @@ def test_phone_in_description_is_not_in_the_database_file(tmp_path: Path) -> Non
     raw = db.read_bytes()
     for secret in ("13987654321", "86239876"):
         assert secret.encode() not in raw and secret.encode("utf-16-le") not in raw
+
+
+def test_batch_ids_equal_the_per_row_functions():
+    """person_ids / stable_ids (used by the loader) give what person_id / stable_id give per row."""
+    from datetime import date
+
+    from etl.privacy import person_id, person_ids, stable_id, stable_ids
+
+    rows = [("桂南社区", "张三", "13812345678", "3栋", "新苑"), ("桂南社区", "张三", "", "3栋", None),
+            ("凤鸣社区", "李四", "", None, None), ("凤鸣社区", "王五", None, None, "旧苑")]
+    columns = [list(c) for c in zip(*rows)]
+    assert person_ids(*columns) == [person_id(*r) for r in rows]
+    parts = [["桂南社区", None, "凤鸣社区"], ["读书会", "x", ""], [date(2021, 3, 5), None, 12]]
+    assert stable_ids("A", parts) == [stable_id("A", *r) for r in zip(*parts)]
+
+
+def test_ids_from_arrow_parts_equal_stable_id():
+    """Organisation and activity ids joined by Arrow (text, dates, blanks) equal stable_id per row."""
+    from datetime import date
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from etl.privacy import joined_ids, stable_id
+    from etl.transform import _joined_parts
+
+    records = pd.DataFrame({
+        "community": pd.arrays.ArrowExtensionArray(pa.array(["桂南社区", None, "凤鸣社区"], pa.large_string())),
+        "name": pd.arrays.ArrowExtensionArray(pa.array(["读书会(1)", "x", ""], pa.large_string())),
+        "held_on": pd.arrays.ArrowExtensionArray(pa.array([date(2021, 3, 5), None, date(2000, 1, 1)], pa.date32()))})
+    rows = [("桂南社区", "读书会(1)", date(2021, 3, 5)), (None, "x", None), ("凤鸣社区", "", date(2000, 1, 1))]
+    joined = _joined_parts(records, ("community", "name", "held_on"))
+    assert joined_ids("A", joined) == [stable_id("A", *r) for r in rows]
