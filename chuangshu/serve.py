@@ -5,6 +5,7 @@ Streamlit decides once per server process, when the first session starts, whethe
 pages/ folder means "legacy auto-pages"; until dashboard.py has called st.navigation it
 would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
 filters, no access checks). Deciding it here, before the server starts, closes that gap.
+It also rebuilds the marts of a database loaded by older code (etl.bootstrap.ensure_current).
 """
 from __future__ import annotations
 
@@ -20,8 +21,18 @@ DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` in this process with st.navigation-only pages."""
     PagesManager.uses_pages_directory = False
+    _upgrade_database()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()
+
+
+def _upgrade_database() -> None:
+    """A database loaded by older code gets the current marts before the first visitor (etl.bootstrap)."""
+    from etl.bootstrap import ensure_current
+
+    report = ensure_current()
+    if report is not None:
+        print(f"数据库汇总表已按新版本重建（第 {report.db_version} 版）", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from chuangshu.paths import db_path, sample_dir
 from etl.extract import ledger_files
-from etl.load import LoadReport, load_files
+from etl import marts
+from etl.load import LoadReport, load_files, stored_meta
 
 SAMPLE_SEED = 2022
 
@@ -30,3 +31,15 @@ def ensure_sample_db(db: Path | None = None, force: bool = False) -> LoadReport 
         db.unlink()
     db.parent.mkdir(parents=True, exist_ok=True)
     return load_files(ledger_files([folder]), db, dataset="sample")
+
+
+def ensure_current(db: Path | None = None) -> LoadReport | None:
+    """Rebuild the marts of an existing database built by older code (None if it is current or missing).
+
+    The metric SQL reads marts that a database loaded before they existed (or changed) lacks;
+    a load without files rebuilds them and publishes atomically, like any load.
+    """
+    db = Path(db or db_path())
+    if not db.exists() or stored_meta(db, "marts_version") == marts.VERSION:
+        return None
+    return load_files([], db)

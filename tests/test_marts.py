@@ -177,3 +177,24 @@ def test_a_new_marts_version_rebuilds_everything(sample_db: Path, tmp_path: Path
         assert marts.build(con) is None
     finally:
         con.close()
+
+
+def test_a_database_from_older_code_is_upgraded_on_start(sample_db: Path, tmp_path: Path) -> None:
+    """chuangshu.serve calls ensure_current: a database without (current) marts gets them, atomically."""
+    from chuangshu import metrics
+    from etl.bootstrap import ensure_current
+
+    path = tmp_path / "old.duckdb"
+    shutil.copyfile(sample_db, path)
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE agg_case_reported")
+    con.execute("DELETE FROM meta WHERE key = 'marts_version'")
+    con.close()
+    report = ensure_current(path)
+    assert report is not None and report.published
+    assert ensure_current(path) is None  # current now: nothing to do
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert metrics.headline(con.cursor(), Filters()).set_index("key").loc["communities", "value"] == 45
+    finally:
+        con.close()
