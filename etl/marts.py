@@ -18,7 +18,7 @@ import pandas as pd
 
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
 MACROS_FILE = Path(__file__).parent / "sql" / "mart_macros.sql"  # read the case marts by month + edge days
-VERSION = "5"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
+VERSION = "6"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
 _NAME = re.compile(r"^--\s*mart:\s*(\w+)\s*$", re.MULTILINE)
 
 

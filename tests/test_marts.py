@@ -89,6 +89,8 @@ def mart_cur(request: pytest.FixtureRequest, sample_db: Path, tmp_path_factory: 
         marts.build(con)
         con.execute("COMMIT")
         assert con.execute("SELECT count(*) FROM agg_volunteer_multi").fetchall()[0][0] > 0
+        assert con.execute("SELECT count(*) FROM (SELECT 1 FROM volunteers WHERE role = '楼长' "  # merged terms
+                           "GROUP BY community, compound, person_id HAVING count(*) > 1)").fetchall()[0][0] > 0
         con.close()
     con = duckdb.connect(str(path), read_only=True)
     yield con.cursor()

@@ -8,19 +8,28 @@
 
 -- mart: agg_case_reported
 -- Cases by reporting day: received; with a compound; repeats (an earlier case of the same
--- compound and category reported at most 90 days before; filter-invariant because the
--- window partitions by community, compound and category and only looks back).
-WITH c AS (
-    SELECT community, category, compound, reported_on,
-           reported_on - lag(reported_on) OVER (PARTITION BY community, compound, category
-                                                ORDER BY reported_on, case_id) AS gap
-    FROM cases
+-- compound and category reported at most 90 days before). Filter-invariant: it only looks back
+-- within one community, compound and category. Counted per reporting day, k cases of one
+-- compound, category and day are k - 1 repeats plus one more when the previous such day is at
+-- most 90 days earlier (so the window runs over distinct days, not over every case).
+WITH g AS (
+    SELECT community, compound, category, reported_on, count(*) AS k FROM cases
+    WHERE compound IS NOT NULL GROUP BY ALL
+), w AS (
+    SELECT community, category, reported_on,
+           k - 1 + CASE WHEN reported_on - lag(reported_on) OVER (PARTITION BY community, compound, category
+                                                                   ORDER BY reported_on) <= 90 THEN 1 ELSE 0 END AS repeats,
+           k AS with_compound
+    FROM g
+), r AS (
+    SELECT community, category, reported_on AS day, sum(with_compound) AS with_compound, sum(repeats) AS repeats
+    FROM w GROUP BY ALL
+), c AS (
+    SELECT community, category, reported_on AS day, count(*) AS received FROM cases GROUP BY ALL
 )
-SELECT community, category, reported_on AS day,
-       count(*)::INTEGER AS received,
-       count(*) FILTER (WHERE compound IS NOT NULL)::INTEGER AS with_compound,
-       count(*) FILTER (WHERE compound IS NOT NULL AND gap <= 90)::INTEGER AS repeats
-FROM c GROUP BY ALL ORDER BY day, community, category;
+SELECT c.community, c.category, c.day, c.received::INTEGER AS received,
+       coalesce(r.with_compound, 0)::INTEGER AS with_compound, coalesce(r.repeats, 0)::INTEGER AS repeats
+FROM c LEFT JOIN r USING (community, category, day) ORDER BY day, community, category;
 
 -- mart: agg_case_reported_m
 -- The same counts per month, dated on the month's last day: a window read through the
@@ -128,10 +137,15 @@ terms AS (
     SELECT community, '*', TRUE, person_id, appointed_on, coalesce(left_on, DATE '9999-12-31')
     FROM single WHERE is_party_member
 ),
-marked AS (
-    SELECT *, max(b) OVER (PARTITION BY community, role, party, person_id ORDER BY a, b
-                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-    FROM terms
+people AS (  -- most people have one term per community and role: that term is their spell
+    SELECT community, role, party, person_id, count(*) AS terms, min(a) AS a, max(b) AS b
+    FROM terms GROUP BY ALL
+),
+marked AS (  -- the others' overlapping or touching terms are merged into spells (gaps and islands)
+    SELECT t.*, max(t.b) OVER (PARTITION BY t.community, t.role, t.party, t.person_id ORDER BY t.a, t.b
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM terms t SEMI JOIN (SELECT * FROM people WHERE terms > 1) p
+      ON p.community = t.community AND p.role = t.role AND p.party = t.party AND p.person_id = t.person_id
 ),
 islands AS (
     SELECT *, sum(CASE WHEN reach IS NULL OR a > reach THEN 1 ELSE 0 END)
@@ -140,7 +154,9 @@ islands AS (
     FROM marked
 ),
 spells AS (
-    SELECT community, role, party, min(a) AS a, max(b) AS b FROM islands
+    SELECT community, role, party, a, b FROM people WHERE terms = 1
+    UNION ALL
+    SELECT community, role, party, min(a), max(b) FROM islands
     GROUP BY community, role, party, person_id, island
 ),
 events AS (
@@ -163,10 +179,14 @@ WITH terms AS (
     SELECT community, compound, person_id, appointed_on AS a, coalesce(left_on, DATE '9999-12-31') AS b
     FROM volunteers WHERE role = '楼长' AND compound IS NOT NULL
 ),
+people AS (
+    SELECT community, compound, person_id, count(*) AS terms, min(a) AS a, max(b) AS b FROM terms GROUP BY ALL
+),
 marked AS (
-    SELECT *, max(b) OVER (PARTITION BY community, compound, person_id ORDER BY a, b
-                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-    FROM terms
+    SELECT t.*, max(t.b) OVER (PARTITION BY t.community, t.compound, t.person_id ORDER BY t.a, t.b
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM terms t SEMI JOIN (SELECT * FROM people WHERE terms > 1) p
+      ON p.community = t.community AND p.compound = t.compound AND p.person_id = t.person_id
 ),
 islands AS (
     SELECT *, sum(CASE WHEN reach IS NULL OR a > reach THEN 1 ELSE 0 END)
@@ -174,8 +194,9 @@ islands AS (
     FROM marked
 ),
 spells AS (
-    SELECT community, compound, min(a) AS a, max(b) AS b FROM islands
-    GROUP BY community, compound, person_id, island
+    SELECT community, compound, a, b FROM people WHERE terms = 1
+    UNION ALL
+    SELECT community, compound, min(a), max(b) FROM islands GROUP BY community, compound, person_id, island
 ),
 daily AS (
     SELECT community, compound, day, sum(delta) AS delta FROM (
