@@ -32,6 +32,8 @@ def statements() -> dict[str, str]:
 TABLES: tuple[str, ...] = tuple(statements())
 # Marts whose rows do not belong to one community: always rebuilt in full (they are small).
 GLOBAL = ("agg_volunteer_multi", "agg_compounds_seen", "agg_community_compounds")
+# The public views the per-community marts read (narrowed to the changed communities on update).
+VIEWS = ("cases", "volunteers", "organizations", "activities", "micro_projects")
 # What the marts are computed from, fingerprinted per community after every load (agg_state).
 SOURCES = ("case_records", "volunteer_records", "organization_records", "activity_records",
            "micro_project_records")
@@ -92,17 +94,36 @@ def _current(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection, communities: list[str]) -> None:
-    """Recompute the marts' rows of ``communities`` (and the global marts in full)."""
+    """Recompute the marts' rows of ``communities`` (and the marts that are not per community in full).
+
+    The per-community marts read the public views through temporary views of the same names that
+    hold only the changed communities' rows, so the work is proportional to those communities.
+    """
     multi_before = _fingerprint(con, "agg_volunteer_multi")
-    for name, sql in statements().items():
-        whole = name in GLOBAL or (name == "agg_volunteer_stock"
-                                   and _fingerprint(con, "agg_volunteer_multi") != multi_before)
-        if whole:  # a person joined or left a second community: their first community's stock changes too
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # noqa: S608
-            continue
-        con.execute(f"DELETE FROM {name} WHERE list_contains($c, community)", {"c": communities})  # noqa: S608
-        con.execute(f"INSERT INTO {name} SELECT * FROM ({sql}) WHERE list_contains($c, community)",  # noqa: S608
-                    {"c": communities})
+    whole = [name for name in TABLES if name in GLOBAL]
+    for name in whole:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS {statements()[name]}")  # noqa: S608
+    if _fingerprint(con, "agg_volunteer_multi") != multi_before:
+        # someone joined or left a second community: their other community's stock changes too
+        con.execute(f"CREATE OR REPLACE TABLE agg_volunteer_stock AS {statements()['agg_volunteer_stock']}")  # noqa: S608
+        whole.append("agg_volunteer_stock")
+    catalog = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
+    con.execute("CREATE OR REPLACE TEMP TABLE _changed AS SELECT unnest($c::VARCHAR[]) AS community",
+                {"c": communities})
+    try:
+        for view in VIEWS:  # fixed names; the communities are bound, never spliced into SQL
+            con.execute(f'CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM "{catalog}".main.{view} '  # noqa: S608
+                        "WHERE community IN (SELECT community FROM temp.main._changed)")
+        for name, sql in statements().items():
+            if name in whole:
+                continue
+            con.execute(f"DELETE FROM {name} WHERE list_contains($c, community)", {"c": communities})  # noqa: S608
+            con.execute(f"INSERT INTO {name} SELECT * FROM ({sql}) WHERE list_contains($c, community)",  # noqa: S608
+                        {"c": communities})
+    finally:
+        for view in VIEWS:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{view}")
+        con.execute("DROP TABLE IF EXISTS temp.main._changed")
 
 
 def _changed(before: dict, after: dict) -> list[str]:
