@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -368,10 +368,8 @@ def mobilisation_2020(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def data_quality(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, object]:
     """Load batches, rejects per file, stale communities, new compounds, freshness."""
-    fresh = run(cur, "freshness", {})
-    cutoff = pd.Timestamp(f.as_of) - pd.Timedelta(days=30)
-    fresh["stale"] = fresh["cases_latest"].isna() | (pd.to_datetime(fresh["cases_latest"]) < cutoff)
-    meta = dict(run(cur, "db_meta", {}).itertuples(index=False, name=None))
+    fresh = run(cur, "freshness", {"cutoff": f.as_of - timedelta(days=30)})
+    meta = dataset_info(cur)
     return {
         "batches": run(cur, "load_batches", {}),
         "rejects_by_file": (rejects := run(cur, "rejects_by_file", {})),
@@ -391,7 +389,7 @@ def reject_rows(cur: duckdb.DuckDBPyConnection, file: str | None = None) -> pd.D
 
 def dataset_info(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """meta table: db_version, published_at, dataset ('sample' for the bundled sample)."""
-    return dict(run(cur, "db_meta", {}).itertuples(index=False, name=None))
+    return dict(fetch_rows(cur, "db_meta", {}))
 
 
 OVERDUE_LAG_MONTHS = 1  # by default the month before the as-of date's month must be covered

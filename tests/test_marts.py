@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -45,7 +45,7 @@ FILTERS = {
 
 def params(f: Filters) -> dict[str, object]:
     dates = sorted({*snapshot_dates(f), f.shifted().end, date(2010, 6, 1)})
-    return {**f.params(), "dates": dates}
+    return {**f.params(), "dates": dates, "cutoff": f.as_of - timedelta(days=30)}
 
 
 def _run(cur: duckdb.DuckDBPyConnection, sql: str, p: dict[str, object]) -> pd.DataFrame:

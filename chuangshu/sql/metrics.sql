@@ -371,7 +371,8 @@ ORDER BY source_file, sheet NULLS FIRST, row_number NULLS FIRST;
 SELECT m.community,
        max(latest) FILTER (WHERE ledger = 'cases') AS cases_latest,
        max(latest) FILTER (WHERE ledger = 'activities') AS activities_latest,
-       max(latest) AS any_latest
+       max(latest) AS any_latest,
+       cases_latest IS NULL OR cases_latest < $cutoff AS stale
 FROM communities m LEFT JOIN agg_latest l USING (community)
 GROUP BY m.community ORDER BY cases_latest NULLS FIRST, m.community;
 
