@@ -76,8 +76,14 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     return changed
 
 
+MACROS = {"case_reported_rows": "agg_case_reported", "case_resolved_rows": "agg_case_resolved",
+          "case_followup_rows": "agg_case_followup", "case_duration_rows": "agg_case_durations"}
+
+
 def _macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(MACROS_FILE.read_text(encoding="utf-8"))
+    template = MACROS_FILE.read_text(encoding="utf-8")
+    for macro, mart in MACROS.items():  # fixed names from this module, never data
+        con.execute(template.replace("{macro}", macro).replace("{mart}", mart))
 
 
 def _build_all(con: duckdb.DuckDBPyConnection) -> None:
