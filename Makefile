@@ -41,7 +41,7 @@ sysdeps:
 db: setup
 	$(BIN)/python -m etl ensure-sample --force
 
-bench: setup
+bench: setup sysdeps
 	$(BIN)/python -m bench
 
 clean:
