@@ -237,7 +237,7 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
     row = st.container(horizontal=True, gap="small")
     row.download_button("下载数据", to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        icon=":material/download:", type="tertiary", help="本图数据（Excel）")
+                        icon=":material/download:", type="tertiary", help="本图数据（Excel）", on_click="ignore")
     img = row if image else None
     if img is not None:  # PNG / SVG rendered only when a button is clicked (deferred download data)
         from chuangshu import images

@@ -70,7 +70,7 @@ for i, f in enumerate(preview.files):
         if f.has_report():
             st.download_button("下载问题说明（Excel，可发回社区更正）", data=f.error_report, file_name=f.report_name(),
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                               icon=":material/download:", key=f"intake_report_{i}")
+                               icon=":material/download:", key=f"intake_report_{i}", on_click="ignore")
 
 ready = preview.loadable
 if st.button(f"确认入库（{len(ready)} 个文件）", type="primary", disabled=not ready, key="intake_commit",

@@ -144,8 +144,10 @@ def test_intake_upload_preview_error_report_and_commit(sample_db: Path, tmp_path
         assert "类别「噪音」无法识别" in reasons
         page.screenshot(path=str(ARTIFACTS / "intake.png"), full_page=True)
 
-        with page.expect_download() as download:
-            page.get_by_role("button", name="下载问题说明").click()
+        button = page.get_by_role("button", name="下载问题说明")
+        expect(button).to_be_enabled()
+        with page.expect_download(timeout=60_000) as download:  # two busy cores: give the server time
+            button.click()
         assert download.value.suggested_filename == "桂南社区_事项台账_2022_问题说明.xlsx"
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
