@@ -10,7 +10,7 @@ st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":mate
 user = signin.gate()  # the sign-in screen, and stop, unless someone is signed in (docs/access.md)
 
 if not db_path().exists():
-    from etl.bootstrap import ensure_sample_db
+    from etl.api import ensure_sample_db
 
     with st.spinner("首次运行：正在用示例台账生成数据库，约需十几秒……"):
         ensure_sample_db()

@@ -1,24 +1,23 @@
-"""Ledger intake in the browser, without Streamlit: check uploads, preview, error reports, commit.
+"""Ledger intake in the browser, without Streamlit: preview, error reports, commit.
 
-The 数据上报 page (pages/intake.py) only wires widgets to these functions:
+The 数据上报 page (pages/intake.py) only wires widgets to these functions, which call the ETL's
+public API (etl/api.py) — the same limits, parser and loader as ``python -m etl load``:
 
-1. ``check_upload`` refuses what should never reach the parser: wrong or disguised file types,
-   empty files, files over the size limit, too many sheets or rows, and zip bombs (an xlsx is a
-   zip: its members are measured and decompressed in a bounded stream *before* calamine opens it).
-2. ``preview_uploads`` runs the loader's dry run (``etl.load.preview_files``) on what passed:
-   per file and sheet, the rows it would add, change, leave, remove and reject, with reasons.
+1. ``preview_uploads`` runs the loader's dry run (``etl.api.preview_files``) with the intake
+   limits (``etl.api.LIMITS``, etl/limits.py): a file refused by them (wrong or disguised type,
+   too big, too many sheets, rows, columns or cells, a cell too long, a zip bomb, out of time)
+   is marked 已拒收 with its Chinese reason and never reaches the parser; the others show, per
+   file and sheet, the rows loading would add, change, leave, remove and reject, with reasons.
    The published database is not touched.
-3. ``error_report`` writes, per file, the original rows of every sheet that had problems with the
+2. ``error_report`` writes, per file, the original rows of every sheet that had problems with the
    bad cells filled and a 「问题说明」 column, plus a summary sheet: ready to send back to the clerk.
-4. ``commit`` loads the files that passed with the same loader as the CLI (``etl.load.load_files``),
+3. ``commit`` loads the files that passed with the same loader as the CLI (``etl.api.load_files``),
    which publishes atomically; the dashboard's caches are keyed on the database version.
 """
 from __future__ import annotations
 
 import io
 import re
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -26,221 +25,25 @@ from typing import Any
 
 import pandas as pd
 
-from etl.errors import LedgerError
-from etl.extract import CFB_MAGIC, ENCRYPTION_MARK, read_sheets
-from etl.kinds import BY_NAME
-from etl.load import (FileSummary, LoadReport, PreviewReport, SheetSummary, Staged, load_files, preview_files,
-                      submission_rows)
-from etl.pipeline import ParsedFile, Reject, content_hash, parse_file
-from etl.reference import Reference, load_reference
+from etl.api import (ACCEPTED, LIMITS, STATUS_UNCHANGED, FileSummary, LedgerError, Limits, LoadFailed, LoadReport,
+                     ParsedFile, PreviewReport, Reference, Refused, Reject, SheetSummary, check_file, content_hash,
+                     file_submissions, is_refusal, kind_title, load_files, load_reference, parse_file, preview_files,
+                     read_sheets, size_text)
 
-MB = 1024 * 1024
+__all__ = ["ACCEPTED", "LIMITS", "Limits", "LoadFailed", "Refused", "check_upload", "commit", "commit_frame",
+           "error_report", "preview_uploads", "size_text", "upload_key"]
 
-
-@dataclass(frozen=True)
-class Limits:
-    """What one upload may be; checked before any file is parsed."""
-
-    file_bytes: int = 20 * MB  # per file, as uploaded
-    files: int = 20  # per upload
-    sheets: int = 50  # per workbook
-    rows: int = 200_000  # per sheet (CSV: lines)
-    unzipped_bytes: int = 200 * MB  # xlsx: sum of the members' uncompressed sizes
-    ratio: float = 100.0  # xlsx: uncompressed / compressed, per member of at least ratio_floor bytes
-    ratio_floor: int = 1 * MB
-    members: int = 2_000  # xlsx: zip entries
-
-    @property
-    def upload_mb(self) -> int:
-        """The per-file size (whole MB) for st.file_uploader, which the browser enforces and shows."""
-        return max(1, -(-self.file_bytes // MB))
-
-
-LIMITS = Limits()
-ACCEPTED = (".xlsx", ".xls", ".csv")
 REPORT_SUFFIX = "_问题说明.xlsx"
 REASON_HEADER = "问题说明"
 SUMMARY_SHEET = "问题汇总"
 BAD_FILL = "#FFC7CE"  # Excel's "bad" red
 REASON_FONT = "#9C0006"
-
-# Formats recognised by their first bytes, for a clear message when a file was renamed.
-MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF87a", "GIF 图片"),
-    (b"GIF89a", "GIF 图片"), (b"BM", "BMP 图片"), (b"%PDF", "PDF 文档"), (b"MZ", "Windows 程序（.exe）"),
-    (b"\x7fELF", "程序文件"), (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"),
-    (b"\x1f\x8b", "gzip 压缩包"), (b"{\\rtf", "RTF 文档"), (b"ID3", "音频文件"),
-)
-_ROW_TAG = re.compile(rb"<(?:[A-Za-z]\w{0,15}:)?row[\s>/]")
-_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
-_ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
-# ------------------------------------------------------------------ checks before parsing
-
-class Refused(Exception):
-    """An upload that is not parsed at all; the message is what the user reads (Chinese)."""
-
-
-def size_text(n: int) -> str:
-    return f"{n / MB:.1f} MB" if n >= MB / 10 else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} 字节"
-
-
-def sniff(data: bytes) -> str:
-    """What the bytes are: 'zip', 'cfb', 'text' or a human name of another format."""
-    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "zip"
-    if data.startswith(CFB_MAGIC):
-        return "cfb"
-    for magic, name in MAGIC:
-        if data.startswith(magic):
-            return name
-    if data.startswith(b"RIFF") and data[8:12] in (b"WEBP", b"AVI ", b"WAVE"):
-        return "图片或音视频文件"
-    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "二进制文件"
-    return "text"
-
-
-def _spaced(what: str) -> str:
-    """「PNG 图片」reads 「文件内容是 PNG 图片」: a space before a Latin word after Chinese."""
-    return " " + what if what[:1].isascii() else what
-
-
 def check_upload(name: str, data: bytes, limits: Limits = LIMITS) -> None:
-    """Raise Refused with a Chinese message if this file must not be parsed; return if it may."""
-    suffix = Path(name).suffix.lower()
-    if suffix not in ACCEPTED:
-        raise Refused(f"不支持的文件类型「{suffix or '无扩展名'}」，请上报 .xlsx、.xls 或 .csv 格式的台账")
-    if not data:
-        raise Refused("文件为空（0 字节），请在 Excel 中重新保存后上报")
-    if len(data) > limits.file_bytes:
-        raise Refused(f"文件过大（{size_text(len(data))}），单个文件上限为 {size_text(limits.file_bytes)}，"
-                      f"请按年份或工作表拆分后分批上报")
-    kind = sniff(data)
-    if suffix == ".csv":
-        if kind == "zip" or kind == "cfb":
-            raise Refused("文件内容是 Excel 工作簿，扩展名却是 .csv：请把扩展名改为 .xlsx（或 .xls）后重新上报")
-        if kind != "text":
-            raise Refused(f"文件内容是{_spaced(kind)}，不是 CSV 台账（可能改过扩展名），请上报原始台账文件")
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if lines > limits.rows:
-            raise Refused(f"文件有 {lines:,} 行，超过每个表 {limits.rows:,} 行的上限，请按年份拆分后分批上报")
-        return
-    if kind == "text":
-        raise Refused(f"文件内容是纯文本（可能是 CSV），扩展名却是 {suffix}：请把扩展名改为 .csv 后重新上报")
-    if kind == "cfb":
-        _check_cfb(data, limits)
-        return
-    if kind != "zip":
-        raise Refused(f"文件内容是{_spaced(kind)}，不是 Excel 台账（可能改过扩展名），请上报原始台账文件")
-    _check_zip(data, limits)
-
-
-def _check_cfb(data: bytes, limits: Limits) -> None:
-    """An OLE compound file: an old .xls workbook, or an encrypted xlsx, or a Word/PowerPoint file."""
-    if ENCRYPTION_MARK in data:
-        raise Refused("文件设有打开密码，系统无法读取，请取消密码后重新上报")
-    if "WordDocument".encode("utf-16-le") in data:
-        raise Refused("文件内容是 Word 文档，不是 Excel 台账，请上报原始台账文件")
-    if "Workbook".encode("utf-16-le") not in data and "Book".encode("utf-16-le") not in data:
-        raise Refused("文件不是有效的 Excel 工作簿，请用 Excel 另存为 .xlsx 后重新上报")
-    import python_calamine as calamine  # an .xls is at most 65,536 rows a sheet: only the sheet count to check
-
-    try:
-        names = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names
-    except Exception:  # calamine raises several unrelated types for corrupt files
-        raise Refused("文件已损坏，或并非 Excel 格式，请用 Excel 另存为 .xlsx 后重新上报") from None
-    if len(names) > limits.sheets:
-        raise Refused(f"工作簿有 {len(names)} 个工作表，超过 {limits.sheets} 个的上限，请删去无关工作表或拆分后上报")
-
-
-def _check_zip(data: bytes, limits: Limits) -> None:
-    """Measure an xlsx before calamine opens it: declared sizes, compression ratio, sheets, rows.
-
-    Every member is then decompressed once in a bounded stream (never more than its declared
-    size, CRC checked), so a member that lies about its size is caught as damage, and the
-    worksheets' rows are counted on the way.
-    """
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise Refused("文件已损坏（压缩结构无法读取），请用 Excel 重新保存为 .xlsx 后上报") from None
-    names = {m.filename for m in members}
-    if "xl/workbook.xml" not in names:
-        what = ("Word 文档" if "word/document.xml" in names else "PowerPoint 演示文稿" if "ppt/presentation.xml" in names
-                else "WPS 或 OpenDocument 表格" if "content.xml" in names else
-                "二进制格式的 Excel 工作簿（.xlsb）" if "xl/workbook.bin" in names else "ZIP 压缩包")
-        raise Refused(f"文件内容是{what}，不是 .xlsx 台账，请用 Excel 另存为 .xlsx 后重新上报")
-    if len(members) > limits.members:
-        raise Refused(f"工作簿内部结构异常（含 {len(members):,} 个部件），系统拒绝读取，请用 Excel 重新保存后上报")
-    total = sum(m.file_size for m in members)
-    if total > limits.unzipped_bytes:
-        raise Refused(f"工作簿解压后约 {size_text(total)}，超过 {size_text(limits.unzipped_bytes)} 的上限"
-                      f"（文件可能异常），请删去无关内容或拆分后上报")
-    for m in members:
-        if m.file_size >= limits.ratio_floor and m.file_size > limits.ratio * max(m.compress_size, 1):
-            raise Refused(f"工作簿压缩比异常（{m.file_size / max(m.compress_size, 1):,.0f} 倍，可能是恶意构造的文件），"
-                          f"系统拒绝读取，请用 Excel 重新保存后上报")
-    sheets = _sheet_names(archive)
-    if len(sheets) > limits.sheets:
-        raise Refused(f"工作簿有 {len(sheets)} 个工作表，超过 {limits.sheets} 个的上限，请删去无关工作表或拆分后上报")
-    try:
-        for m in members:
-            rows = _stream(archive, m, count_rows=m.filename.startswith("xl/worksheets/"))
-            if rows > limits.rows:
-                label = f"工作表「{sheets[m.filename]}」" if m.filename in sheets else "有一个工作表"
-                raise Refused(f"{label}有 {rows:,} 行，超过每个表 {limits.rows:,} 行的上限，请按年份拆分后分批上报")
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError):
-        raise Refused("文件已损坏（部分内容无法解压），请用 Excel 重新保存为 .xlsx 后上报") from None
-
-
-def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, count_rows: bool) -> int:
-    """Decompress one member in 1 MB chunks (zipfile stops at the declared size and checks the CRC)."""
-    rows, tail = 0, b""
-    with archive.open(member) as fh:
-        while chunk := fh.read(MB):
-            if count_rows:
-                window = tail + chunk
-                rows += len(_ROW_TAG.findall(window)) - len(_ROW_TAG.findall(tail))
-                tail = window[-32:]
-    return rows
-
-
-def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet part -> sheet name, from xl/workbook.xml and its relationships (text scan, bounded)."""
-    def read(name: str, cap: int = 8 * MB) -> str:
-        try:
-            info = archive.getinfo(name)
-        except KeyError:
-            return ""
-        if info.file_size > cap:
-            raise Refused("工作簿内部结构异常（目录部件过大），系统拒绝读取，请用 Excel 重新保存后上报")
-        try:
-            return archive.read(info).decode("utf-8", errors="replace")
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError):
-            raise Refused("文件已损坏（部分内容无法解压），请用 Excel 重新保存为 .xlsx 后上报") from None
-
-    targets: dict[str, str] = {}
-    for tag in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", read("xl/_rels/workbook.xml.rels")):
-        attrs = dict(_ATTR.findall(tag))
-        target = attrs.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        targets[attrs.get("Id", "")] = target
-    out: dict[str, str] = {}
-    for index, tag in enumerate(_SHEET_TAG.findall(read("xl/workbook.xml"))):
-        attrs = dict(_ATTR.findall(tag))
-        rel = next((v for k, v in attrs.items() if k.endswith(":id") or k == "id"), "")
-        name = attrs.get("name", f"第{index + 1}个工作表")
-        out[targets.get(rel, f"#{index}")] = _unescape(name)
-    return out
-
-
-def _unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-            .replace("&amp;", "&"))
+    """Raise Refused with a Chinese message if this file must not be parsed (etl.api.check_file)."""
+    check_file(name, data, limits)
 
 
 # ------------------------------------------------------------------ preview
@@ -274,7 +77,9 @@ class UploadResult:
         return reject_frame(self.parsed)
 
     def has_report(self) -> bool:
-        return self.parsed is not None and (bool(self.parsed.rejects) or self.parsed.error is not None)
+        """A report for rows to correct or a file that could not be read (a refused file: the message says it)."""
+        return self.status != STATUS_REFUSED and self.parsed is not None and (
+            bool(self.parsed.rejects) or self.parsed.error is not None)
 
     def report_name(self) -> str:
         return Path(self.name).stem + REPORT_SUFFIX
@@ -314,7 +119,7 @@ class IntakePreview:
     def sheet_frame(self, name: str) -> pd.DataFrame:
         """One row per sheet of one file."""
         f = next(x for x in self.files if x.name == name)
-        rows = [{"sheet": s.sheet or "（CSV）", "kind": BY_NAME[s.kind].title if s.kind else "",
+        rows = [{"sheet": s.sheet or "（CSV）", "kind": kind_title(s.kind),
                  "new": s.new, "changed": s.changed, "unchanged": s.unchanged, "removed": s.removed,
                  "rejected": s.rejected, "note": s.note} for s in f.sheets]
         return pd.DataFrame(rows, columns=["sheet", "kind", "new", "changed", "unchanged", "removed", "rejected",
@@ -334,7 +139,7 @@ def reject_frame(parsed: ParsedFile | None) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     rows = [{"sheet": r.sheet or "", "row_number": r.row_number,
              "row": "整个工作表" if r.row_number is None else f"第 {r.row_number} 行",
-             "kind": BY_NAME[r.kind].title if r.kind else "", "reason": r.reason()} for r in parsed.rejects]
+             "kind": kind_title(r.kind), "reason": r.reason()} for r in parsed.rejects]
     frame = pd.DataFrame(rows, columns=cols)
     if len(frame):
         frame["row_number"] = pd.array(frame["row_number"], dtype="Int64")
@@ -346,7 +151,11 @@ def reject_frame(parsed: ParsedFile | None) -> pd.DataFrame:
 
 def preview_uploads(uploads: list[tuple[str, bytes]], db_path: Path, *, limits: Limits = LIMITS,
                     ref: Reference | None = None, today: date | None = None) -> IntakePreview:
-    """Check every upload, then dry-run the loader on those that passed. Never writes the database."""
+    """Dry-run the loader on every upload, with the intake limits. Never writes the database.
+
+    A file the limits refuse is 已拒收 (its reason, no report, never given to the commit); the
+    others are 可载入, 未变化 or 无法读取 as the loader finds them. May raise LoadFailed (disk full).
+    """
     out = IntakePreview()
     if len(uploads) > limits.files:
         out.error = f"一次最多上传 {limits.files} 个文件，本次选择了 {len(uploads)} 个，请分批上传"
@@ -357,51 +166,35 @@ def preview_uploads(uploads: list[tuple[str, bytes]], db_path: Path, *, limits: 
         out.error = f"本次上传中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再上传）"
         return out
     ref = ref or load_reference()
-    passed: dict[Path, bytes] = {}
-    for name, data in uploads:
-        name = Path(name).name
-        try:
-            check_upload(name, data, limits)
-        except Refused as exc:
-            out.files.append(UploadResult(name, data, STATUS_REFUSED, str(exc)))
-            continue
-        out.files.append(UploadResult(name, data, STATUS_READY))
-        passed[Path(name)] = data
-    if not passed:
-        return out
-    report: PreviewReport = preview_files(list(passed), db_path, ref=ref, today=today, contents=passed)
+    contents = {Path(name): data for name, data in zip(names, (d for _, d in uploads))}
+    report: PreviewReport = preview_files(list(contents), db_path, ref=ref, today=today, contents=contents,
+                                          limits=limits)
     summaries = {s.file: s for s in report.files}
-    for f in out.files:
-        if f.status == STATUS_REFUSED:
-            continue
+    for name, data in contents.items():
+        f = UploadResult(name.name, data, STATUS_READY)
+        out.files.append(f)
         s = summaries[f.name]
-        f.summary = s
-        f.sheets = [x for x in report.sheets if x.file == f.name]
-        f.submissions = report.submissions[report.submissions["source_file"] == f.name].reset_index(drop=True)
-        if s.status == "未变化":
-            f.status, f.message = STATUS_SAME, "与已载入的版本完全相同，无需再次载入"
-            f.parsed = _parse_quietly(f.name, f.data, ref, today)
-            if f.parsed is not None:
-                f.submissions = submission_rows(Staged(log=[(0, f.parsed, s, datetime.now())]))
-        elif s.status == "无法读取":
-            f.status, f.message = STATUS_UNREADABLE, s.message
-            f.parsed = report.parsed.get(f.name)
+        f.parsed = report.parsed.get(f.name)
+        if s.status == STATUS_UNCHANGED:
+            f.summary, f.status, f.message = s, STATUS_SAME, "与已载入的版本完全相同，无需再次载入"
+            f.parsed = parse_file(name, ref, today=today, data=data, limits=limits)  # to show its rejects
+            if f.parsed.error is None:
+                f.submissions = file_submissions(f.parsed)
+        elif f.parsed is not None and is_refusal(f.parsed.error):
+            f.status, f.message = STATUS_REFUSED, s.message
+        elif f.parsed is not None and f.parsed.error is not None:
+            f.summary, f.status, f.message = s, STATUS_UNREADABLE, s.message
         else:
-            f.parsed = report.parsed.get(f.name)
+            f.summary = s
+            f.sheets = [x for x in report.sheets if x.file == f.name]
+            f.submissions = report.submissions[report.submissions["source_file"] == f.name].reset_index(drop=True)
             n = len(f.rejects)
             f.message = f"有 {n} 行无法载入，请下载问题说明发回社区更正" if n else ""
     return out
 
 
-def _parse_quietly(name: str, data: bytes, ref: Reference, today: date | None) -> ParsedFile | None:
-    try:
-        return parse_file(Path(name), ref, today=today, data=data)
-    except Exception:  # only for showing an unchanged file's rejects: never fail the preview for it
-        return None
-
-
 def commit(preview: IntakePreview, db_path: Path, *, ref: Reference | None = None,
-           today: date | None = None) -> LoadReport | None:
+           today: date | None = None, limits: Limits = LIMITS) -> LoadReport | None:
     """Load the files that passed the checks and would change something, as the CLI does; publish atomically.
 
     Refused, unreadable and unchanged files are not given to the loader. Returns None if nothing is
@@ -411,7 +204,7 @@ def commit(preview: IntakePreview, db_path: Path, *, ref: Reference | None = Non
     if not files:
         return None
     contents = {Path(f.name): f.data for f in files}
-    return load_files(list(contents), Path(db_path), ref=ref, today=today, contents=contents)
+    return load_files(list(contents), Path(db_path), ref=ref, today=today, contents=contents, limits=limits)
 
 
 def commit_frame(report: LoadReport | None) -> pd.DataFrame:

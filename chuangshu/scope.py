@@ -9,7 +9,7 @@ database holding, as plain tables with the public views' names,
 * the whole of the reference views without one (:data:`SHARED_VIEWS`: categories,
   milestones, the 2020 mobilisation figures),
 * three harmless ``meta`` entries (version, publication time, sample flag),
-* the pre-aggregated tables (:data:`etl.marts.TABLES`) rebuilt from those rows alone,
+* the pre-aggregated tables (etl/marts.py, built by :func:`etl.api.build_marts`) rebuilt from those rows alone,
 
 and nothing else: no storage tables (``case_records``...), no ``rejects``,
 ``load_batches`` or ``submissions``. Rows are copied out of the published database through
@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 
 from chuangshu import db as dbmod
-from etl import marts
+from etl.api import build_marts
 
 COMMUNITY_VIEWS = ("cases", "volunteers", "organizations", "micro_projects", "activities", "communities",
                    "compounds")
@@ -112,7 +112,7 @@ def _build(source: dbmod.PublishedDatabase, community: str) -> tuple[duckdb.Duck
                 writer.register("_rows", table)
                 writer.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _rows')
                 writer.unregister("_rows")
-            marts.build(writer)  # the metric layer reads the marts: rebuilt from this community's rows only
+            build_marts(writer)  # the metric layer reads the marts: rebuilt from this community's rows only
             writer.execute("CHECKPOINT")
         finally:
             writer.close()

@@ -5,7 +5,7 @@ Streamlit decides once per server process, when the first session starts, whethe
 pages/ folder means "legacy auto-pages"; until dashboard.py has called st.navigation it
 would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
 filters, no access checks). Deciding it here, before the server starts, closes that gap.
-It also rebuilds the marts of a database loaded by older code (etl.bootstrap.ensure_current).
+It also rebuilds the marts of a database loaded by older code (etl.api.ensure_current).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _upgrade_database() -> None:
     """A database loaded by older code gets the current marts before the first visitor (etl.bootstrap)."""
-    from etl.bootstrap import ensure_current
+    from etl.api import ensure_current
 
     report = ensure_current()
     if report is not None:

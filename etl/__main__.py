@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
-from chuangshu.paths import db_path, sample_dir
+from etl.paths import db_path, local_state_dir, sample_dir
+
+LOG_NAME = "etl.log"  # in the local state folder: tracebacks of files that failed, for the office
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     p_load.add_argument("--db", type=Path, default=None, help="数据库文件（默认 data/guicheng.duckdb）")
     p_load.add_argument("--dataset", default=None, help="数据集标记，如 sample")
     p_load.add_argument("--quiet", action="store_true", help="不显示进度条")
+    p_load.add_argument("--limit", action="append", default=[], metavar="名称=数值",
+                        help="放宽（或收紧）一项载入限制，可重复，如 --limit rows=500000 --limit file_bytes=200MB"
+                             "（名称见 docs/intake.md）")
+    p_load.add_argument("--no-limits", action="store_true",
+                        help="不检查任何载入限制（文件大小、行列数、单元格长度、处理时限）：只用于街道办核实过的大文件")
     p_ensure = sub.add_parser("ensure-sample", help="数据库不存在时用示例数据构建")
     p_ensure.add_argument("--force", action="store_true", help="重新生成示例并重建数据库")
     args = parser.parse_args(argv)
@@ -38,27 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"已生成示例台账：{out}（{len(getattr(manifest, 'files', []) or [])} 个文件）")
         return 0
     if args.command == "load":
-        from tqdm import tqdm
-
-        from etl.extract import ledger_files
-        from etl.load import load_files, print_summary
-
-        files = ledger_files(args.paths)
-        missing = [p for p in args.paths if not p.exists()]
-        if missing:
-            print("找不到：" + "、".join(map(str, missing)), file=sys.stderr)
-            return 2
-        if not files:
-            print("没有找到台账文件（.xlsx / .xls / .csv）", file=sys.stderr)
-            return 2
-        progress = None if args.quiet else (lambda it: tqdm(it, desc="载入台账", unit="个文件"))
-        try:
-            report = load_files(files, args.db or db_path(), dataset=args.dataset, progress=progress)
-        except ValueError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-        print_summary(report)
-        return 1 if any(f.status == "无法读取" for f in report.files) else 0
+        return _load(args)
     if args.command == "ensure-sample":
         from etl.bootstrap import ensure_sample_db
         from etl.load import print_summary
@@ -70,6 +60,82 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(report)
         return 0
     return 2
+
+
+def _load(args: argparse.Namespace) -> int:
+    """`load`: every file on its own (a refused or unreadable one is reported, the others load)."""
+    from tqdm import tqdm
+
+    from etl.api import LIMITS, LoadFailed, ledger_files, load_files, print_summary, with_overrides
+
+    if args.no_limits and args.limit:
+        print("--no-limits 与 --limit 不能同时使用", file=sys.stderr)
+        return 2
+    try:
+        limits = None if args.no_limits else with_overrides(LIMITS, args.limit)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        print("找不到：" + "、".join(map(str, missing)), file=sys.stderr)
+        return 2
+    files = ledger_files(args.paths)
+    if not files:
+        print("没有找到台账文件（.xlsx / .xls / .csv）", file=sys.stderr)
+        return 2
+    if limits is None:
+        print("注意：已关闭载入限制（--no-limits），大文件可能占用较多内存和时间。", file=sys.stderr)
+    progress = None if args.quiet else (lambda it: tqdm(it, desc="载入台账", unit="个文件"))
+    with _file_log() as log_path, _sigterm_exits():
+        try:
+            report = load_files(files, args.db or db_path(), dataset=args.dataset, progress=progress, limits=limits)
+        except (ValueError, LoadFailed) as exc:  # duplicate names; disk full, no permission: Chinese already
+            print(str(exc), file=sys.stderr)
+            return 2
+        except Exception:  # noqa: BLE001 - nobody foresaw it: the office gets a sentence, the log the traceback
+            logging.getLogger("etl").exception("load failed")
+            print(f"载入失败（内部错误），数据库未改动；详细信息已记录在 {log_path}", file=sys.stderr)
+            return 2
+    print_summary(report)
+    if any(f.status == "无法读取" for f in report.files) and log_path.exists() and log_path.stat().st_size:
+        print(f"（个别文件的详细错误记录在 {log_path}）", file=sys.stderr)
+    return 1 if any(f.status == "无法读取" for f in report.files) else 0
+
+
+@contextmanager
+def _file_log():
+    """Send the ETL's warnings and tracebacks to a log file for this run, not to the terminal."""
+    path = local_state_dir() / LOG_NAME
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("etl")
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield path
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+        handler.close()
+
+
+@contextmanager
+def _sigterm_exits():
+    """SIGTERM ends the load like Ctrl-C: the loader removes its private copy before exiting."""
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (called from a test runner's thread): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chuangshu.paths import db_path, sample_dir
+from etl.paths import db_path, sample_dir
 from etl.extract import ledger_files
 from etl import marts
 from etl.load import LoadReport, load_files, stored_meta

@@ -46,3 +46,11 @@ class CellError(ValueError):
         self.code = code
         self.params = params
         super().__init__(code)
+
+
+class LoadFailed(Exception):
+    """A load or preview that could not finish (disk full, no permission, out of memory).
+
+    ``str(exc)`` is the Chinese message for the office; the database was left as it was and no
+    partial file remains. The OS or DuckDB error stays chained (``__cause__``) for the log.
+    """

@@ -11,12 +11,16 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import python_calamine as calamine
 
+from etl.budget import on_time
 from etl.errors import LedgerError
+
+if TYPE_CHECKING:
+    from etl.limits import Limits
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -51,8 +55,12 @@ def ledger_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def read_sheets(path: Path, data: bytes | None = None) -> Iterator[RawSheet]:
-    """Every sheet of a workbook, or the one table of a CSV; raises LedgerError if unreadable."""
+def read_sheets(path: Path, data: bytes | None = None, limits: Limits | None = None) -> Iterator[RawSheet]:
+    """Every sheet of a workbook, or the one table of a CSV; raises LedgerError if unreadable.
+
+    With ``limits``, a sheet whose grid would be too big is refused before it becomes one
+    (Limits.check_shape: the only such check an old .xls gets before calamine reads it).
+    """
     data = path.read_bytes() if data is None else data
     if not data:
         raise LedgerError("file_empty")
@@ -69,43 +77,61 @@ def read_sheets(path: Path, data: bytes | None = None) -> Iterator[RawSheet]:
     except Exception:  # calamine raises several unrelated types for corrupt files
         raise LedgerError("file_not_workbook", detail="文件已损坏，或并非 Excel 格式") from None
     for name in workbook.sheet_names:
+        on_time()
         try:
-            grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheet = workbook.get_sheet_by_name(name)
+            end = sheet.end
+        except Exception:
+            raise LedgerError("file_not_workbook", detail=f"工作表「{name}」已损坏") from None
+        if limits is not None and end is not None:  # the grid runs from A1 to the last cell with a value
+            limits.check_shape(f"工作表「{name}」", end[0] + 1, end[1] + 1)
+        try:
+            grid = sheet.to_python(skip_empty_area=False)
         except Exception:
             raise LedgerError("file_not_workbook", detail=f"工作表「{name}」已损坏") from None
         yield RawSheet(name, grid)
 
 
 def decode_text(data: bytes) -> str:
-    """Decode a CSV: UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
+    """Decode a CSV: UTF-8 (with or without BOM), else GB18030 (a superset of GBK), else a guess.
+
+    A UTF-8 byte-order mark in front of GBK text (some tools add one to whatever they save) does
+    not make the text UTF-8: after the mark the same order applies, so such a file reads as GBK.
+    """
+    body = data[3:] if data.startswith(UTF8_BOM) else data
     for encoding in ("utf-8", "gb18030"):
         try:
-            return data.decode(encoding)
+            return body.decode(encoding)
         except UnicodeDecodeError:
             continue
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    best = from_bytes(body).best()
     if best is None:
         raise LedgerError("file_encoding")
     return str(best)
 
 
-def read_csv_grid(data: bytes) -> pd.DataFrame:
-    """A CSV as a string grid, one row per physical line (blank lines kept, so numbers match)."""
+def read_csv_grid(data: bytes) -> pd.DataFrame | list[list[str]]:
+    """A CSV as a string grid, one row per physical line (blank lines kept, so numbers match).
+
+    A DataFrame (column-wise, fast for long files), or for a file wider than WIDE_COLUMNS a list
+    of rows: a DataFrame pays per column, so 50,000 mostly empty columns would cost minutes
+    where rows of Python strings cost milliseconds (later steps accept both, with equal results).
+    """
     raw = data[3:] if data.startswith(UTF8_BOM) else data
     head = _utf8_head(raw)
     if head is not None:  # looks like UTF-8: try the fast reader on the bytes as they are
-        delimiter, width = _sniff(head)
-        frame = _read_rectangular(raw, delimiter, width)
+        delimiter, width = sniff_delimiter(head)
+        frame = _read_rectangular(raw, delimiter, width) if width <= WIDE_COLUMNS else None
         if frame is not None:
             return frame
     text = decode_text(data)
     if text.startswith("\ufeff"):
         text = text[1:]
-    delimiter, width = _sniff(text[:SNIFF_CHARS])
+    delimiter, width = sniff_delimiter(text[:SNIFF_CHARS])
+    if width > WIDE_COLUMNS:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
     try:
         frame = pd.read_csv(  # from bytes: pandas reads a text buffer ten times slower
             io.BytesIO(text.encode("utf-8")), encoding="utf-8", header=None, names=range(width), dtype=str,
@@ -116,12 +142,15 @@ def read_csv_grid(data: bytes) -> pd.DataFrame:
     except pd.errors.ParserError:
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
         width = max((len(r) for r in rows), default=1)
+        if width > WIDE_COLUMNS:
+            return rows
         frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
     return frame
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
 SNIFF_CHARS = 20000
+WIDE_COLUMNS = 256  # wider CSVs are read as rows (see read_csv_grid)
 
 
 def _utf8_head(raw: bytes) -> str | None:
@@ -133,7 +162,7 @@ def _utf8_head(raw: bytes) -> str | None:
         return None
 
 
-def _sniff(head: str) -> tuple[str, int]:
+def sniff_delimiter(head: str) -> tuple[str, int]:
     """Delimiter (comma or tab) and width from the first 50 lines."""
     sniff = head.splitlines()[:50]
     delimiter = ","

@@ -50,7 +50,7 @@ class HeaderMatch:
 
 def header_keys(cells: list[Any]) -> list[str]:
     """header_key of every cell of a row, plus the form without a trailing (unit)."""
-    return [header_key(c) if isinstance(c, str) else "" for c in cells]
+    return [header_key(c) if isinstance(c, str) and not c.isspace() and c else "" for c in cells]
 
 
 def match_row(cells: list[Any], kind: LedgerKind, keys: list[str] | None = None) -> dict[str, int]:

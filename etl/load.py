@@ -3,9 +3,13 @@ transaction, then publish it with an atomic rename, so readers never see a half-
 database and a crash leaves the previous one intact."""
 from __future__ import annotations
 
+import errno
 import fcntl
+import glob
 import hashlib
+import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -23,7 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import marts
+from etl.errors import LoadFailed, Problem
 from etl.kinds import BY_NAME, KINDS, LedgerKind
+from etl.limits import LIMITS, Limits
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.reference import FILES as REFERENCE_FILES
 from etl.reference import Reference, load_reference
@@ -31,6 +37,7 @@ from etl.transform import arrow_type
 
 SQL_DIR = Path(__file__).parent / "sql"
 LINEAGE = ("source_file", "source_sheet", "source_row", "row_hash", "batch_id")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +64,7 @@ class LoadReport:
     files: list[FileSummary] = field(default_factory=list)
     published: bool = False
     db_version: int | None = None
+    cleaned: list[str] = field(default_factory=list)  # leftovers of killed loads removed first
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "new", "changed", "unchanged", "removed", "rejected")
@@ -199,33 +207,45 @@ class Staged:
 
 def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int,
                loaded_at: datetime, staged: Staged) -> FileSummary:
-    """Stage one file: its rows replace the rows its earlier version gave (counted at flush)."""
+    """Stage one file: its rows replace the rows its earlier version gave (counted at flush).
+
+    Everything that can fail (turning records into Arrow tables) happens before ``staged`` is
+    touched, so a file that fails here leaves nothing half-staged.
+    """
     name = parsed.name
     summary = FileSummary(name, "已载入", kinds="、".join(BY_NAME[k].title for k in parsed.kinds),
                           rows_read=parsed.rows_read, rejected=len(parsed.rejects))
-    staged.processed.append(name)
-    staged.log.append((batch_id, parsed, summary, loaded_at))
     if parsed.error is not None:  # the earlier version's rows stay; the failure is recorded
         summary.status, summary.message, summary.rejected = "无法读取", parsed.error.message(), 0
+        staged.processed.append(name)
+        staged.log.append((batch_id, parsed, summary, loaded_at))
         staged.rejects.append(pd.DataFrame({"batch_id": [batch_id], "source_file": [name], "sheet": [None],
                                             "row_number": pd.array([None], dtype="Int64"),
                                             "ledger_kind": [None], "reason": [summary.message]}))
         return summary
-    staged.replaced.append(name)
+    frames: list[tuple[str, pa.Table]] = []
     for kind_name, records in parsed.records.items():
         if records.empty:
             continue
         frame = _storage_frame(records, BY_NAME[kind_name])
         frame = frame.append_column("source_file", pa.array([name] * frame.num_rows, pa.large_string()))
         frame = frame.append_column("batch_id", pa.array(np.full(frame.num_rows, batch_id, dtype=np.int64)))
-        staged.frames.setdefault(kind_name, []).append(frame)
+        frames.append((kind_name, frame))
+    rejects = None
     if parsed.rejects:
-        staged.rejects.append(pd.DataFrame({
+        rejects = pd.DataFrame({
             "batch_id": batch_id, "source_file": name,
             "sheet": [r.sheet for r in parsed.rejects],
             "row_number": pd.array([r.row_number for r in parsed.rejects], dtype="Int64"),
             "ledger_kind": [r.kind for r in parsed.rejects],
-            "reason": [r.reason() for r in parsed.rejects]}))
+            "reason": [r.reason() for r in parsed.rejects]})
+    staged.processed.append(name)
+    staged.log.append((batch_id, parsed, summary, loaded_at))
+    staged.replaced.append(name)
+    for kind_name, frame in frames:
+        staged.frames.setdefault(kind_name, []).append(frame)
+    if rejects is not None:
+        staged.rejects.append(rejects)
     return summary
 
 
@@ -406,8 +426,8 @@ def _known_hashes(db_path: Path) -> dict[str, str]:
     return known
 
 
-def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport,
-                     contents: dict[Path, bytes] | None) -> tuple[dict[str, str], list[tuple[Path, bytes, str]]]:
+def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport, contents: dict[Path, bytes] | None,
+                     ) -> tuple[dict[str, str], list[tuple[Path, bytes | None, str | None]]]:
     """Refuse duplicate names; report files whose bytes are already loaded; return the rest to load
     (path, bytes and their content hash, so that parse_file does not hash them again)."""
     names = [Path(p).name for p in paths]  # all of them: an unchanged one counts too
@@ -415,9 +435,13 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport,
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
     known = _known_hashes(db_path)
-    work: list[tuple[Path, bytes, str]] = []
+    work: list[tuple[Path, bytes | None, str | None]] = []
     for path in paths:
-        data = contents[path] if contents and path in contents else Path(path).read_bytes()
+        try:
+            data = contents[path] if contents and path in contents else Path(path).read_bytes()
+        except OSError:  # parse_file tries again and reports why, for this file alone
+            work.append((Path(path), None, None))
+            continue
         digest = content_hash(data)
         if known.get(Path(path).name) == digest:
             report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
@@ -426,9 +450,9 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport,
     return known, work
 
 
-def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes, str]],
-           report: LoadReport, today: date | None) -> tuple[Staged, datetime]:
-    """Open the load transaction, refresh reference data, parse and stage every file."""
+def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
+           report: LoadReport, today: date | None, limits: Limits | None) -> tuple[Staged, datetime]:
+    """Open the load transaction, refresh reference data, parse and stage every file, each on its own."""
     con.execute("BEGIN")
     create_schema(con)
     refresh_reference(con, ref)
@@ -436,60 +460,166 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
     loaded_at = datetime.now().replace(microsecond=0)
     staged = Staged()
     for offset, (path, data, digest) in enumerate(work):
-        parsed = parse_file(path, ref, today=today, data=data, digest=digest)
-        report.files.append(apply_file(con, parsed, next_batch + offset, loaded_at, staged))
+        parsed = parse_file(path, ref, today=today, data=data, digest=digest, limits=limits)
+        try:
+            summary = apply_file(con, parsed, next_batch + offset, loaded_at, staged)
+        except Exception:  # noqa: BLE001 - staging one file failed: that file alone is unreadable
+            log.exception("staging %s failed", parsed.name)
+            failed = ParsedFile(parsed.path, parsed.content_hash,
+                                error=Problem("file_failed", {"detail": "文件内容无法转换为数据库格式"}))
+            summary = apply_file(con, failed, next_batch + offset, loaded_at, staged)
+        report.files.append(summary)
     return staged, loaded_at
 
 
 def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
                dataset: str | None = None, today: date | None = None,
                progress: Callable[[Iterable], Iterable] | None = None,
-               contents: dict[Path, bytes] | None = None) -> LoadReport:
-    """Load ledger files into ``db_path`` (created if missing) and publish atomically."""
+               contents: dict[Path, bytes] | None = None, limits: Limits | None = LIMITS) -> LoadReport:
+    """Load ledger files into ``db_path`` (created if missing) and publish atomically.
+
+    Each file is checked against ``limits`` (None: the office's ``--no-limits``) and parsed on its
+    own: a file that is refused or cannot be read is reported with its reason and the others
+    load. Leftovers of killed loads are removed first. A fault that stops the whole load (disk
+    full, no permission) raises LoadFailed with a Chinese message; the database is then
+    unchanged and no partial file remains.
+    """
     ref = ref or load_reference()
     db_path = Path(db_path)
     paths = list(paths)
     report = LoadReport(db_path)
-    with _writer_lock(db_path):
-        known, work = _split_unchanged(paths, db_path, report, contents)
-        ref_hash = reference_hash(ref)
-        if not work and known.get("\0reference") == ref_hash and db_path.exists() \
-                and (dataset is None or stored_meta(db_path, "dataset") == dataset) \
-                and stored_meta(db_path, "marts_version") == marts.VERSION:
-            return report
-        building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
-        for stale in (building, building.with_name(building.name + ".wal")):
-            stale.unlink(missing_ok=True)
-        if db_path.exists():
-            shutil.copyfile(db_path, building)
-        con = duckdb.connect(str(building))
-        try:
-            con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
-            staged, loaded_at = _stage(con, ref, progress(work) if progress else work, report, today)
-            flush(con, staged)
-            check_keys(con)
-            marts.build(con)  # the pre-aggregated tables the dashboard reads (etl/sql/marts.sql)
-            version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
-                                      "WHERE key = 'db_version'").fetchall()[0][0])
-            settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
-                        "reference_hash": ref_hash, "marts_version": marts.VERSION}
-            if dataset:
-                settings["dataset"] = dataset
-            for key, value in settings.items():
-                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
-        except BaseException:
-            con.close()
-            building.unlink(missing_ok=True)
-            raise
-        con.close()
-        _fsync(building)
-        os.replace(building, db_path)
-        _fsync(db_path.parent)
-        report.published = True
-        report.db_version = version
+    try:
+        with _writer_lock(db_path):
+            report.cleaned = [p.name for p in remove_leftovers(db_path)]
+            known, work = _split_unchanged(paths, db_path, report, contents)
+            ref_hash = reference_hash(ref)
+            if not work and known.get("\0reference") == ref_hash and db_path.exists() \
+                    and (dataset is None or stored_meta(db_path, "dataset") == dataset) \
+                    and stored_meta(db_path, "marts_version") == marts.VERSION:
+                return report
+            building = building_path(db_path, os.getpid())
+            try:
+                if db_path.exists():
+                    shutil.copyfile(db_path, building)
+                con = duckdb.connect(str(building))
+                try:
+                    version = _build(con, ref, progress(work) if progress else work, report, today, limits,
+                                     ref_hash, dataset)
+                finally:
+                    con.close()
+                _fsync(building)
+                os.replace(building, db_path)
+            except BaseException:  # also SystemExit from SIGTERM (the CLI's handler): no partial file
+                _remove_building(building)
+                raise
+            _fsync(db_path.parent)
+            report.published = True
+            report.db_version = version
+    except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+        log.warning("load into %s failed: %r", db_path, exc)
+        raise load_failure(exc, "本次载入已取消，数据库未改动") from exc
     return report
+
+
+def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
+           report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
+           dataset: str | None) -> int:
+    """Everything a load writes, in one transaction on the private copy; returns the new version."""
+    con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
+    staged, loaded_at = _stage(con, ref, work, report, today, limits)
+    flush(con, staged)
+    check_keys(con)
+    marts.build(con)  # the pre-aggregated tables the dashboard reads (etl/sql/marts.sql)
+    version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
+                              "WHERE key = 'db_version'").fetchall()[0][0])
+    settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
+                "reference_hash": ref_hash, "marts_version": marts.VERSION}
+    if dataset:
+        settings["dataset"] = dataset
+    for key, value in settings.items():
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    return version
+
+
+# ------------------------------------------------------------------ leftovers and faults
+
+def building_path(db_path: Path, pid: int) -> Path:
+    """The private copy a loader process builds before publishing it over ``db_path``."""
+    return db_path.with_name(f".{db_path.name}.building-{pid}")
+
+
+def _remove_building(building: Path) -> None:
+    for path in (building, building.with_name(building.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
+def remove_leftovers(db_path: Path) -> list[Path]:
+    """Remove the building files (and their .wal) of loads whose process is gone; return them.
+
+    A load that was killed (SIGKILL, power cut) leaves its private copy next to the database.
+    Called under the writer lock, so no other live loader of this database is building; a file
+    whose process still runs is left alone all the same (only the dead are cleaned up).
+    """
+    prefix = f".{db_path.name}.building-"
+    pattern = re.compile(re.escape(prefix) + r"(\d+)(?:\.wal)?")
+    removed: list[Path] = []
+    for path in sorted(db_path.parent.glob(glob.escape(prefix) + "*")):
+        match = pattern.fullmatch(path.name)
+        if match is None:
+            continue
+        pid = int(match[1])
+        if pid != os.getpid() and process_alive(pid):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        log.warning("removed leftovers of killed loads: %s", ", ".join(p.name for p in removed))
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie (a killed child nobody reaped yet)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to someone else
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+NO_WRITE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def load_failure(exc: BaseException, outcome: str) -> LoadFailed:
+    """A Chinese LoadFailed for an OS, DuckDB or memory fault (``outcome``: what it means for the data)."""
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    if code in DISK_FULL or "No space left" in text or "Disk quota" in text:
+        why = "磁盘空间不足"
+        hint = "请清理数据目录所在的磁盘后重试"
+    elif code in NO_WRITE or "Permission denied" in text or "Read-only file system" in text:
+        why = "没有写入数据目录的权限（或磁盘为只读）"
+        hint = "请检查数据目录的权限后重试"
+    elif isinstance(exc, (MemoryError, duckdb.OutOfMemoryException)):
+        why = "内存不足"
+        hint = "请减少一次载入的文件后重试"
+    elif isinstance(exc, OSError):
+        why = f"读写数据目录时出错（系统错误 {errno.errorcode.get(code or 0, code)}）"
+        hint = "请检查磁盘后重试"
+    else:
+        why = "写入数据库文件时出错"
+        hint = "请检查磁盘后重试"
+    return LoadFailed(f"{why}，{outcome}；{hint}")
 
 
 def stored_meta(db_path: Path, key: str) -> str | None:
@@ -523,6 +653,8 @@ def print_summary(report: LoadReport, out=None) -> None:
     t = report.totals()
     print(f"合计 {len(report.files)} 个文件：读取 {t['rows_read']} 行，新增 {t['new']}，变更 {t['changed']}，"
           f"未变 {t['unchanged']}，移除 {t['removed']}，退回 {t['rejected']}。", file=out)
+    if report.cleaned:
+        print(f"已清理 {len(report.cleaned)} 个中断的载入留下的临时文件。", file=out)
     if report.published:
         print(f"已发布数据库 {report.db_path}（版本 {report.db_version}）", file=out)
     else:
@@ -555,6 +687,12 @@ def submission_rows(staged: Staged) -> pd.DataFrame:
                          "community_rows": top, "month_from": first.replace(day=1),
                          "month_to": last.replace(day=1), "loaded_at": loaded_at})
     return pd.DataFrame(rows, columns=list(SUBMISSION_COLUMNS))
+
+
+def file_submissions(parsed: ParsedFile, loaded_at: datetime | None = None) -> pd.DataFrame:
+    """The submissions rows one parsed file gives (batch_id 0): community, kinds, months, rows."""
+    summary = FileSummary(parsed.name, "已载入")
+    return submission_rows(Staged(log=[(0, parsed, summary, loaded_at or datetime.now().replace(microsecond=0))]))
 
 
 def _date_span(column: pd.Series) -> tuple[date, date]:
@@ -625,7 +763,8 @@ class PreviewReport(LoadReport):
 
 
 def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
-                  today: date | None = None, contents: dict[Path, bytes] | None = None) -> PreviewReport:
+                  today: date | None = None, contents: dict[Path, bytes] | None = None,
+                  limits: Limits | None = LIMITS) -> PreviewReport:
     """Dry run of load_files: the same checks, parsing, staging and flush counting, on a throwaway
     copy of the published database inside a transaction that is rolled back. Never publishes,
     never writes next to ``db_path`` and takes no writer lock."""
@@ -633,24 +772,45 @@ def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None
     db_path = Path(db_path)
     paths = list(paths)
     report = PreviewReport(db_path)
-    _, work = _split_unchanged(paths, db_path, report, contents)
-    if not work:
-        return report
-    with tempfile.TemporaryDirectory(prefix="chuangshu-preview-") as scratch_dir:
-        scratch = Path(scratch_dir) / "preview.duckdb"
-        if db_path.exists():
-            shutil.copyfile(db_path, scratch)
-        con = duckdb.connect(str(scratch))
-        try:
-            staged, _ = _stage(con, ref, work, report, today)
-            report.parsed = {parsed.name: parsed for _, parsed, _, _ in staged.log}
-            report.sheets = _sheet_counts(con, staged)
-            flush(con, staged)
-            report.submissions = submission_rows(staged)
-            con.execute("ROLLBACK")
-        finally:
-            con.close()
+    try:
+        _, work = _split_unchanged(paths, db_path, report, contents)
+        if not work:
+            return report
+        remove_leftover_previews()
+        with tempfile.TemporaryDirectory(prefix=f"{PREVIEW_PREFIX}{os.getpid()}-") as scratch_dir:
+            scratch = Path(scratch_dir) / "preview.duckdb"
+            if db_path.exists():
+                shutil.copyfile(db_path, scratch)
+            con = duckdb.connect(str(scratch))
+            try:
+                staged, _ = _stage(con, ref, work, report, today, limits)
+                report.parsed = {parsed.name: parsed for _, parsed, _, _ in staged.log}
+                report.sheets = _sheet_counts(con, staged)
+                flush(con, staged)
+                report.submissions = submission_rows(staged)
+                con.execute("ROLLBACK")
+            finally:
+                con.close()
+    except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+        log.warning("preview against %s failed: %r", db_path, exc)
+        raise load_failure(exc, "预览未完成，数据库未改动") from exc
     return report
+
+
+PREVIEW_PREFIX = "chuangshu-preview-"
+
+
+def remove_leftover_previews() -> list[Path]:
+    """Remove the scratch folders of previews whose process is gone (a killed dashboard server)."""
+    removed: list[Path] = []
+    pattern = re.compile(re.escape(PREVIEW_PREFIX) + r"(\d+)-.+")
+    for path in Path(tempfile.gettempdir()).glob(PREVIEW_PREFIX + "*"):
+        match = pattern.fullmatch(path.name)
+        if match is None or process_alive(int(match[1])):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _sheet_counts(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[SheetSummary]:

@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,8 +34,8 @@ def is_blank(value: Any) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    if isinstance(value, str):
-        return clean_text(value) == ""
+    if isinstance(value, str):  # = clean_text(value) == "": NFKC never turns a non-space into a space (tested)
+        return not value.strip()
     try:
         import pandas as pd
 
@@ -69,6 +69,13 @@ def parse_date(value: Any) -> date | None:
         return value
     if hasattr(value, "to_pydatetime"):
         return value.to_pydatetime().date()
+    if isinstance(value, time):  # a date cell whose serial is 0, negative or a fraction: a time, no day
+        if value == time(0):
+            raise CellError("date_zero")
+        raise CellError("date_time_only", value=value.strftime("%H:%M"))
+    if isinstance(value, timedelta):  # a duration-formatted cell ([h]:mm)
+        minutes = int(value.total_seconds() // 60)
+        raise CellError("date_time_only", value=f"{minutes // 60}:{minutes % 60:02d}")
     if isinstance(value, bool):
         raise CellError("invalid_date", value=str(value))
     if isinstance(value, (int, float)):

@@ -1,20 +1,33 @@
-"""One file through extract → find header → normalise/validate, without touching the database."""
+"""One file through check → extract → find header → normalise/validate, without touching the database.
+
+A file is isolated from the others: whatever goes wrong while reading or parsing it (a refusal
+by the limits, an unreadable workbook, its time budget spent, or an error nobody foresaw) comes
+back as ``ParsedFile.error`` with a Chinese reason, logged with its traceback on the server side,
+and never stops the files after it.
+"""
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from etl.budget import budget, on_time
 from etl.errors import LedgerError, Problem
 from etl.extract import read_sheets
 from etl.header import HeaderMatch, find_header, grid_rows
 from etl.kinds import KINDS, LedgerKind
+from etl.limits import LIMITS, Limits, check_file, check_grid
 from etl.normalise import is_blank
 from etl.reference import Reference
 from etl.transform import data_region, transform
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,53 +71,111 @@ def content_hash(data: bytes) -> str:
 
 
 def parse_file(path: Path, ref: Reference, today: date | None = None, data: bytes | None = None,
-               digest: str | None = None) -> ParsedFile:
-    """Parse one ledger file (``digest``: content_hash(data) if already known); a file that cannot
-    be read comes back with ``error`` set."""
+               digest: str | None = None, limits: Limits | None = LIMITS) -> ParsedFile:
+    """Parse one ledger file (``digest``: content_hash(data) if already known); never raises.
+
+    With ``limits`` (the default), the file is first checked against them (etl/limits.py) and
+    parsed within their time budget; ``limits=None`` (the office's ``--no-limits``) skips both.
+    A file that cannot be read or is refused comes back with ``error`` set and nothing else.
+    """
     today = today or date.today()
-    data = Path(path).read_bytes() if data is None else data
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            log.warning("cannot open %s: %s", path, exc)
+            return ParsedFile(Path(path), digest or "", error=Problem("file_open_failed", {"detail": _os_reason(exc)}))
     parsed = ParsedFile(Path(path), digest or content_hash(data))
+    try:
+        with budget(limits.seconds if limits is not None else None):
+            if limits is not None:
+                check_file(Path(path).name, data, limits)
+            _parse_sheets(parsed, data, ref, today, limits)
+    except LedgerError as exc:
+        return _failed(parsed, exc.problem)
+    except Exception as exc:  # noqa: BLE001 - one file's surprise must not stop the others
+        log.exception("parsing %s failed", Path(path).name)
+        return _failed(parsed, Problem("file_failed", {"detail": _unexpected_reason(exc)}))
+    return parsed
+
+
+def _parse_sheets(parsed: ParsedFile, data: bytes, ref: Reference, today: date, limits: Limits | None) -> None:
+    """Every sheet through grid checks → header → region → transform, then duplicates across sheets."""
     frames: dict[str, list[pd.DataFrame]] = {}
     no_header: list[tuple[str | None, str]] = []
-    try:
-        for raw in read_sheets(Path(path), data):
-            head = grid_rows(raw.grid)
-            if not any(not is_blank(c) for row in head for c in row) and _all_blank(raw.grid):
-                parsed.sheets.append((raw.sheet, "空工作表"))
-                continue
-            match, why = find_header(head)
-            if match is None:
-                no_header.append((raw.sheet, why))
-                continue
-            parsed.headers[raw.sheet] = match
-            region = data_region(raw.grid, match)
-            result = transform(region, match.kind, ref, today)
-            parsed.rows_read += result.rows_read
-            parsed.sheets.append((raw.sheet, match.kind.name))
-            records = result.records.assign(source_sheet=raw.sheet)
-            frames.setdefault(match.kind.name, []).append(records)
-            parsed.rejects.extend(Reject(raw.sheet, row, match.kind.name, problems)
-                                  for row, problems in result.rejects)
-    except LedgerError as exc:
-        parsed.error = exc.problem
-        return parsed
+    for raw in read_sheets(parsed.path, data, limits):
+        on_time()
+        if limits is not None:
+            check_grid(raw.sheet, raw.grid, limits)
+        head = grid_rows(raw.grid)
+        if not any(not is_blank(c) for row in head for c in row) and _all_blank(raw.grid):
+            parsed.sheets.append((raw.sheet, "空工作表"))
+            continue
+        match, why = find_header(head)
+        if match is None:
+            no_header.append((raw.sheet, why))
+            continue
+        on_time()
+        parsed.headers[raw.sheet] = match
+        region = data_region(raw.grid, match)
+        on_time()
+        result = transform(region, match.kind, ref, today)
+        parsed.rows_read += result.rows_read
+        parsed.sheets.append((raw.sheet, match.kind.name))
+        records = result.records.assign(source_sheet=raw.sheet)
+        frames.setdefault(match.kind.name, []).append(records)
+        parsed.rejects.extend(Reject(raw.sheet, row, match.kind.name, problems)
+                              for row, problems in result.rejects)
     if not frames:
         detail = no_header[0][1] if no_header else "文件中没有任何内容"
-        parsed.error = Problem("file_no_header", {"detail": detail})
-        return parsed
+        raise LedgerError("file_no_header", detail=detail)
     for sheet, why in no_header:
         parsed.rejects.append(Reject(sheet, None, None, [Problem("sheet_no_header", {"detail": why})]))
         parsed.sheets.append((sheet, "未识别"))
     by_name = {k.name: k for k in KINDS}
     for name, parts in frames.items():
+        on_time()
         combined = pd.concat(parts, ignore_index=True)
         parsed.records[name] = _drop_duplicates(combined, by_name[name], parsed)
-    return parsed
+
+
+def _failed(parsed: ParsedFile, problem: Problem) -> ParsedFile:
+    """The file as unreadable: its problem and nothing half-parsed."""
+    return ParsedFile(parsed.path, parsed.content_hash, error=problem)
+
+
+OS_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限",
+              errno.EISDIR: "这是一个文件夹", errno.EIO: "磁盘读取错误", errno.ENOSPC: "磁盘空间不足"}
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OS error in words a clerk or the office can act on (no path, no English)."""
+    return OS_REASONS.get(exc.errno or 0, f"系统错误 {errno.errorcode.get(exc.errno or 0, exc.errno)}")
+
+
+def _unexpected_reason(exc: Exception) -> str:
+    """A short Chinese category for an exception nobody foresaw (the traceback goes to the log)."""
+    if isinstance(exc, MemoryError):
+        return "内存不足，文件可能过大"
+    if isinstance(exc, UnicodeError):
+        return "文字编码无法识别"
+    if isinstance(exc, OSError):
+        return _os_reason(exc)
+    return "文件结构异常，系统无法处理"
 
 
 def _all_blank(grid: object) -> bool:
+    """True when every cell of a sheet is blank; linear in the cells, stops at the first value."""
     if isinstance(grid, pd.DataFrame):
-        return bool(grid.map(is_blank).all().all()) if len(grid) < 200 else False
+        for column in grid.columns:
+            values = grid[column]
+            if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+                if not values.isna().all() and (values.str.strip().fillna("") != "").any():
+                    if not all(is_blank(v) for v in values.dropna().unique()):
+                        return False
+            elif not all(is_blank(v) for v in np.asarray(values, dtype=object)):
+                return False
+        return True
     return all(is_blank(c) for row in grid for c in row)  # type: ignore[union-attr]
 
 

@@ -5,7 +5,7 @@ import hashlib
 import os
 import secrets
 
-from chuangshu.paths import data_dir
+from etl.paths import data_dir
 
 _salt: str | None = None
 

@@ -5,7 +5,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chuangshu.paths import reference_dir
+from etl.paths import reference_dir
 from etl.normalise import squeeze
 
 

@@ -253,7 +253,7 @@ if __name__ == "__main__":  # pragma: no cover - manual use: python -m etl.sampl
     import sys
     import time
 
-    from chuangshu.paths import sample_dir
+    from etl.paths import sample_dir
 
     started = time.perf_counter()
     result = generate(Path(sys.argv[1]) if len(sys.argv) > 1 else sample_dir())

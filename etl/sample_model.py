@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from chuangshu.paths import reference_dir
+from etl.paths import reference_dir
 
 AS_OF = date(2022, 6, 30)
 HISTORY_START = date(2013, 1, 1)

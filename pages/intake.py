@@ -2,6 +2,8 @@
 
 The logic (limits, dry run, error reports, commit) is in chuangshu/intake.py; this page wires widgets.
 """
+import logging
+
 import streamlit as st
 
 from chuangshu import intake, ui
@@ -17,12 +19,13 @@ ui.page_header("数据上报", "上传社区台账 → 预览每个文件、每�
                "预览不会改动数据库；入库后各页面立即显示新数据。")
 state = st.session_state
 state.setdefault(NONCE, 0)
-files = st.file_uploader(
-    "选择台账文件（可多选）", type=[s.lstrip(".") for s in intake.ACCEPTED], accept_multiple_files=True,
+files = st.file_uploader(  # any type: a wrong one gets our Chinese reason instead of the widget's English one
+    "选择台账文件（可多选）", type=None, accept_multiple_files=True,
     key=f"intake_files_{state[NONCE]}", max_upload_size=L.upload_mb,
     help="事项台账、三长名册、组织名册、微创熟项目台账、活动台账；文件名用于识别台账，更正后请用同一文件名重新上报")
-st.caption(f"限制：单个文件不超过 {intake.size_text(L.file_bytes)}，一次最多 {L.files} 个文件；"
-           f"每个工作簿不超过 {L.sheets} 个工作表，每个表不超过 {L.rows:,} 行。")
+st.caption(f"接收 .xlsx、.xls、.csv 格式。限制：单个文件不超过 {intake.size_text(L.file_bytes)}，一次最多 {L.files} 个文件；"
+           f"每个工作簿不超过 {L.sheets} 个工作表，每个表不超过 {L.rows:,} 行、{L.columns:,} 列，"
+           f"每个单元格不超过 {L.cell_chars:,} 个字符。")
 
 done = state.get(DONE)
 if done:
@@ -41,8 +44,12 @@ state.pop(DONE, None)
 uploads = [(u.name, u.getvalue()) for u in files]
 key = intake.upload_key(uploads) + ui.db_version()
 if state.get(KEY) != key:
-    with st.spinner("正在检查和预览……"):
-        state[PREVIEW] = intake.preview_uploads(uploads, db_path())
+    try:
+        with st.spinner("正在检查和预览……"):
+            state[PREVIEW] = intake.preview_uploads(uploads, db_path())
+    except intake.LoadFailed as exc:  # disk full, no permission: already a Chinese sentence
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
     state[KEY] = key
 preview: intake.IntakePreview = state[PREVIEW]
 if preview.error:
@@ -78,8 +85,12 @@ if st.button(f"确认入库（{len(ready)} 个文件）", type="primary", disabl
     try:
         with st.spinner("正在入库……"):
             report = intake.commit(preview, db_path())
-    except Exception as exc:  # noqa: BLE001 - the loader is all or nothing: say so and keep the page
-        st.error(f"入库失败，数据库未改动：{exc}", icon=":material/error:")
+    except intake.LoadFailed as exc:  # disk full, no permission: already a Chinese sentence
+        st.error(f"入库失败：{exc}", icon=":material/error:")
+        st.stop()
+    except Exception:  # noqa: BLE001 - the loader is all or nothing: say so, keep the page, log the rest
+        logging.getLogger(__name__).exception("intake commit failed")
+        st.error("入库失败（内部错误），数据库未改动；请稍后重试，如仍失败请联系系统管理员。", icon=":material/error:")
         st.stop()
     state[DONE] = {"message": (f"已入库 {len(report.files)} 个文件，数据库已更新到第 {report.db_version} 版。"
                                if report and report.published else "没有需要入库的变化，数据库未改动。"),

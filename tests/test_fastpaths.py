@@ -88,7 +88,7 @@ def test_fast_csv_reader_equals_the_pandas_reader(rows, blank_line, bom):
     text = buffer.getvalue() + ("\r\n" if blank_line else "")
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
     got = extract.read_csv_grid(data)
-    delimiter, width = extract._sniff(text[: extract.SNIFF_CHARS])
+    delimiter, width = extract.sniff_delimiter(text[: extract.SNIFF_CHARS])
     try:
         expected = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", header=None, names=range(width),
                                dtype=str, keep_default_na=False, skip_blank_lines=False, sep=delimiter, engine="c")

@@ -370,7 +370,7 @@ def test_an_unreadable_resend_keeps_the_earlier_rows_and_is_retried(tmp_path: Pa
     load([good], db)
     good.write_bytes(b"")
     (f,) = load([good], db).files
-    assert (f.status, f.message) == ("无法读取", "文件为空（0 字节），请重新导出后上报")
+    assert (f.status, f.message) == ("无法读取", "文件为空（0 字节），请在 Excel 中重新保存后上报")
     assert query(db, "SELECT case_id FROM cases") == [("GN-1",)]
     good.write_bytes(good_bytes)
     (f,) = load([good], db).files
@@ -388,23 +388,22 @@ def test_a_crash_in_the_middle_leaves_the_old_database(tmp_path: Path, monkeypat
 
     b = write_csv(tmp_path / "b.csv", [HEADER, ["B-1", "桂南", None, "卫生", "2021-03-01"]])
     c = write_csv(tmp_path / "c.csv", [HEADER, ["C-1", "桂南", None, "卫生", "2021-03-01"]])
-    real, calls = etl.load.apply_file, []
+    real, calls = etl.load.flush, []
 
-    def flaky(*args, **kwargs):
-        calls.append(args[1].name)
-        if len(calls) == 2:
-            raise RuntimeError("磁盘已满（模拟）")
-        return real(*args, **kwargs)
+    def flaky(con, staged):  # a crash after both files' rows were written into the private copy
+        real(con, staged)
+        calls.append([s.file for _, _, s, _ in staged.log])
+        raise RuntimeError("崩溃（模拟）")
 
-    monkeypatch.setattr(etl.load, "apply_file", flaky)
+    monkeypatch.setattr(etl.load, "flush", flaky)
     with pytest.raises(RuntimeError, match="模拟"):
         load([b, c], db)
-    assert calls == ["b.csv", "c.csv"]
+    assert calls == [["b.csv", "c.csv"]]
     assert all_tables(db) == before
     assert query(db, "SELECT value FROM meta WHERE key = 'db_version'") == version
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".t.duckdb")) == []
 
-    monkeypatch.setattr(etl.load, "apply_file", real)
+    monkeypatch.setattr(etl.load, "flush", real)
     report = load([b, c], db)
     assert [f.status for f in report.files] == ["已载入", "已载入"]
     assert query(db, "SELECT case_id FROM cases ORDER BY 1") == [("A-1",), ("B-1",), ("C-1",)]
@@ -471,15 +470,15 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     csv_as_xlsx = tmp_path / "改名.xlsx"
     csv_as_xlsx.write_text(",".join(HEADER) + "\n", encoding="utf-8")
     return {
-        "noise": (noise, "文件不是有效的 Excel 工作簿（文件已损坏，或并非 Excel 格式），请用 Excel 另存为 .xlsx 后重新上报"),
-        "empty": (empty, "文件为空（0 字节），请重新导出后上报"),
+        "noise": (noise, "文件内容是二进制文件，不是 Excel 台账（可能改过扩展名），请上报原始台账文件"),
+        "empty": (empty, "文件为空（0 字节），请在 Excel 中重新保存后上报"),
         "encrypted": (encrypted, "文件设有打开密码，系统无法读取，请取消密码后重新上报"),
         "no_header": (no_header, "未找到可识别的表头（前 30 行中没有台账表头），请使用街道下发的台账模板"),
         "partial": (partial, "未找到可识别的表头（疑似事项台账，缺少必填列：登记日期），请使用街道下发的台账模板"),
         "blank": (blank, "未找到可识别的表头（文件中没有任何内容），请使用街道下发的台账模板"),
         "blank_csv": (blank_csv, "未找到可识别的表头（文件中没有任何内容），请使用街道下发的台账模板"),
-        "word": (word, "不支持的文件类型「.docx」，请上报 .xlsx、.xls 或 .csv 文件"),
-        "csv_as_xlsx": (csv_as_xlsx, "文件不是有效的 Excel 工作簿（文件已损坏，或并非 Excel 格式），请用 Excel 另存为 .xlsx 后重新上报"),
+        "word": (word, "不支持的文件类型「.docx」，请上报 .xlsx、.xls 或 .csv 格式的台账"),
+        "csv_as_xlsx": (csv_as_xlsx, "文件内容是纯文本（可能是 CSV），扩展名却是 .xlsx：请把扩展名改为 .csv 后重新上报"),
     }
 
 

@@ -1,0 +1,453 @@
+"""Intake limits: what one ledger file may be, checked before it is parsed. One place for all callers.
+
+The 数据上报 page, the CLI (``python -m etl load``) and any other caller of the loader apply the
+same :class:`Limits` (``LIMITS`` by default; the office may widen or drop them on the command
+line only: ``--limit rows=500000``, ``--no-limits``). docs/intake.md lists them. Three stages:
+
+1. :func:`check_file` looks at the bytes only: the file type (from the content, not the name),
+   the size, and for a workbook its zip directory (declared sizes, compression ratio, entries,
+   macros), its sheets, and per worksheet the rows and columns its cells occupy — found while
+   every member is decompressed once in a bounded stream (a member that lies about its size is
+   caught as damage), *before* calamine builds a grid of that size; for a CSV its lines and
+   fields per line. The work is linear in the bytes and never grows with a cell count that the
+   file only claims to have.
+2. :meth:`Limits.check_shape` (called by the reader before a sheet becomes a Python grid; the
+   only check an old .xls gets before that) and :func:`check_grid` (on each grid, before
+   header detection): rows, columns, cells and the length of every cell.
+3. A per-file time budget (etl/budget.py), spent across every step of ``parse_file``.
+
+Every refusal is a :class:`Refused` (a LedgerError with a Chinese message from etl/messages.py),
+so to the loader a refused file is one that cannot be read: it is reported by name with its
+reason and the other files load.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from etl.budget import on_time
+from etl.errors import LedgerError, Problem
+from etl.extract import CFB_MAGIC, ENCRYPTION_MARK, decode_text, sniff_delimiter
+
+MB = 1024 * 1024
+EXCEL_CELL_CHARS = 32_767  # the most characters Excel itself lets a cell hold
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one ledger file may be; checked before it is parsed (see the module docstring)."""
+
+    file_bytes: int = 20 * MB  # per file, as sent
+    files: int = 20  # per upload on the 数据上报 page (the CLI loads whole folders)
+    sheets: int = 50  # per workbook
+    rows: int = 200_000  # per sheet: the last row holding a value (CSV: lines)
+    columns: int = 1_000  # per sheet: the last column holding a value (CSV: fields per line)
+    cells: int = 5_000_000  # per sheet: rows × columns, the grid the reader builds
+    cell_chars: int = EXCEL_CELL_CHARS  # per cell
+    unzipped_bytes: int = 200 * MB  # xlsx: sum of the members' uncompressed sizes
+    ratio: float = 100.0  # xlsx: uncompressed / compressed, per member of at least ratio_floor bytes
+    ratio_floor: int = 1 * MB
+    members: int = 2_000  # xlsx: zip entries
+    seconds: float = 60.0  # per file: checking, reading and parsing together
+
+    @property
+    def upload_mb(self) -> int:
+        """The per-file size (whole MB) for st.file_uploader, which the browser enforces."""
+        return max(1, -(-self.file_bytes // MB))
+
+    def check_shape(self, where: str, rows: int, columns: int) -> None:
+        """Refuse a sheet (``where``: 「工作表「2021」」 or 「文件」) whose grid would be too big."""
+        if rows > self.rows:
+            raise Refused("too_many_rows", where=where, rows=f"{rows:,}", limit=f"{self.rows:,}")
+        if columns > self.columns:
+            raise Refused("too_many_columns", where=where, columns=f"{columns:,}", limit=f"{self.columns:,}")
+        if rows * columns > self.cells:
+            raise Refused("too_many_cells", where=where, rows=f"{rows:,}", columns=f"{columns:,}",
+                          cells=f"{rows * columns:,}", limit=f"{self.cells:,}")
+
+
+LIMITS = Limits()
+ACCEPTED = (".xlsx", ".xls", ".csv", ".txt")  # .txt: tab- or comma-separated text, read as a CSV
+TEXT_SUFFIXES = (".csv", ".txt")
+OTHER_FORMATS = {".xlsm": ("macro", "启用宏的 Excel 工作簿（.xlsm）"), ".xltm": ("macro", "启用宏的 Excel 模板（.xltm）"),
+                 ".xlsb": ("other", "二进制格式的 Excel 工作簿（.xlsb）"), ".xltx": ("other", "Excel 模板（.xltx）"),
+                 ".ods": ("other", "OpenDocument 表格（.ods）"), ".et": ("other", "WPS 表格文件（.et）"),
+                 ".numbers": ("other", "Numbers 表格（.numbers）")}
+
+# Formats recognised by their first bytes, for a clear message when a file was renamed.
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF87a", "GIF 图片"),
+    (b"GIF89a", "GIF 图片"), (b"BM", "BMP 图片"), (b"%PDF", "PDF 文档"), (b"MZ", "Windows 程序（.exe）"),
+    (b"\x7fELF", "程序文件"), (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"),
+    (b"\x1f\x8b", "gzip 压缩包"), (b"{\\rtf", "RTF 文档"), (b"ID3", "音频文件"),
+)
+# Problem codes that mean "refused by the limits or the file type" (the page's 已拒收), as opposed
+# to a file that was read but holds no ledger (无法读取).
+REFUSAL_CODES = frozenset({
+    "file_empty", "file_unsupported", "file_encrypted", "file_macro", "file_other_format", "file_too_large",
+    "file_disguised", "file_workbook_as_csv", "file_text_as_workbook", "file_not_xlsx", "file_damaged",
+    "zip_abnormal", "zip_too_big", "zip_ratio", "too_many_sheets", "too_many_rows", "too_many_columns",
+    "too_many_cells", "cell_too_long", "file_too_slow"})
+
+
+class Refused(LedgerError):
+    """A file that is not parsed at all; ``str(exc)`` is the Chinese reason."""
+
+
+def is_refusal(problem: Problem | None) -> bool:
+    """True when a file's problem is a refusal by the limits or the file type."""
+    return problem is not None and problem.code in REFUSAL_CODES
+
+
+def size_text(n: int) -> str:
+    """Bytes as a reader says them: 20.0 MB, 12 KB, 300 字节."""
+    return f"{n / MB:.1f} MB" if n >= MB / 10 else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} 字节"
+
+
+def sniff(data: bytes) -> str:
+    """What the bytes are: 'zip', 'cfb', 'text' or a human name of another format."""
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if data.startswith(CFB_MAGIC):
+        return "cfb"
+    for magic, name in MAGIC:
+        if data.startswith(magic):
+            return name
+    if data.startswith(b"RIFF") and data[8:12] in (b"WEBP", b"AVI ", b"WAVE"):
+        return "图片或音视频文件"
+    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "二进制文件"
+    return "text"
+
+
+def _spaced(what: str) -> str:
+    """「PNG 图片」reads 「文件内容是 PNG 图片」: a space before a Latin word after Chinese."""
+    return " " + what if what[:1].isascii() else what
+
+
+# ------------------------------------------------------------------ stage 1: the bytes
+
+def check_file(name: str, data: bytes, limits: Limits = LIMITS) -> None:
+    """Raise Refused with a Chinese reason if this file must not be parsed; return if it may."""
+    suffix = Path(name).suffix.lower()
+    if suffix in OTHER_FORMATS:
+        kind, what = OTHER_FORMATS[suffix]
+        raise Refused("file_macro" if kind == "macro" else "file_other_format", what=what)
+    if suffix not in ACCEPTED:
+        raise Refused("file_unsupported", suffix=suffix or "无扩展名")
+    if not data:
+        raise Refused("file_empty")
+    if len(data) > limits.file_bytes:
+        raise Refused("file_too_large", size=size_text(len(data)), limit=size_text(limits.file_bytes))
+    kind = sniff(data)
+    if suffix in TEXT_SUFFIXES:
+        if kind in ("zip", "cfb"):
+            raise Refused("file_workbook_as_csv")
+        if kind != "text":
+            raise Refused("file_disguised", what=_spaced(kind), expected="CSV")
+        _check_text(data, limits)
+        return
+    if kind == "text":
+        raise Refused("file_text_as_workbook", suffix=suffix)
+    if kind == "cfb":
+        _check_cfb(data, limits)
+        return
+    if kind != "zip":
+        raise Refused("file_disguised", what=_spaced(kind), expected="Excel")
+    _check_zip(data, limits)
+
+
+def _check_text(data: bytes, limits: Limits) -> None:
+    """A CSV: lines, and fields per line (commas or tabs; quoted ones counted exactly only when needed)."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if lines > limits.rows:
+        raise Refused("too_many_rows", where="文件", rows=f"{lines:,}", limit=f"{limits.rows:,}")
+    # an upper bound: a comma or tab byte never occurs inside a UTF-8 or GB18030 character
+    widest = max(max(line.count(b","), line.count(b"\t")) for line in data.split(b"\n")) + 1
+    if widest <= limits.columns and lines * widest <= limits.cells:
+        return
+    on_time()
+    text = decode_text(data)  # some separators may be quoted: count the fields as the reader will
+    delimiter, _ = sniff_delimiter(text[:20000])
+    widest = max((len(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)), default=1)
+    limits.check_shape("文件", lines, widest)
+
+
+def _check_cfb(data: bytes, limits: Limits) -> None:
+    """An OLE compound file: an old .xls workbook, an encrypted xlsx, or a Word/PowerPoint file.
+
+    The sheets' rows and columns are checked by the reader (Limits.check_shape) before each
+    sheet becomes a grid; an .xls holds at most 65,536 × 256 cells a sheet by its format.
+    """
+    if ENCRYPTION_MARK in data:
+        raise Refused("file_encrypted")
+    if "WordDocument".encode("utf-16-le") in data:
+        raise Refused("file_disguised", what="Word 文档", expected="Excel")
+    if "Workbook".encode("utf-16-le") not in data and "Book".encode("utf-16-le") not in data:
+        raise Refused("file_not_workbook", detail="文件不是 Excel 格式")
+    import python_calamine as calamine
+
+    try:
+        names = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names
+    except Exception:  # calamine raises several unrelated types for corrupt files
+        raise Refused("file_not_workbook", detail="文件已损坏，或并非 Excel 格式") from None
+    if len(names) > limits.sheets:
+        raise Refused("too_many_sheets", sheets=len(names), limit=limits.sheets)
+
+
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+              ValueError, OSError)
+
+
+def _check_zip(data: bytes, limits: Limits) -> None:
+    """Measure an xlsx before calamine opens it: declared sizes, ratio, macros, sheets, rows and columns.
+
+    Every member is then decompressed once in a bounded stream (never more than its declared
+    size, CRC checked), so a member that lies about its size is caught as damage, and each
+    worksheet's used rows and columns are found on the way (:class:`SheetScan`).
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except ZIP_ERRORS:
+        raise Refused("file_damaged", detail="压缩结构无法读取") from None
+    names = {m.filename for m in members}
+    if "xl/workbook.xml" not in names:
+        what = ("Word 文档" if "word/document.xml" in names else "PowerPoint 演示文稿" if "ppt/presentation.xml" in names
+                else "WPS 或 OpenDocument 表格" if "content.xml" in names else
+                "二进制格式的 Excel 工作簿（.xlsb）" if "xl/workbook.bin" in names else "ZIP 压缩包")
+        raise Refused("file_not_xlsx", what=what)
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise Refused("file_macro", what="含有宏代码")
+    if len(members) > limits.members:
+        raise Refused("zip_abnormal", detail=f"含 {len(members):,} 个部件")
+    total = sum(m.file_size for m in members)
+    if total > limits.unzipped_bytes:
+        raise Refused("zip_too_big", size=size_text(total), limit=size_text(limits.unzipped_bytes))
+    for m in members:
+        if m.file_size >= limits.ratio_floor and m.file_size > limits.ratio * max(m.compress_size, 1):
+            raise Refused("zip_ratio", ratio=f"{m.file_size / max(m.compress_size, 1):,.0f}")
+    sheets = _sheet_names(archive)
+    if len(sheets) > limits.sheets:
+        raise Refused("too_many_sheets", sheets=len(sheets), limit=limits.sheets)
+    try:
+        for m in members:
+            is_sheet = m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
+            scan = SheetScan() if is_sheet else None
+            _stream(archive, m, scan)
+            if scan is not None:
+                label = f"工作表「{sheets[m.filename]}」" if m.filename in sheets else "有一个工作表"
+                rows, columns = scan.bounds()
+                limits.check_shape(label, rows, columns)
+    except ZIP_ERRORS:
+        raise Refused("file_damaged", detail="部分内容无法解压") from None
+
+
+def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan | None) -> None:
+    """Decompress one member in 1 MB chunks (zipfile stops at the declared size and checks the CRC)."""
+    with archive.open(member) as fh:
+        while chunk := fh.read(MB):
+            on_time()
+            if scan is not None:
+                scan.feed(chunk)
+    if scan is not None:
+        scan.close()
+
+
+_NS = rb"(?:[A-Za-z][\w.-]{0,15}:)?"
+_ROW_TAG = re.compile(rb"<" + _NS + rb"row[\s>/]")
+_ROW_REF = re.compile(rb"<" + _NS + rb"row\s[^<>]*?\br=\"([0-9]+)\"")
+# A cell that can hold a value: a <c> tag that does not close itself (Excel writes formatted empty
+# cells as <c r="Z9" s="3"/>, which the reader skips), with and without its reference.
+_CELL_TAG = re.compile(rb"<" + _NS + rb"c(?:\s[^<>]*)?(?<!/)>")
+_CELL_REF = re.compile(rb"<" + _NS + rb"c\s[^<>]*?\br=\"([A-Z]+)([0-9]+)\"[^<>]*(?<!/)>")
+MAX_TAG = 64 * 1024  # no tag of a real worksheet comes near this
+
+
+class SheetScan:
+    """The rows and columns a worksheet's cells occupy, from its XML in chunks (never parsed whole).
+
+    calamine places a cell by its reference (``r="XFD1048576"``) and builds a grid from A1 to the
+    furthest one, so the furthest reference is what counts, not how many cells there are. A cell
+    without a reference follows the one before it, so rows and columns are then bounded by
+    counting tags. Only complete tags are scanned (an incomplete one waits for the next chunk), so
+    a reference split across chunks is still seen.
+    """
+
+    def __init__(self) -> None:
+        self.carry = b""
+        self.letters: set[bytes] = set()
+        self.numbers: set[bytes] = set()
+        self.row_numbers: set[bytes] = set()
+        self.row_tags = 0
+        self.rows_without_ref = 0
+        self.refless_run = 0  # cells without a reference in the current row
+        self.refless_max = 0
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.carry + chunk
+        start = window.rfind(b"<")
+        if start >= 0 and window.find(b">", start) < 0:  # an incomplete tag: keep it for the next chunk
+            window, self.carry = window[:start], window[start:]
+            if len(self.carry) > MAX_TAG:
+                raise Refused("zip_abnormal", detail="工作表中有异常长的标记")
+        else:
+            self.carry = b""
+        self._scan(window)
+
+    def close(self) -> None:
+        self._scan(self.carry)
+        self.carry = b""
+
+    def _scan(self, part: bytes) -> None:
+        refs = _CELL_REF.findall(part)
+        for letters, number in set(refs):
+            self.letters.add(letters)
+            self.numbers.add(number)
+        rows = len(_ROW_TAG.findall(part))
+        row_refs = _ROW_REF.findall(part)
+        self.row_tags += rows
+        self.rows_without_ref += rows - len(row_refs)
+        self.row_numbers.update(row_refs)
+        cells = len(_CELL_TAG.findall(part))
+        if cells == len(refs):  # every cell has its reference (what Excel, WPS and xlsxwriter write)
+            if rows:
+                self.refless_run = 0
+            return
+        for i, piece in enumerate(_ROW_TAG.split(part)):
+            if i:
+                self.refless_run = 0
+            self.refless_run += len(_CELL_TAG.findall(piece)) - len(_CELL_REF.findall(piece))
+            self.refless_max = max(self.refless_max, self.refless_run)
+
+    def bounds(self) -> tuple[int, int]:
+        """(rows, columns): upper bounds of the grid the reader will build from this sheet."""
+        rows = max((int(n) for n in self.numbers), default=0)
+        columns = max((_column_number(x) for x in self.letters), default=0)
+        if self.refless_max:  # cells placed by position: after the furthest reference, at most one row or column per tag
+            rows = max(rows, max((int(n) for n in self.row_numbers), default=0)) + self.rows_without_ref + 1
+            columns += self.refless_max
+        return rows, columns
+
+
+def _column_number(letters: bytes) -> int:
+    """A1-style column letters as a 1-based number (A = 1, Z = 26, AA = 27, XFD = 16,384)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def column_letters(number: int) -> str:
+    """1-based column number as letters (1 = A, 27 = AA)."""
+    out = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
+_ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> sheet name, from xl/workbook.xml and its relationships (text scan, bounded)."""
+    def read(name: str, cap: int = 8 * MB) -> str:
+        try:
+            info = archive.getinfo(name)
+        except KeyError:
+            return ""
+        if info.file_size > cap:
+            raise Refused("zip_abnormal", detail="目录部件过大")
+        try:
+            return archive.read(info).decode("utf-8", errors="replace")
+        except ZIP_ERRORS:
+            raise Refused("file_damaged", detail="部分内容无法解压") from None
+
+    targets: dict[str, str] = {}
+    for tag in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", read("xl/_rels/workbook.xml.rels")):
+        attrs = dict(_ATTR.findall(tag))
+        target = attrs.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        targets[attrs.get("Id", "")] = target
+    out: dict[str, str] = {}
+    for index, tag in enumerate(_SHEET_TAG.findall(read("xl/workbook.xml"))):
+        attrs = dict(_ATTR.findall(tag))
+        rel = next((v for k, v in attrs.items() if k.endswith(":id") or k == "id"), "")
+        name = attrs.get("name", f"第{index + 1}个工作表")
+        out[targets.get(rel, f"#{index}")] = _unescape(name)
+    return out
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
+
+
+# ------------------------------------------------------------------ stage 2: the grid
+
+def check_grid(sheet: str | None, grid: list[list[Any]] | pd.DataFrame, limits: Limits) -> None:
+    """Refuse a sheet's grid that is too big or holds a cell longer than the limit (before any parsing)."""
+    where = f"工作表「{sheet}」" if sheet is not None else "文件"
+    if isinstance(grid, pd.DataFrame):
+        limits.check_shape(where, len(grid), len(grid.columns))
+        for position, column in enumerate(grid.columns):
+            values = grid[column]
+            if not pd.api.types.is_string_dtype(values.dtype):
+                continue
+            lengths = values.str.len()
+            longest = lengths.max()
+            if pd.notna(longest) and longest > limits.cell_chars:
+                row = int(lengths.to_numpy(dtype="float64", na_value=0).argmax())
+                _too_long(where if sheet is not None else "", f"第 {row + 1} 行第 {position + 1} 列的单元格",
+                          int(longest), limits)
+        return
+    limits.check_shape(where, len(grid), max((len(r) for r in grid), default=0))
+    cap = limits.cell_chars
+    for r, row in enumerate(grid):
+        for c, value in enumerate(row):
+            if type(value) is str and len(value) > cap:
+                _too_long(where, f"第 {r + 1} 行 {column_letters(c + 1)} 列的单元格", len(value), limits)
+
+
+def _too_long(where: str, cell: str, chars: int, limits: Limits) -> None:
+    raise Refused("cell_too_long", where=where, cell=cell, chars=f"{chars:,}", limit=f"{limits.cell_chars:,}")
+
+
+# ------------------------------------------------------------------ the office's overrides (CLI)
+
+_UNITS = {"kb": 1024, "mb": MB, "gb": 1024 * MB}
+
+
+def with_overrides(limits: Limits, items: list[str]) -> Limits:
+    """``limits`` with ``name=value`` items applied (``rows=500000``, ``file_bytes=200MB``, ``seconds=300``).
+
+    Raises ValueError with a Chinese message naming the valid names for a wrong item.
+    """
+    known = {f.name: f.type for f in fields(Limits)}
+    changes: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in known or not value.strip():
+            raise ValueError(f"无法识别的限制「{item}」，应写作 名称=数值，名称为：{'、'.join(known)}")
+        text = value.strip().lower().replace(",", "").replace("_", "")
+        factor = next((f for unit, f in _UNITS.items() if text.endswith(unit)), 1)
+        text = text[:-2] if factor != 1 else text
+        try:
+            number = float(text) * factor
+        except ValueError:
+            raise ValueError(f"限制「{item}」的数值无法识别") from None
+        if number <= 0:
+            raise ValueError(f"限制「{item}」必须大于 0")
+        changes[name] = number if known[name] in ("float", float) else int(number)
+    return replace(limits, **changes)
