@@ -31,6 +31,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from etl.budget import on_time
@@ -262,14 +263,91 @@ def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan |
         scan.close()
 
 
-_NS = rb"(?:[A-Za-z][\w.-]{0,15}:)?"
-_ROW_TAG = re.compile(rb"<" + _NS + rb"row[\s>/]")
-_ROW_REF = re.compile(rb"<" + _NS + rb"row\s[^<>]*?\br=\"([0-9]+)\"")
-# A cell that can hold a value: a <c> tag that does not close itself (Excel writes formatted empty
-# cells as <c r="Z9" s="3"/>, which the reader skips), with and without its reference.
-_CELL_TAG = re.compile(rb"<" + _NS + rb"c(?:\s[^<>]*)?(?<!/)>")
-_CELL_REF = re.compile(rb"<" + _NS + rb"c\s[^<>]*?\br=\"([A-Z]+)([0-9]+)\"[^<>]*(?<!/)>")
+# Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a
+# regex that creates one match object per cell costs seconds on a 60 MB sheet, this costs about
+# what decompressing does. To make every valid spelling of an attribute look the same first,
+# tabs and line breaks become spaces, single quotes double ones, runs of spaces one space, spaces
+# around "=" go, and element prefixes (<x:c …>) are dropped.
+_WS_QUOTES = bytes.maketrans(b"\t\r\n'", b'   "')
+_PREFIXED = re.compile(rb"<(/?)[A-Za-z][\w.-]{0,31}:")
 MAX_TAG = 64 * 1024  # no tag of a real worksheet comes near this
+REF_BYTES = 12  # "XFD1048576" is 10: anything longer is beyond any spreadsheet
+HUGE = 10 ** 12
+
+
+def _normalise_xml(part: bytes) -> bytes:
+    text = part.translate(_WS_QUOTES)
+    while b"  " in text:
+        text = text.replace(b"  ", b" ")
+    text = text.replace(b" =", b"=").replace(b"= ", b"=")
+    if any(name in text for name in (b":c ", b":c>", b":c/", b":row")):  # a prefixed <x:c> or <x:row>
+        text = _PREFIXED.sub(rb"<\1", text)
+    return text
+
+
+def _complete(tail: bytes) -> bool:
+    """Whether the markup that starts ``tail`` (at a "<") is closed: a ">" outside quoted attribute
+    values (a ">" inside one does not close the tag). Reads at most MAX_TAG bytes."""
+    quote = 0
+    for byte in tail[:MAX_TAG]:
+        if quote:
+            if byte == quote:
+                quote = 0
+        elif byte in (34, 39):
+            quote = byte
+        elif byte == 62:
+            return True
+    return False
+
+
+def _tag_starts(buf: np.ndarray, name: bytes) -> np.ndarray:
+    """Positions of ``<name`` followed by a space, ">" or "/" (an element, not a longer name)."""
+    width = len(name) + 2
+    if len(buf) < width:
+        return np.zeros(0, dtype=np.int64)
+    hit = buf[: len(buf) - width + 1] == 60
+    for i, byte in enumerate(name, start=1):
+        hit &= buf[i: len(buf) - width + 1 + i] == byte
+    end = buf[width - 1:]
+    hit &= (end == 32) | (end == 62) | (end == 47)
+    return np.flatnonzero(hit)
+
+
+def _refs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ` r="…"` attribute: (position, column number or 0, row number); beyond-Excel values are HUGE."""
+    n = len(buf)
+    if n < 5:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    hit = (buf[:-4] == 32) & (buf[1:-3] == 114) & (buf[2:-2] == 61) & (buf[3:-1] == 34)
+    at = np.flatnonzero(hit)
+    index = at[:, None] + 4 + np.arange(REF_BYTES)
+    win = np.where(index < n, buf[np.minimum(index, n - 1)], 0).astype(np.int64)
+    letter = (win >= 65) & (win <= 90)
+    digit = (win >= 48) & (win <= 57)
+    n_letters = np.where(letter.all(axis=1), REF_BYTES, np.argmin(letter, axis=1))
+    after = np.arange(REF_BYTES) >= n_letters[:, None]
+    stop = after & ~digit
+    end = np.where(stop.any(axis=1), np.argmax(stop, axis=1), REF_BYTES)
+    column = np.zeros(len(at), dtype=np.int64)
+    row = np.zeros(len(at), dtype=np.int64)
+    for j in range(REF_BYTES):
+        column = np.where(j < np.minimum(n_letters, 3), column * 26 + win[:, j] - 64, column)
+        row = np.where((j >= n_letters) & (j < np.minimum(end, n_letters + 9)), row * 10 + win[:, j] - 48, row)
+    column[n_letters > 3] = HUGE
+    row[end - n_letters > 7] = HUGE
+    return at, column, row
+
+
+def _with_attr(starts: np.ndarray, attrs: np.ndarray, closes: np.ndarray) -> np.ndarray:
+    """For each tag start, whether one of ``attrs`` (positions) lies inside that tag."""
+    if not len(starts):
+        return np.zeros(0, dtype=bool)
+    close = closes[np.minimum(np.searchsorted(closes, starts), len(closes) - 1)]
+    if not len(attrs):
+        return np.zeros(len(starts), dtype=bool)
+    first = attrs[np.minimum(np.searchsorted(attrs, starts), len(attrs) - 1)]
+    return (first > starts) & (first < close)
 
 
 class SheetScan:
@@ -279,15 +357,15 @@ class SheetScan:
     furthest one, so the furthest reference is what counts, not how many cells there are. A cell
     without a reference follows the one before it, so rows and columns are then bounded by
     counting tags. Only complete tags are scanned (an incomplete one waits for the next chunk), so
-    a reference split across chunks is still seen.
+    a reference split across chunks is still seen. Formatted cells without a value count too
+    (the reader skips them; counting them can only refuse, never let a large grid through).
     """
 
     def __init__(self) -> None:
         self.carry = b""
-        self.letters: set[bytes] = set()
-        self.numbers: set[bytes] = set()
-        self.row_numbers: set[bytes] = set()
-        self.row_tags = 0
+        self.max_column = 0
+        self.max_row = 0  # of cells with a reference
+        self.max_row_tag = 0  # r of <row> tags
         self.rows_without_ref = 0
         self.refless_run = 0  # cells without a reference in the current row
         self.refless_max = 0
@@ -295,7 +373,7 @@ class SheetScan:
     def feed(self, chunk: bytes) -> None:
         window = self.carry + chunk
         start = window.rfind(b"<")
-        if start >= 0 and window.find(b">", start) < 0:  # an incomplete tag: keep it for the next chunk
+        if start >= 0 and not _complete(window[start:]):  # an incomplete tag: keep it for the next chunk
             window, self.carry = window[:start], window[start:]
             if len(self.carry) > MAX_TAG:
                 raise Refused("zip_abnormal", detail="工作表中有异常长的标记")
@@ -308,32 +386,38 @@ class SheetScan:
         self.carry = b""
 
     def _scan(self, part: bytes) -> None:
-        refs = _CELL_REF.findall(part)
-        for letters, number in set(refs):
-            self.letters.add(letters)
-            self.numbers.add(number)
-        rows = len(_ROW_TAG.findall(part))
-        row_refs = _ROW_REF.findall(part)
-        self.row_tags += rows
-        self.rows_without_ref += rows - len(row_refs)
-        self.row_numbers.update(row_refs)
-        cells = len(_CELL_TAG.findall(part))
-        if cells == len(refs):  # every cell has its reference (what Excel, WPS and xlsxwriter write)
-            if rows:
+        if not part:
+            return
+        buf = np.frombuffer(_normalise_xml(part), dtype=np.uint8)
+        at, column, row = _refs(buf)
+        cell_ref = column > 0
+        if cell_ref.any():
+            self.max_column = max(self.max_column, int(column[cell_ref].max()))
+            self.max_row = max(self.max_row, int(row[cell_ref].max()))
+        closes = np.flatnonzero(buf == 62)
+        rows = _tag_starts(buf, b"row")
+        row_has_ref = _with_attr(rows, at[~cell_ref], closes)
+        self.rows_without_ref += int((~row_has_ref).sum())
+        if (~cell_ref).any():
+            self.max_row_tag = max(self.max_row_tag, int(row[~cell_ref].max()))
+        cells = _tag_starts(buf, b"c")
+        refless = cells[~_with_attr(cells, at[cell_ref], closes)]
+        if not len(refless):  # every cell has its reference (what Excel, WPS and xlsxwriter write)
+            if len(rows):
                 self.refless_run = 0
             return
-        for i, piece in enumerate(_ROW_TAG.split(part)):
-            if i:
-                self.refless_run = 0
-            self.refless_run += len(_CELL_TAG.findall(piece)) - len(_CELL_REF.findall(piece))
-            self.refless_max = max(self.refless_max, self.refless_run)
+        # cells placed by position: count them per row (a row's first part may continue the last chunk's)
+        segment = np.searchsorted(rows, refless)
+        counts = np.bincount(segment, minlength=len(rows) + 1)
+        counts[0] += self.refless_run
+        self.refless_max = max(self.refless_max, int(counts.max()))
+        self.refless_run = int(counts[-1]) if len(rows) else int(counts[0])
 
     def bounds(self) -> tuple[int, int]:
         """(rows, columns): upper bounds of the grid the reader will build from this sheet."""
-        rows = max((int(n) for n in self.numbers), default=0)
-        columns = max((_column_number(x) for x in self.letters), default=0)
-        if self.refless_max:  # cells placed by position: after the furthest reference, at most one row or column per tag
-            rows = max(rows, max((int(n) for n in self.row_numbers), default=0)) + self.rows_without_ref + 1
+        rows, columns = self.max_row, self.max_column
+        if self.refless_max:  # after the furthest reference, at most one row or column per tag
+            rows = max(rows, self.max_row_tag) + self.rows_without_ref + 1
             columns += self.refless_max
         return rows, columns
 
