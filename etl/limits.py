@@ -64,21 +64,27 @@ class Limits:
         """The per-file size (whole MB) for st.file_uploader, which the browser enforces."""
         return max(1, -(-self.file_bytes // MB))
 
-    def check_shape(self, where: str, rows: int, columns: int) -> None:
-        """Refuse a sheet (``where``: 「工作表「2021」」 or 「文件」) whose grid would be too big."""
+    def check_shape(self, where: str, rows: int, columns: int, partial: bool = False) -> None:
+        """Refuse a sheet (``where``: 「工作表「2021」」 or 「文件」) whose grid would be too big.
+
+        ``partial``: the sheet was measured only in part (refused before reading it all), so the
+        message says 「至少有」.
+        """
+        has = "至少有" if partial else "有"
         if rows > self.rows:
-            raise Refused("too_many_rows", where=where, rows=f"{rows:,}", limit=f"{self.rows:,}")
+            raise Refused("too_many_rows", where=where, has=has, rows=f"{rows:,}", limit=f"{self.rows:,}")
         if columns > self.columns:
-            raise Refused("too_many_columns", where=where, columns=f"{columns:,}", limit=f"{self.columns:,}")
+            raise Refused("too_many_columns", where=where, has=has, columns=f"{columns:,}",
+                          limit=f"{self.columns:,}")
         if rows * columns > self.cells:
-            raise Refused("too_many_cells", where=where, rows=f"{rows:,}", columns=f"{columns:,}",
+            raise Refused("too_many_cells", where=where, has=has, rows=f"{rows:,}", columns=f"{columns:,}",
                           cells=f"{rows * columns:,}", limit=f"{self.cells:,}")
 
 
 LIMITS = Limits()
 ACCEPTED = (".xlsx", ".xls", ".csv", ".txt")  # .txt: tab- or comma-separated text, read as a CSV
 TEXT_SUFFIXES = (".csv", ".txt")
-OTHER_FORMATS = {".xlsm": ("macro", "启用宏的 Excel 工作簿（.xlsm）"), ".xltm": ("macro", "启用宏的 Excel 模板（.xltm）"),
+OTHER_FORMATS = {".xlsm": ("macro", ".xlsm"), ".xltm": ("macro", ".xltm"),
                  ".xlsb": ("other", "二进制格式的 Excel 工作簿（.xlsb）"), ".xltx": ("other", "Excel 模板（.xltx）"),
                  ".ods": ("other", "OpenDocument 表格（.ods）"), ".et": ("other", "WPS 表格文件（.et）"),
                  ".numbers": ("other", "Numbers 表格（.numbers）")}
@@ -170,7 +176,7 @@ def _check_text(data: bytes, limits: Limits) -> None:
     """A CSV: lines, and fields per line (commas or tabs; quoted ones counted exactly only when needed)."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if lines > limits.rows:
-        raise Refused("too_many_rows", where="文件", rows=f"{lines:,}", limit=f"{limits.rows:,}")
+        raise Refused("too_many_rows", where="文件", has="有", rows=f"{lines:,}", limit=f"{limits.rows:,}")
     # an upper bound: a comma or tab byte never occurs inside a UTF-8 or GB18030 character
     widest = max(max(line.count(b","), line.count(b"\t")) for line in data.split(b"\n")) + 1
     if widest <= limits.columns and lines * widest <= limits.cells:
@@ -227,7 +233,7 @@ def _check_zip(data: bytes, limits: Limits) -> None:
                 "二进制格式的 Excel 工作簿（.xlsb）" if "xl/workbook.bin" in names else "ZIP 压缩包")
         raise Refused("file_not_xlsx", what=what)
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise Refused("file_macro", what="含有宏代码")
+        raise Refused("file_macro", what="文件中含有宏代码")
     if len(members) > limits.members:
         raise Refused("zip_abnormal", detail=f"含 {len(members):,} 个部件")
     total = sum(m.file_size for m in members)
@@ -242,25 +248,28 @@ def _check_zip(data: bytes, limits: Limits) -> None:
     try:
         for m in members:
             is_sheet = m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
-            scan = SheetScan() if is_sheet else None
-            _stream(archive, m, scan)
-            if scan is not None:
-                label = f"工作表「{sheets[m.filename]}」" if m.filename in sheets else "有一个工作表"
-                rows, columns = scan.bounds()
-                limits.check_shape(label, rows, columns)
+            label = f"工作表「{sheets[m.filename]}」" if m.filename in sheets else "有一个工作表"
+            _stream(archive, m, SheetScan() if is_sheet else None, limits, label)
     except ZIP_ERRORS:
         raise Refused("file_damaged", detail="部分内容无法解压") from None
 
 
-def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan | None) -> None:
-    """Decompress one member in 1 MB chunks (zipfile stops at the declared size and checks the CRC)."""
+def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan | None, limits: Limits,
+            label: str) -> None:
+    """Decompress one member in 1 MB chunks (zipfile stops at the declared size and checks the CRC);
+    a worksheet is measured on the way and refused as soon as its bounds pass the limits."""
     with archive.open(member) as fh:
-        while chunk := fh.read(MB):
+        chunk = fh.read(MB)
+        while chunk:
             on_time()
             if scan is not None:
                 scan.feed(chunk)
+            chunk = fh.read(MB)
+            if scan is not None and chunk:  # bounds only grow: refuse before reading the rest
+                limits.check_shape(label, *scan.bounds(), partial=True)
     if scan is not None:
         scan.close()
+        limits.check_shape(label, *scan.bounds())
 
 
 # Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a

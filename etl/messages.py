@@ -30,10 +30,10 @@ MESSAGES: dict[str, str] = {
     "zip_too_big": "工作簿解压后约 {size}，超过 {limit} 的上限（文件可能异常），请删去无关内容或拆分后上报",
     "zip_ratio": "工作簿压缩比异常（{ratio} 倍，可能是恶意构造的文件），系统拒绝读取，请用 Excel 重新保存后上报",
     "too_many_sheets": "工作簿有 {sheets} 个工作表，超过 {limit} 个的上限，请删去无关工作表或拆分后上报",
-    "too_many_rows": "{where}有 {rows} 行，超过每个表 {limit} 行的上限，请按年份拆分后分批上报",
-    "too_many_columns": "{where}有 {columns} 列，超过每个表 {limit} 列的上限（常见原因：数据右侧有大量空列或多余的逗号），"
+    "too_many_rows": "{where}{has} {rows} 行，超过每个表 {limit} 行的上限，请按年份拆分后分批上报",
+    "too_many_columns": "{where}{has} {columns} 列，超过每个表 {limit} 列的上限（常见原因：数据右侧有大量空列或多余的逗号），"
                         "请删去多余的列后重新上报",
-    "too_many_cells": "{where}有 {rows} 行 × {columns} 列（{cells} 个单元格），超过每个表 {limit} 个单元格的上限，"
+    "too_many_cells": "{where}{has} {rows} 行 × {columns} 列（{cells} 个单元格），超过每个表 {limit} 个单元格的上限，"
                       "请删去多余的行列或拆分后分批上报",
     "cell_too_long": "{where}{cell}有 {chars} 个字符，超过每个单元格 {limit} 个字符的上限，请删减后重新上报",
     # row level
