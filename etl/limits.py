@@ -322,6 +322,11 @@ def _tag_starts(buf: np.ndarray, name: bytes) -> np.ndarray:
     return np.flatnonzero(hit)
 
 
+_COLUMN = np.arange(REF_BYTES)
+_POW26 = 26 ** np.arange(4, dtype=np.int64)
+_POW10 = 10 ** np.arange(10, dtype=np.int64)
+
+
 def _refs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ` r="…"` attribute: (position, column number or 0, row number); beyond-Excel values are HUGE."""
     n = len(buf)
@@ -330,19 +335,20 @@ def _refs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return empty, empty, empty
     hit = (buf[:-4] == 32) & (buf[1:-3] == 114) & (buf[2:-2] == 61) & (buf[3:-1] == 34)
     at = np.flatnonzero(hit)
-    index = at[:, None] + 4 + np.arange(REF_BYTES)
+    index = at[:, None] + 4 + _COLUMN
     win = np.where(index < n, buf[np.minimum(index, n - 1)], 0).astype(np.int64)
     letter = (win >= 65) & (win <= 90)
-    digit = (win >= 48) & (win <= 57)
     n_letters = np.where(letter.all(axis=1), REF_BYTES, np.argmin(letter, axis=1))
-    after = np.arange(REF_BYTES) >= n_letters[:, None]
-    stop = after & ~digit
+    stop = (_COLUMN >= n_letters[:, None]) & ~((win >= 48) & (win <= 57))
     end = np.where(stop.any(axis=1), np.argmax(stop, axis=1), REF_BYTES)
-    column = np.zeros(len(at), dtype=np.int64)
-    row = np.zeros(len(at), dtype=np.int64)
-    for j in range(REF_BYTES):
-        column = np.where(j < np.minimum(n_letters, 3), column * 26 + win[:, j] - 64, column)
-        row = np.where((j >= n_letters) & (j < np.minimum(end, n_letters + 9)), row * 10 + win[:, j] - 48, row)
+    # column: the letters as base-26 digits; row: up to 9 decimal digits after them
+    used = np.minimum(n_letters, 3)[:, None]
+    places = used - 1 - _COLUMN
+    column = np.where(places >= 0, (win - 64) * _POW26[np.clip(places, 0, 3)], 0).sum(axis=1)
+    last = np.minimum(end, n_letters + 9)[:, None]
+    places = last - 1 - _COLUMN
+    in_row = (_COLUMN >= n_letters[:, None]) & (places >= 0)
+    row = np.where(in_row, (win - 48) * _POW10[np.clip(places, 0, 9)], 0).sum(axis=1)
     column[n_letters > 3] = HUGE
     row[end - n_letters > 7] = HUGE
     return at, column, row

@@ -10,6 +10,7 @@ import struct
 import zipfile
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 
 import xlsxwriter
 
@@ -164,6 +165,16 @@ def far_cell_xlsx(ref: str = "XFD1048576") -> tuple[str, bytes]:
     row = int("".join(ch for ch in ref if ch.isdigit()))
     return f"桂南社区_远端单元格_{ref}.xlsx", raw_xlsx([
         f'<row r="1">{_inline("A1", "事项编号")}</row><row r="{row}"><c r="{ref}"><v>1</v></c></row>'.encode()])
+
+
+def far_cell_xls() -> tuple[str, bytes]:
+    """An old .xls (5 KB) with a ledger in A1:E2 and one cell at IV65536, the format's last cell.
+
+    tests/fixtures/far_cell.xls: written by xlsxwriter as .xlsx, then ``soffice --headless
+    --convert-to xls``. An .xls gets no byte scan: the reader checks the sheet's size before it
+    becomes a Python grid.
+    """
+    return "桂南社区_远端单元格.xls", (Path(__file__).parent / "fixtures" / "far_cell.xls").read_bytes()
 
 
 def lying_member_xlsx() -> tuple[str, bytes]:

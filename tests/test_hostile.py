@@ -71,6 +71,7 @@ CASES = {
     "zip_bomb_300mb": Case(h.zip_bomb, reason="工作簿解压后约 300.0 MB，超过 200.0 MB 的上限"),
     "cell_at_xfd1048576": Case(h.far_cell_xlsx, reason="工作表「台账」有 1,048,576 行"),
     "cell_at_xfd1": Case(lambda: h.far_cell_xlsx("XFD1"), reason="工作表「台账」有 16,384 列"),
+    "xls_with_a_cell_at_iv65536": Case(h.far_cell_xls, reason="65,536 行 × 256 列（16,777,216 个单元格），超过每个表 5,000,000"),
     "member_lies_about_its_size": Case(h.lying_member_xlsx, reason="文件已损坏（部分内容无法解压）"),
     "odd_dates": Case(h.odd_dates_xlsx, loaded=("D-5",), rejected=(
         "登记日期没有有效日期（单元格里是 0、负数或只有时刻 00:00，Excel 中显示为 1900-01-00、00:00 或 ####）",  # −1

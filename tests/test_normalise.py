@@ -1,7 +1,9 @@
 """Normalisers as tables: raw cell in, canonical value (or the CellError code) out."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import sys
+import unicodedata
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -86,6 +88,33 @@ def outcome(fn, value):
 ])
 def test_parse_date(raw, expected):
     assert outcome(n.parse_date, raw) == expected
+
+
+# What calamine gives for a date-formatted cell holding 0, a negative number or a fraction (a time,
+# no day) and for a duration: the message must show what the clerk saw, not 「00:00:00」.
+@pytest.mark.parametrize(("raw", "code", "params", "message"), [
+    (time(0, 0), "date_zero", {},
+     "登记日期没有有效日期（单元格里是 0、负数或只有时刻 00:00，Excel 中显示为 1900-01-00、00:00 或 ####），"
+     "请按 2021-03-05 的格式填写"),
+    (time(12, 30), "date_time_only", {"value": "12:30"}, "登记日期「12:30」只有时刻、没有日期，请按 2021-03-05 的格式填写"),
+    (timedelta(hours=30, minutes=5), "date_time_only", {"value": "30:05"}, "登记日期「30:05」只有时刻、没有日期"),
+    (-1.0, "invalid_date", {"value": "-1"}, "登记日期「-1」不是有效日期"),
+])
+def test_a_date_cell_without_a_day_says_what_the_clerk_saw(raw, code, params, message):
+    from etl.errors import Problem
+
+    with pytest.raises(CellError) as info:
+        n.parse_date(raw)
+    assert (info.value.code, info.value.params) == (code, params)
+    assert Problem(code, {"field": "登记日期", **params}).message().startswith(message)
+
+
+def test_is_blank_of_text_is_strip_for_every_character():
+    """is_blank takes `not text.strip()` for clean_text(text) == '': true for every code point."""
+    differ = [cp for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF
+              and (n.clean_text(chr(cp)) == "") != (not chr(cp).strip())]
+    assert differ == []
+    assert unicodedata.normalize("NFKC", "\u3000") == " " and n.is_blank("\u3000\t") and not n.is_blank("\u200b")
 
 
 def test_invalid_date_error_carries_the_text_as_written():

@@ -113,3 +113,47 @@ def test_quality_page_lists_overdue_communities(app: AppTest) -> None:
     due = " ".join(c.value for c in app.caption)
     assert card.value != "0 个" and "应报至 2022年06月" in due
     assert any("瀚天社区" in list(df.value.get("community", [])) for df in app.dataframe)
+
+
+def test_hostile_files_are_refused_in_chinese_and_the_good_one_previews(app: AppTest, db: Path) -> None:
+    import hostile_files as h
+
+    before = digest(db)
+    uploads = [h.xlsm(), h.bom_gbk_csv(), h.wide_csv(50_000), h.far_cell_xlsx()]
+    app.get("file_uploader")[0].set_value([(name, data, "application/octet-stream") for name, data in uploads]).run()
+    assert not app.exception, [e.message for e in app.exception]
+    files = app.dataframe[0].value
+    assert list(files["status"]) == ["已拒收", "可载入", "已拒收", "已拒收"]
+    errors = " ".join(e.value for e in app.error)
+    assert "文件是启用宏的工作簿（.xlsm）" in errors and "文件有 50,003 列" in errors and "1,048,576 行" in errors
+    assert "not allowed" not in errors and "Traceback" not in errors
+    assert app.button(key="intake_commit").label == "确认入库（1 个文件）"
+    assert digest(db) == before
+
+
+def test_a_full_disk_at_preview_and_at_commit_is_a_chinese_error(app: AppTest, db: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import shutil
+
+    real = shutil.copyfile
+
+    def full(src, dst, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    before = digest(db)
+    monkeypatch.setattr(shutil, "copyfile", full)
+    app.get("file_uploader")[0].set_value([("桂南社区_事项台账_2022.xlsx", ledger(tmp_path), XLSX)]).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert [e.value for e in app.error] == ["磁盘空间不足，预览未完成，数据库未改动；请清理数据目录所在的磁盘后重试"]
+
+    monkeypatch.setattr(shutil, "copyfile", real)
+    app.get("file_uploader")[0].set_value([("桂南社区_事项台账_2023.xlsx", ledger(tmp_path), XLSX)]).run()
+    assert not app.error
+    monkeypatch.setattr(shutil, "copyfile", full)
+    app.button(key="intake_commit").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert [e.value for e in app.error] == [
+        "入库失败：磁盘空间不足，本次载入已取消，数据库未改动；请清理数据目录所在的磁盘后重试"]
+    assert digest(db) == before
+    assert not [p for p in db.parent.iterdir() if ".building-" in p.name]
