@@ -365,6 +365,36 @@ def _with_attr(starts: np.ndarray, attrs: np.ndarray, closes: np.ndarray) -> np.
     return (first > starts) & (first < close)
 
 
+@dataclass
+class Measure:
+    """What one part of a worksheet's XML holds (see SheetScan); ``refless``: cells without a
+    reference per row segment, the first segment being what precedes the part's first <row>."""
+
+    max_column: int
+    max_row: int
+    max_row_tag: int
+    rows_without_ref: int
+    refless: list[int]
+
+
+def _measure(text: bytes) -> Measure:
+    """What one part of normalised worksheet XML holds, vectorised with numpy."""
+    buf = np.frombuffer(text, dtype=np.uint8)
+    at, column, row = _refs(buf)
+    cell_ref = column > 0
+    max_column = int(column[cell_ref].max()) if cell_ref.any() else 0
+    max_row = int(row[cell_ref].max()) if cell_ref.any() else 0
+    max_row_tag = int(row[~cell_ref].max()) if (~cell_ref).any() else 0
+    closes = np.flatnonzero(buf == 62)
+    rows = _tag_starts(buf, b"row")
+    rows_without_ref = int((~_with_attr(rows, at[~cell_ref], closes)).sum())
+    cells = _tag_starts(buf, b"c")
+    refless = cells[~_with_attr(cells, at[cell_ref], closes)]
+    counts = np.bincount(np.searchsorted(rows, refless), minlength=len(rows) + 1) if len(refless) \
+        else np.zeros(len(rows) + 1, dtype=np.int64)
+    return Measure(max_column, max_row, max_row_tag, rows_without_ref, counts.tolist())
+
+
 class SheetScan:
     """The rows and columns a worksheet's cells occupy, from its XML in chunks (never parsed whole).
 
@@ -403,30 +433,21 @@ class SheetScan:
     def _scan(self, part: bytes) -> None:
         if not part:
             return
-        buf = np.frombuffer(_normalise_xml(part), dtype=np.uint8)
-        at, column, row = _refs(buf)
-        cell_ref = column > 0
-        if cell_ref.any():
-            self.max_column = max(self.max_column, int(column[cell_ref].max()))
-            self.max_row = max(self.max_row, int(row[cell_ref].max()))
-        closes = np.flatnonzero(buf == 62)
-        rows = _tag_starts(buf, b"row")
-        row_has_ref = _with_attr(rows, at[~cell_ref], closes)
-        self.rows_without_ref += int((~row_has_ref).sum())
-        if (~cell_ref).any():
-            self.max_row_tag = max(self.max_row_tag, int(row[~cell_ref].max()))
-        cells = _tag_starts(buf, b"c")
-        refless = cells[~_with_attr(cells, at[cell_ref], closes)]
-        if not len(refless):  # every cell has its reference (what Excel, WPS and xlsxwriter write)
-            if len(rows):
+        text = _normalise_xml(part)
+        found = _measure(text)
+        self.max_column = max(self.max_column, found.max_column)
+        self.max_row = max(self.max_row, found.max_row)
+        self.max_row_tag = max(self.max_row_tag, found.max_row_tag)
+        self.rows_without_ref += found.rows_without_ref
+        counts = found.refless
+        if not any(counts):  # every cell has its reference (what Excel, WPS and xlsxwriter write)
+            if len(counts) > 1:
                 self.refless_run = 0
             return
-        # cells placed by position: count them per row (a row's first part may continue the last chunk's)
-        segment = np.searchsorted(rows, refless)
-        counts = np.bincount(segment, minlength=len(rows) + 1)
-        counts[0] += self.refless_run
-        self.refless_max = max(self.refless_max, int(counts.max()))
-        self.refless_run = int(counts[-1]) if len(rows) else int(counts[0])
+        # cells placed by position: per row (a row's first part may continue the last chunk's)
+        counts = [counts[0] + self.refless_run, *counts[1:]]
+        self.refless_max = max(self.refless_max, max(counts))
+        self.refless_run = counts[-1]
 
     def bounds(self) -> tuple[int, int]:
         """(rows, columns): upper bounds of the grid the reader will build from this sheet."""

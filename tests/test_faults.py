@@ -204,3 +204,20 @@ def test_a_preview_on_a_full_disk_says_so(db: Path, tmp_path: Path, monkeypatch:
     with pytest.raises(LoadFailed, match="^磁盘空间不足，预览未完成，数据库未改动；请清理数据目录所在的磁盘后重试$"):
         new = another_file(tmp_path)
         preview_uploads([(new.name, new.read_bytes())], db)
+
+
+def test_scratch_folders_of_dead_previews_are_removed(db: Path, tmp_path: Path) -> None:
+    import tempfile
+
+    from chuangshu.intake import preview_uploads
+
+    gone = Path(tempfile.mkdtemp(prefix=f"chuangshu-preview-{dead_pid()}-"))
+    (gone / "preview.duckdb").write_bytes(b"half")
+    mine = Path(tempfile.mkdtemp(prefix=f"chuangshu-preview-{os.getpid()}-"))  # a live process's: kept
+    try:
+        new = another_file(tmp_path)
+        assert preview_uploads([(new.name, new.read_bytes())], db).files[0].status == "可载入"
+        assert not gone.exists() and mine.exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.rmtree(gone, ignore_errors=True)

@@ -1,0 +1,97 @@
+"""The intake limits' own machinery (etl/limits.py): measuring a worksheet from its XML, CSV widths,
+the office's overrides. The files that exercise them end to end are in test_hostile.py."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+import hostile_files as h
+from etl import limits as L
+from etl.limits import LIMITS, Limits, Refused, SheetScan, check_file, with_overrides
+
+# worksheet XML → (rows, columns) the scan must report: the furthest reference, or a bound
+SHEETS = {
+    "references": (b'<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="C1" t="n"><v>0</v></c></row>'
+                   b'<row r="7"><c r="B7"><v>2</v></c></row></sheetData>', (7, 3)),
+    "single quotes, tab, spaces around =": (b"<row r='1'><c\tr = 'XFD1048576'><v>1</v></c></row>", (1048576, 16384)),
+    "line breaks inside the tag": (b'<row r="2"><c\r\n r="K2"\n s="1"><v>1</v></c></row>', (2, 11)),
+    "prefixed tags": (b'<x:row r="1"><x:c r="AB30"><x:v>1</x:v></x:c></x:row>', (30, 28)),
+    "cells without references": (b"<row><c><v>1</v></c><c><v>1</v></c><c><v>1</v></c></row><row><c><v>1</v></c></row>",
+                                 (3, 3)),
+    "references, then cells placed after them": (b'<row r="3"><c r="D3"><v>1</v></c><c><v>1</v></c><c><v>1</v></c>'
+                                                 b"</row>", (4, 6)),
+    "'>' inside an attribute value (a bound)": (b'<row r="1"><c foo=">" r="Z9"><v>1</v></c></row>', (10, 27)),
+    "a formatted cell without a value counts": (b'<row r="1"><c r="A1"><v>1</v></c><c r="ZZ1" s="1"/></row>', (1, 702)),
+    "beyond any spreadsheet": (b'<row r="1"><c r="AAAA1"><v>1</v></c><c r="A12345678901"><v>1</v></c></row>',
+                               (L.HUGE, L.HUGE)),
+    "no cells": (b'<sheetData><row r="5" s="2" customFormat="1"/></sheetData>', (0, 0)),
+    "text that looks like a reference": (b'<row r="1"><c r="A1" t="inlineStr"><is><t>r="Q40" r=</t></is></c></row>',
+                                         (1, 1)),
+}
+
+
+@pytest.mark.parametrize("case", SHEETS)
+def test_sheet_scan_bounds_whatever_the_chunks(case: str) -> None:
+    xml, expected = SHEETS[case]
+    for size in (1, 2, 3, 5, 7, 11, 64, len(xml)):  # a reference split across chunks is still seen
+        scan = SheetScan()
+        for i in range(0, len(xml), size):
+            scan.feed(xml[i:i + size])
+        scan.close()
+        assert scan.bounds() == expected, (case, size)
+
+
+def test_the_grid_calamine_builds_is_within_the_bounds() -> None:
+    """For the readable cases, calamine's own grid is never larger than what the scan reported."""
+    import python_calamine as calamine
+
+    for case, (xml, (rows, columns)) in SHEETS.items():
+        if "beyond" in case or "XFD1048576" in xml.decode():
+            continue
+        data = h.raw_xlsx([xml.replace(b"x:", b"")])
+        sheet = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("台账")
+        grid = sheet.to_python(skip_empty_area=False)
+        assert len(grid) <= rows and max((len(r) for r in grid), default=0) <= columns, case
+
+
+def test_an_overlong_tag_is_refused() -> None:
+    scan = SheetScan()
+    with pytest.raises(Refused, match="工作表中有异常长的标记"):
+        scan.feed(b'<row r="1"><c r="A1" s="' + b"1" * (L.MAX_TAG + 10))
+
+
+@pytest.mark.parametrize(("letters", "number"), [("A", 1), ("Z", 26), ("AA", 27), ("AZ", 52), ("ALL", 1000),
+                                                 ("XFD", 16384)])
+def test_column_letters(letters: str, number: int) -> None:
+    assert L._column_number(letters.encode()) == number and L.column_letters(number) == letters
+
+
+def test_quoted_separators_are_counted_exactly_only_when_needed() -> None:
+    """A description full of commas inside quotes is one field, not a thousand columns."""
+    text = "事项编号,社区,类别,登记日期,事项描述\nA-1,桂南,卫生,2021-03-01,\"" + "，,".join(["x"] * 1500) + "\"\n"
+    check_file("a.csv", text.encode())
+    with pytest.raises(Refused, match="文件有 1,504 列"):
+        check_file("a.csv", text.replace('"', "").encode())
+
+
+@pytest.mark.parametrize(("items", "expected"), [
+    (["rows=500000"], {"rows": 500_000}),
+    (["file_bytes=200MB", "cell_chars=1,000"], {"file_bytes": 200 * L.MB, "cell_chars": 1000}),
+    (["seconds=300", "ratio=50"], {"seconds": 300.0, "ratio": 50.0}),
+    (["file-bytes=2gb"], {"file_bytes": 2 * 1024 * L.MB}),
+])
+def test_overrides(items: list[str], expected: dict) -> None:
+    limits = with_overrides(LIMITS, items)
+    assert {k: getattr(limits, k) for k in expected} == expected
+    assert isinstance(limits.rows, int) and isinstance(limits.seconds, float)
+    assert LIMITS == Limits()  # the defaults are untouched
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("lines=3", "无法识别的限制「lines=3」"), ("rows", "无法识别的限制「rows」"), ("rows=many", "数值无法识别"),
+    ("rows=0", "必须大于 0"), ("rows=-5", "必须大于 0"),
+])
+def test_bad_overrides_say_why_in_chinese(item: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        with_overrides(LIMITS, [item])
