@@ -58,7 +58,7 @@ def _is_local_client() -> bool:
         ip = st.context.ip_address
     except Exception:  # noqa: BLE001 - no client context (tests, bare mode)
         return True
-    return auth.is_local_address(ip)
+    return auth.is_local_address(ip if isinstance(ip, str) else None)  # not a str: no real client (AppTest)
 
 
 def _oidc_user(conf: Mapping[str, Any]) -> tuple[bool, User | None]:
