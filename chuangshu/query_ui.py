@@ -260,16 +260,18 @@ def _info_sheet(result: query_runner.QueryResult, values: dict) -> pd.DataFrame:
 
 
 def downloads(result: query_runner.QueryResult) -> None:
-    """CSV and Excel downloads of the result (built only when clicked)."""
+    """CSV and Excel downloads of the result (built only when clicked, outside the script run: so
+    everything they need is taken from the session now)."""
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
     df = result.df
+    values = dict(st.session_state.get("result_values") or {})
     d1, d2, _ = st.columns([1, 1, 3])
     d1.download_button("下载 CSV", data=lambda: export.to_csv_bytes(df), file_name=f"即席查询_{stamp}.csv",
                        mime=export.CSV_MIME, key="dl_csv", on_click="ignore", icon="⬇️")
     d2.download_button(
         "下载 Excel", file_name=f"即席查询_{stamp}.xlsx", mime=export.XLSX_MIME, key="dl_xlsx",
         data=lambda: export.to_xlsx_bytes(
-            {"结果": df, "查询说明": _info_sheet(result, st.session_state.get("result_values") or {})}),
+            {"结果": df, "查询说明": _info_sheet(result, values)}),
         on_click="ignore", icon="⬇️")
 
 
