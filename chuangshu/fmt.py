@@ -88,3 +88,9 @@ def literal(text: str) -> str:
         return ""
     fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
     return f"{fence} {body} {fence}"
+
+
+def label(text: str) -> str:
+    """User text for a widget label or tooltip: as is when it cannot form Markdown (no ASCII
+    punctuation: letters, digits, Chinese and its full-width punctuation), else :func:`literal`."""
+    return str(text) if not re.search(r"[!-/:-@\[-`{-~]", str(text)) else literal(text)

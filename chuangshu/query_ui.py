@@ -135,8 +135,8 @@ def choice_options(options_sql: str, version: str, scope: str | None = None) -> 
 def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     """The widget for a declared parameter, by its type; returns the widget's value."""
     key = session.param_key(param, param.name)
-    label = param.label or param.name
-    common: dict[str, Any] = {"key": key, "help": param.help or None}
+    label = fmt.label(param.label or param.name)  # typed by the query's author, shown to everyone
+    common: dict[str, Any] = {"key": key, "help": fmt.label(param.help) if param.help else None}
     if key not in st.session_state:  # else the widget takes its value from the session
         initial = session.initial_value(param, param.default)
         if param.type == "bool":

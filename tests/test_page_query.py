@@ -204,10 +204,25 @@ def test_literal_puts_user_text_in_a_code_span(text: str, shown: str) -> None:
     assert fmt.literal(text) == shown
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    ("起始年份", "起始年份"),
+    ("社区（全称）", "社区（全称）"),  # full-width punctuation forms no Markdown
+    ("Year 2020", "Year 2020"),
+    ("[点此](http://evil.example)", "` [点此](http://evil.example) `"),
+    ("www.evil.example", "` www.evil.example `"),
+    ("**粗体**", "` **粗体** `"),
+])
+def test_labels_from_saved_queries_cannot_form_markdown(text: str, shown: str) -> None:
+    from chuangshu import fmt
+
+    assert fmt.label(text) == shown
+
+
 def test_descriptions_and_names_show_as_plain_text(app):
     name = "[请重新登录](http://evil.example/n)"
-    sq.SavedQueryStore().save(sq.SavedQuery(name=name, sql="SELECT count(*) AS n FROM cases",
-                                            description=HOSTILE_DESCRIPTION))
+    sq.SavedQueryStore().save(sq.SavedQuery(
+        name=name, sql="SELECT count(*) AS n FROM cases WHERE year(reported_on) >= $y", description=HOSTILE_DESCRIPTION,
+        params=[sq.Param("y", "[年份](http://evil.example/y)", "int", default=2015, help="见 www.evil.example")]))
     app.query_params = {"q": name}
     at = app.run()
     assert not at.exception and not at.error
@@ -215,6 +230,8 @@ def test_descriptions_and_names_show_as_plain_text(app):
     for text in shown_markdown(at):  # wherever the name appears in Markdown, it is in a code span
         assert "evil" not in text and "<img" not in text, text
     assert [e.label for e in at.expander if "常用查询" in e.label] == [f"编辑常用查询 ` {name} `"]
+    year = at.number_input(key="tparam_int_y")
+    assert year.label == "` [年份](http://evil.example/y) `" and year.help == "` 见 www.evil.example `"
     at = AppTest.from_file(PAGE, default_timeout=60)  # a made-up name in a link
     at.query_params = {"q": "![](http://evil.example/x.png)"}
     at.run()
