@@ -11,7 +11,7 @@ import pandas as pd
 from etl.errors import LedgerError, Problem
 from etl.extract import read_sheets
 from etl.header import HeaderMatch, find_header, grid_rows
-from etl.kinds import KINDS, LedgerKind
+from etl.kinds import BY_NAME, LedgerKind
 from etl.normalise import is_blank
 from etl.reference import Reference
 from etl.transform import data_region, transform
@@ -95,10 +95,9 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
     for sheet, why in no_header:
         parsed.rejects.append(Reject(sheet, None, None, [Problem("sheet_no_header", {"detail": why})]))
         parsed.sheets.append((sheet, "未识别"))
-    by_name = {k.name: k for k in KINDS}
     for name, parts in frames.items():
         combined = pd.concat(parts, ignore_index=True)
-        parsed.records[name] = _drop_duplicates(combined, by_name[name], parsed)
+        parsed.records[name] = _drop_duplicates(combined, BY_NAME[name], parsed)
     return parsed
 
 
@@ -115,12 +114,11 @@ def _drop_duplicates(records: pd.DataFrame, kind: LedgerKind, parsed: ParsedFile
     if not dup.any():
         return records
     first = records[~dup].set_index(key)
-    label_field = kind.key[-1] if kind.key[-1] in records.columns else kind.key[0]
     for _, row in records[dup].iterrows():
         original = first.loc[tuple(row[k] for k in key) if len(key) > 1 else row[key[0]]]
         where = "" if original["source_sheet"] == row["source_sheet"] or original["source_sheet"] is None \
             else f"工作表「{original['source_sheet']}」"
-        value = row[label_field] if kind.name in ("cases", "micro_projects") else _describe(row, kind)
+        value = kind.describe(row)
         parsed.rejects.append(Reject(row["source_sheet"], int(row["source_row"]), kind.name, [Problem(
             "duplicate_key", {"key_label": kind.key_label, "value": value, "where": where,
                               "row": int(original["source_row"]), "scope": kind.key_scope,
@@ -138,12 +136,3 @@ def _key_headers(kind: LedgerKind) -> tuple[str, ...]:
             names += list(kind.id_parts.get(part, (part,)))
     by_name = {f.name: f.header for f in kind.fields}
     return tuple(dict.fromkeys(by_name[n] for n in names if n in by_name))
-
-
-def _describe(row: pd.Series, kind: LedgerKind) -> str:
-    """A human label for a row whose key is a hash (person, organisation, activity)."""
-    if kind.name == "volunteers":
-        return f"{row.get('name_masked')}（{row.get('role')}，{row.get('appointed_on')}）"
-    if kind.name == "activities":
-        return f"{row.get('name')}（{row.get('held_on')}）"
-    return str(row.get("name"))
