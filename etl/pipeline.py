@@ -10,11 +10,14 @@ import pandas as pd
 
 from etl.errors import LedgerError, Problem
 from etl.extract import read_sheets
-from etl.header import HeaderMatch, find_header, grid_rows
+from etl.header import HeaderMatch, find_header, grid_rows, is_template_sheet
 from etl.kinds import BY_NAME, LedgerKind
 from etl.normalise import is_blank
 from etl.reference import Reference
 from etl.transform import data_region, transform
+
+
+TEMPLATE_NOTE = "模板说明（不含数据，已跳过）"
 
 
 @dataclass
@@ -71,6 +74,9 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
             head = grid_rows(raw.grid)
             if not any(not is_blank(c) for row in head for c in row) and _all_blank(raw.grid):
                 parsed.sheets.append((raw.sheet, "空工作表"))
+                continue
+            if is_template_sheet(head):  # the template's instructions and drop-down lists
+                parsed.sheets.append((raw.sheet, TEMPLATE_NOTE))
                 continue
             match, why = find_header(head)
             if match is None:
