@@ -106,7 +106,7 @@ def hint(kind: LedgerKind, f: Field, ref: Reference, community: str | None = Non
         "id": f"按社区原有编号填写；同一{kind.key_scope}内不能重复",
         "text": "按实际名称填写",
         "note": "自由填写；文中的电话号码会被自动隐去",
-        "place": "如 3座、12栋、东巷",
+        "place": "按实际名称填写",
         "person_name": "仅用于识别同一人员：数据库只保存脱敏后的姓名（如 陈*明），不保存全名",
         "phone": "仅用于识别同一人员，不会存入数据库；手机或座机号码均可",
         "handlers": "可填多个，用「、」分隔，如 街坊会、楼长；常用：" + "、".join(dict.fromkeys(ref.handlers.values())),
