@@ -105,8 +105,8 @@ def is_template_sheet(rows: list[list[Any]]) -> bool:
 
 
 def is_example(value: Any) -> bool:
-    """The first field's cell of the template's example row."""
-    return isinstance(value, str) and clean_text(value).startswith(EXAMPLE_MARK)
+    """The first field's cell of the template's example row (spaces before the mark allowed)."""
+    return isinstance(value, str) and value.lstrip().startswith(EXAMPLE_MARK)
 
 
 def is_footer(cells: list[Any]) -> bool:
