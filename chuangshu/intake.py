@@ -31,6 +31,7 @@ from etl.extract import CFB_MAGIC, ENCRYPTION_MARK, read_sheets
 from etl.kinds import BY_NAME
 from etl.load import (FileSummary, LoadReport, PreviewReport, SheetSummary, Staged, load_files, preview_files,
                       submission_rows)
+from etl.migrations import SchemaMismatch, SchemaTooNew
 from etl.pipeline import ParsedFile, Reject, content_hash, parse_file
 from etl.reference import Reference, load_reference
 
@@ -369,7 +370,11 @@ def preview_uploads(uploads: list[tuple[str, bytes]], db_path: Path, *, limits: 
         passed[Path(name)] = data
     if not passed:
         return out
-    report: PreviewReport = preview_files(list(passed), db_path, ref=ref, today=today, contents=passed)
+    try:
+        report: PreviewReport = preview_files(list(passed), db_path, ref=ref, today=today, contents=passed)
+    except (SchemaTooNew, SchemaMismatch) as exc:  # a database this code cannot load into: say why
+        out.error = str(exc)
+        return out
     summaries = {s.file: s for s in report.files}
     for f in out.files:
         if f.status == STATUS_REFUSED:
