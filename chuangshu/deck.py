@@ -33,7 +33,8 @@ from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
-from chuangshu import cellsafe, fmt, metrics, theme
+from chuangshu import fmt, metrics, theme
+from etl import cellsafe
 from chuangshu.filters import Filters
 
 SOURCE = "来源：各社区上报台账（创熟台账库）"  # the same words as the dashboard's chart captions

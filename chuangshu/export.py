@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chuangshu import cellsafe
-from chuangshu.cellsafe import FORMULA_PREFIXES, is_formula_like, neutralise  # noqa: F401 - re-exported
+from etl import cellsafe
+from etl.cellsafe import FORMULA_PREFIXES, is_formula_like, neutralise  # noqa: F401 - re-exported
 
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_COLS = 16_384

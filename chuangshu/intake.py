@@ -434,7 +434,7 @@ def error_report(name: str, data: bytes, parsed: ParsedFile) -> bytes:
     as a formula (= + - @, tab, CR) is also marked quote-prefixed, so it stays text when edited
     (both by :mod:`chuangshu.cellsafe`).
     """
-    from chuangshu import cellsafe
+    from etl import cellsafe
 
     buffer = io.BytesIO()
     book = cellsafe.workbook(buffer)
@@ -463,7 +463,7 @@ class _Styles:
     """The few cell formats the report needs, created once per workbook."""
 
     def __init__(self, book: Any) -> None:
-        from chuangshu.cellsafe import TextFormats
+        from etl.cellsafe import TextFormats
 
         self.formats = TextFormats(book)
         self.reason = book.add_format({"font_color": REASON_FONT, "text_wrap": True, "valign": "top"})

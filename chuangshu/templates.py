@@ -16,6 +16,11 @@ def communities() -> list[str]:
     return [row["community"] for row in load_reference().tables["communities"]]
 
 
+def file_name(kind: str, community: str | None = None) -> str:
+    """The template's file name (cheap: the page shows it before the file is built on the click)."""
+    return template.file_name(BY_NAME[kind], template.resolve_community(load_reference(), community))
+
+
 @cache
 def template_file(kind: str, community: str | None = None) -> tuple[str, bytes]:
     """(file name, workbook bytes) of a kind's template, with the community's compounds if given."""

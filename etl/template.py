@@ -184,10 +184,10 @@ def write(kind_name: str, out: Path | None = None, community: str | None = None,
 
 def build(kind: LedgerKind, ref: Reference, community: str | None = None) -> bytes:
     """The template workbook for ``kind`` (with ``community``'s compounds in the 小区 drop-down)."""
-    import xlsxwriter
+    from etl import cellsafe
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = cellsafe.workbook(buffer)  # reference names are written as text, never as formulas
     title = f"{community or ''}{kind.title}"
     book.set_properties({"title": f"{title}模板", "subject": "创熟台账模板",
                          "comments": f"ledger={kind.name}; schema={SCHEMA_VERSION}; community={community or ''}"})

@@ -20,8 +20,8 @@ with st.expander("空白台账模板：发给社区填写，填好后在这里�
     t_kind = kind_col.selectbox("台账", list(templates.KINDS), format_func=templates.KINDS.get, key="template_kind")
     t_community = community_col.selectbox("社区（带出该社区的小区下拉列表）", [None, *templates.communities()],
                                           format_func=lambda c: c or "不指定社区", key="template_community")
-    t_name, t_data = templates.template_file(t_kind, t_community)
-    st.download_button("下载台账模板（Excel）", data=t_data, file_name=t_name, mime=templates.XLSX,
+    st.download_button("下载台账模板（Excel）", data=lambda: templates.template_file(t_kind, t_community)[1],
+                       file_name=templates.file_name(t_kind, t_community), mime=templates.XLSX,
                        icon=":material/download:", key="template_download", on_click="ignore")
     st.caption("模板含标准表头（带填写说明）、下拉列表、日期格式和一行示例；示例行和说明页在载入时自动跳过。")
 

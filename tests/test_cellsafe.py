@@ -1,4 +1,4 @@
-"""No spreadsheet we write carries a live formula from the data (chuangshu.cellsafe).
+"""No spreadsheet we write carries a live formula from the data (etl.cellsafe).
 
 Every writer — the slide deck's embedded chart workbooks, chart and table downloads, 即席查询
 downloads and the intake error report — gets the same hostile text; each xlsx is unzipped
@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 from pptx import Presentation
 
-from chuangshu import cellsafe, deck, export, intake
+from chuangshu import deck, export, intake
+from etl import cellsafe
 from chuangshu.filters import Filters
 from etl.load import load_files
 from etl.pipeline import parse_file
@@ -207,7 +208,7 @@ def test_no_other_neutraliser_or_workbook_writer_in_the_code() -> None:
             for m in pattern.finditer(text):
                 line = text.count("\n", 0, m.start()) + 1
                 found.append(f"{path.relative_to(ROOT)}:{line}: {what}: {m.group(0)}")
-    assert not found, "use chuangshu.cellsafe instead:\n" + "\n".join(found)
+    assert not found, "use etl.cellsafe instead:\n" + "\n".join(found)
 
 
 def test_the_scan_finds_copies() -> None:

@@ -186,7 +186,7 @@ def test_intake_error_report_is_built_on_click(sample_db: Path, tmp_path: Path, 
     at.switch_page("pages/intake.py").run()
     at.get("file_uploader")[0].set_value([("桂南社区_事项台账_2022.xlsx", ledger, XLSX)]).run()
     assert not at.exception
-    ((_, report),) = deferred_downloads.files(at)
+    ((_, report),) = deferred_downloads.files(at, "下载问题说明（Excel，可发回社区更正）")
     assert "问题汇总" in openpyxl.load_workbook(io.BytesIO(report)).sheetnames
 
 

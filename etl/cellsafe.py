@@ -12,12 +12,12 @@ can hold such text (a 小区 called ``=HYPERLINK(...)``), so every writer goes t
 * **CSV** has no cell types: :func:`neutralise` puts an apostrophe in front of formula-like text.
 
 Writers: :mod:`chuangshu.export` (chart downloads, table exports, 即席查询 downloads),
-:func:`chuangshu.intake.error_report` (the clerk's 问题说明), and :mod:`chuangshu.deck`
+:func:`chuangshu.intake.error_report` (the clerk's 问题说明), :mod:`etl.template` (the clerks'
+templates), and :mod:`chuangshu.deck`
 (the workbooks embedded behind the native charts of the 汇报导出 deck).
 ``tests/test_cellsafe.py`` fails if another prefix list or another way of opening an
-xlsxwriter workbook appears. This module imports nothing from ``chuangshu``: if a writer
-ever moves into ``etl`` (say, an error report written by the CLI), move this module with it
-and import it from there.
+xlsxwriter workbook appears. It lives in ``etl`` (which never imports the dashboard) so that
+writers on both sides of the layer boundary share it.
 """
 from __future__ import annotations
 
