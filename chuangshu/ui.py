@@ -225,7 +225,7 @@ def metric_card(col: Any, key: str, value: float | None) -> None:
 
 def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None, image: bool = True) -> None:
     """A chart with its caption (source, as-of, filters), its data as an xlsx download and, with ``image``,
-    a 「图片」 popover offering PNG and SVG (rendered only when clicked)."""
+    a 「图片」 popover offering PNG and SVG (every file built only when clicked: chuangshu.downloads)."""
     from chuangshu.export import to_xlsx_bytes
 
     f = filters()
@@ -235,7 +235,7 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
         text = note + " · " + text
     st.caption(text + (" · 示例数据" if is_sample() else ""))
     row = st.container(horizontal=True, gap="small")
-    row.download_button("下载数据", to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
+    row.download_button("下载数据", lambda: to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         icon=":material/download:", type="tertiary", help="本图数据（Excel）", on_click="ignore")
     img = row if image else None

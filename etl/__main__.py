@@ -1,4 +1,4 @@
-"""Command line: python -m etl sample|load|ensure-sample (see --help)."""
+"""Command line: python -m etl sample|load|ensure-sample|template (see --help)."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="不检查任何载入限制（文件大小、行列数、单元格长度、处理时限）：只用于街道办核实过的大文件")
     p_ensure = sub.add_parser("ensure-sample", help="数据库不存在时用示例数据构建")
     p_ensure.add_argument("--force", action="store_true", help="重新生成示例并重建数据库")
+    p_template = sub.add_parser("template", help="生成供社区填写的台账模板（.xlsx）")
+    p_template.add_argument("kind", help="台账：cases/volunteers/organizations/micro_projects/activities 或 事项台账 等")
+    p_template.add_argument("--community", default=None, help="社区（小区下拉列表只列该社区的小区）")
+    p_template.add_argument("--out", type=Path, default=None, help="输出文件（默认 <社区>_<台账>_模板.xlsx）")
     args = parser.parse_args(argv)
 
     if args.command == "sample":
@@ -49,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "load":
         return _load(args)
+    if args.command == "template":
+        from etl.template import write
+
+        try:
+            out = write(args.kind, args.out, args.community)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"已生成模板：{out}")
+        return 0
     if args.command == "ensure-sample":
         from etl.bootstrap import ensure_sample_db
         from etl.load import print_summary

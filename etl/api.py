@@ -15,6 +15,10 @@ Intake, as the 数据上报 page and ``python -m etl load`` both do it:
 * :func:`file_submissions` — the submission rows a parsed file gives (community, months);
 * :func:`read_sheets` — a file's raw grids (for the clerk's error report).
 
+Database upkeep (:func:`ensure_current`, :func:`ensure_sample_db`, :func:`build_marts`, the
+schema errors :class:`SchemaTooNew` and :class:`SchemaMismatch`) and the clerks' templates
+(:func:`build_template`, :func:`template_file_name`, :func:`resolve_community`) are here too.
+
 All of them apply :data:`LIMITS` unless given other :class:`Limits` (``None``: none at all, the
 office's ``--no-limits``).
 """
@@ -28,8 +32,12 @@ from etl.limits import ACCEPTED, LIMITS, Limits, Refused, check_file, is_refusal
 from etl.load import (FileSummary, LoadReport, PreviewReport, SheetSummary, file_submissions, load_files,
                       preview_files, print_summary)
 from etl.marts import build as build_marts
+from etl.migrations import SchemaMismatch, SchemaTooNew
 from etl.pipeline import ParsedFile, Reject, content_hash, parse_file
 from etl.reference import Reference, load_reference
+from etl.template import build as build_template
+from etl.template import file_name as template_file_name
+from etl.template import resolve_community
 
 STATUS_LOADED, STATUS_UNCHANGED, STATUS_UNREADABLE = "已载入", "未变化", "无法读取"  # FileSummary.status
 
@@ -42,7 +50,8 @@ def kind_title(name: str | None) -> str:
 __all__ = [
     "ACCEPTED", "BY_NAME", "KINDS", "LIMITS", "STATUS_LOADED", "STATUS_UNCHANGED", "STATUS_UNREADABLE",
     "FileSummary", "LedgerError", "Limits", "LoadFailed", "LoadReport", "ParsedFile", "PreviewReport", "Problem",
-    "Reference", "Refused", "Reject", "SheetSummary", "build_marts", "check_file", "content_hash", "ensure_current",
-    "ensure_sample_db", "file_submissions", "is_refusal", "kind_title", "ledger_files", "load_files",
-    "load_reference", "parse_file", "preview_files", "print_summary", "read_sheets", "size_text", "with_overrides",
+    "Reference", "Refused", "Reject", "SchemaMismatch", "SchemaTooNew", "SheetSummary", "build_marts",
+    "build_template", "check_file", "content_hash", "ensure_current", "ensure_sample_db", "file_submissions",
+    "is_refusal", "kind_title", "ledger_files", "load_files", "load_reference", "parse_file", "preview_files",
+    "print_summary", "read_sheets", "resolve_community", "size_text", "template_file_name", "with_overrides",
 ]

@@ -1,7 +1,7 @@
 """数据质量: load batches, rejects per file with reasons, stale communities, new compounds, freshness."""
 import streamlit as st
 
-from chuangshu import metrics, ui
+from chuangshu import dictionary, metrics, ui
 
 ui.require("quality")  # admins only: load records and rejects cover every community
 f = ui.page_header("数据质量", "台账载入记录、退回行及原因、上报时效。")
@@ -34,8 +34,7 @@ with right:
              height=360)
 
 st.subheader("逾期未报")
-kinds = {"cases": "事项台账", "activities": "活动台账", "volunteers": "三长名册", "organizations": "组织名册",
-         "micro_projects": "微创熟项目台账"}
+kinds = dictionary.LEDGER_TITLES
 k_col, lag_col = st.columns(2)
 kind = k_col.selectbox("台账", list(kinds), format_func=kinds.get, key="overdue_kind")
 lag = int(lag_col.number_input("允许滞后（月）", 0, 24, metrics.OVERDUE_LAG_MONTHS, key="overdue_lag"))

@@ -161,7 +161,7 @@ FAULTS = {  # where it happens -> (what to patch, replacement, Chinese message)
     "copying the database": (shutil, "copyfile", _enospc_copy, DISK_FULL),
     "writing the new version (DuckDB)": (
         etl.load.marts, "build",
-        lambda con: (_ for _ in ()).throw(duckdb.IOException('Could not write file "x": No space left on device')),
+        lambda con, **kw: (_ for _ in ()).throw(duckdb.IOException('Could not write file "x": No space left on device')),
         DISK_FULL),
     "syncing before publishing": (
         etl.load, "_fsync", lambda path: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")),

@@ -12,9 +12,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ("chuangshu", "pages", "dashboard")  # top-level names of the dashboard side
-# What the dashboard may import from etl: the API, the folders, and the catalogue of ledger kinds
-# (declarations only; issue 14 makes it the one source every list is derived from).
-PUBLIC_ETL = ("etl.api", "etl.paths", "etl.kinds")
+# What the dashboard may import from etl: the API, the folders, the catalogue of ledger kinds and
+# views (declarations: issue 14 makes them the one source every list is derived from), and the one
+# neutraliser of formula-like text that every spreadsheet writer shares (a pure leaf module).
+PUBLIC_ETL = ("etl.api", "etl.paths", "etl.kinds", "etl.catalogue", "etl.cellsafe")
 
 
 def imported_modules(source: str) -> list[tuple[int, str]]:
@@ -61,6 +62,9 @@ def sources(*parts: str) -> list[Path]:
     ("import etl", [], ["line 1: etl"]),
     ("import etl.pipeline", [], ["line 1: etl.pipeline"]),
     ("from etl.api import load_files\nfrom etl.paths import db_path\nfrom etl.kinds import KINDS", [], []),
+    ("from etl import catalogue, cellsafe\nfrom etl.cellsafe import TextFormats", [], []),
+    ("from etl import catalogue, template", [], ["line 1: etl.template"]),
+    ("from etl.migrations import SchemaTooNew", [], ["line 1: etl.migrations"]),
     ("from etl import api", [], []),
     ("from .x import y\nimport json", [], []),
 ])
