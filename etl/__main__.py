@@ -101,13 +101,18 @@ def _load(args: argparse.Namespace) -> int:
     if limits is None:
         print("注意：已关闭载入限制（--no-limits），大文件可能占用较多内存和时间。", file=sys.stderr)
     progress = None if args.quiet else (lambda it: tqdm(it, desc="载入台账", unit="个文件"))
-    with _file_log() as log_path, _sigterm_exits():
+    with _file_log() as log_path, _stop_signals() as stop:
         try:
             report = load_files(files, args.db or db_path(), dataset=args.dataset, progress=progress, limits=limits)
-        except (ValueError, LoadFailed) as exc:  # duplicate names; disk full, no permission: Chinese already
-            print(str(exc), file=sys.stderr)
-            return 2
-        except Exception:  # noqa: BLE001 - nobody foresaw it: the office gets a sentence, the log the traceback
+        except BaseException as exc:  # noqa: BLE001 - every way a load ends early gets a sentence, not a traceback
+            if stop.signum is not None:  # SIGTERM or Ctrl-C, as SystemExit or as DuckDB's "interrupted"
+                print("载入已中止（收到终止信号），数据库未改动。", file=sys.stderr)
+                return 128 + stop.signum
+            if isinstance(exc, (ValueError, LoadFailed)):  # duplicate names, schema, disk full: Chinese already
+                print(str(exc), file=sys.stderr)
+                return 2
+            if not isinstance(exc, Exception):
+                raise
             logging.getLogger("etl").exception("load failed")
             print(f"载入失败（内部错误），数据库未改动；详细信息已记录在 {log_path}", file=sys.stderr)
             return 2
@@ -135,21 +140,33 @@ def _file_log():
         handler.close()
 
 
+class _Stop:
+    """Which stop signal arrived during the load (None: none)."""
+
+    signum: int | None = None
+
+
 @contextmanager
-def _sigterm_exits():
-    """SIGTERM ends the load like Ctrl-C: the loader removes its private copy before exiting."""
-    def stop(signum: int, frame: object) -> None:
+def _stop_signals():
+    """SIGTERM and Ctrl-C end the load like an exception: the loader removes its private copy
+    before exiting, and the caller learns which signal it was (DuckDB turns an interrupt inside a
+    query into its own error, so the signal is remembered here)."""
+    stop = _Stop()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.signum = signum
         raise SystemExit(128 + signum)
 
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread (called from a test runner's thread): leave it
-        yield
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread (called from a test runner's thread): leave them
+        yield stop
         return
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 if __name__ == "__main__":
