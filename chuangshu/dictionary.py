@@ -26,6 +26,7 @@ class View(NamedTuple):
     zh_title: str
     en: str
     columns: list[Column]
+    zh: str = ""  # the Chinese description users read (the 即席查询 schema browser)
 
 
 _LINEAGE = [
@@ -236,6 +237,24 @@ VIEWS: dict[str, View] = {
 }
 
 
+_ZH = {
+    "cases": "每行一件事项（居民诉求或问题），来自各社区的事项台账。",
+    "volunteers": "每行一次楼长、巷长或街长的任职（一人可有多次任职）。",
+    "organizations": "社区组织：街坊会、小区自治小组、社团、红色业委会、“创熟”加油站、楼道微信群。",
+    "micro_projects": "“微创熟”项目的申报，含评审结果和资助金额。",
+    "activities": "社区活动：邻里节、志愿服务、文化活动、宣讲、防疫值守等。",
+    "communities": "桂城街道的社区（参考数据）。",
+    "compounds": "小区：街道小区名单，以及台账中出现、尚未登记的小区（is_known = false）。",
+    "categories": "事项类别，含统计用名称、计量单位和服务时限。",
+    "milestones": "2011 年以来“创熟”工作的大事记。",
+    "mobilisation_2020": "2020 年疫情防控动员参与群防群治的力量（街道公布数字）。",
+    "rejects": "载入时未能接收的台账行及原因。",
+    "load_batches": "每个载入（或被拒收）的台账文件一行。",
+    "submissions": "哪个社区上报了哪类台账、覆盖哪些月份：每个载入文件、每类台账一行。",
+}
+VIEWS = {name: view._replace(zh=_ZH[name]) for name, view in VIEWS.items()}  # every view has one (a test checks)
+
+
 def column_frame(view: str):
     """Columns of ``view`` as a DataFrame (列名, 类型, 说明, English) for display."""
     import pandas as pd
@@ -273,7 +292,7 @@ def to_markdown() -> str:
         out.append(f"- [`{name}` {view.zh_title}](#{name})")
     out.append("")
     for name, view in VIEWS.items():
-        out += [f"## {name}", "", f"**{view.zh_title}** — {view.en}", "",
+        out += [f"## {name}", "", f"**{view.zh_title}** — {view.zh}", "", view.en, "",
                 "| 列名 Column | 类型 Type | 说明 | Description |", "|---|---|---|---|"]
         out += [f"| `{c.name}` | {c.type} | {_cell(c.zh)} | {_cell(c.en)} |" for c in view.columns]
         out.append("")
