@@ -208,7 +208,7 @@ LIMIT 2000;
 -- name: repeat_cases
 -- Repeats are flagged per case when the marts are built (agg_case_reported.repeats); the
 -- denominator ("received") is the cases with a compound: a case without one cannot repeat.
-SELECT category, sum(with_compound) FILTER (WHERE day >= $start)::BIGINT AS received,
+SELECT category, coalesce(sum(with_compound) FILTER (WHERE day >= $start), 0)::BIGINT AS received,
        coalesce(sum(repeats) FILTER (WHERE day >= $start), 0)::BIGINT AS repeats
 FROM case_reported_rows($end, $end)
 WHERE day <= $end
