@@ -227,7 +227,7 @@ def view_kpis(f: Filters) -> str:
                         for k in metrics.SCOPE)
     tiles.append(f'<div class="bs-scope">工作范围<br>{scope}</div>')
     grid(tiles, 5)
-    return "事项按区间内办结累计（小图为逐年末累计），队伍与组织按统计日在册计；同比为与上年同期相比"
+    return "事项为区间内办结累计，队伍与组织按统计日在册；同比与上年同期比"
 
 
 def view_trend(f: Filters) -> str:
@@ -285,7 +285,7 @@ def view_teams(f: Filters) -> str:
 def view_milestones(f: Filters) -> str:
     """大事记: the sub-district's milestones over the monthly cases received."""
     monthly = ui.get("cases_by_month", f)
-    milestones = ui.get("milestones")
+    milestones = ui.get("milestones", f.as_of)
     fig = charts.milestones_over_trend(monthly, milestones, "“创熟”十一年：关键节点与每月受理事项", dark=True)
     fig.update_traces(textfont_size=18, selector=dict(mode="markers+text"))
     plot(fig, 830)
@@ -310,5 +310,6 @@ def show_view(index: int, f: Filters) -> None:
     dots = "".join(f'<span class="{"on" if i == index else ""}"></span>' for i in range(len(VIEWS)))
     head = st.empty()
     note = RENDER[index](f)
-    head.html(f'<div class="bs-head"><div class="bs-title"><span class="bs-accent"></span>{VIEWS[index]}'
+    title = "小区排名" if index == VIEWS.index("社区排名") and len(f.communities) == 1 else VIEWS[index]
+    head.html(f'<div class="bs-head"><div class="bs-title"><span class="bs-accent"></span>{title}'
               f'<span class="bs-sub">{html.escape(note)}</span></div><div class="bs-dots">{dots}</div></div>')

@@ -641,8 +641,7 @@ class _Deck:
                    name="chart:orgs:founded", title="每年新成立（个）", gap_width=40, overlap=100, font_size=11)
 
     def milestones_slide(self) -> None:
-        ms = metrics.milestones(self.cur)
-        ms = ms[pd.to_datetime(ms["happened_on"]) <= pd.Timestamp(self.f.as_of)].reset_index(drop=True)
+        ms = metrics.milestones(self.cur, self.f.as_of)
         first = ms["happened_on"].iloc[0].year if len(ms) else self.f.year_from
         s = self.slide(f"大事记：{first}年以来的关键节点", "街道层面的工作节点（不随社区筛选变化）")
         rows = len(ms) + 1

@@ -424,9 +424,12 @@ def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str
     return pd.DataFrame(rows)
 
 
-def milestones(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The programme's milestones 2011–2022, with the date as precise as it is known (2013年, 2011年8月)."""
+def milestones(cur: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pd.DataFrame:
+    """The programme's milestones 2011–2022 up to ``as_of`` (none after the as-of date), with the date as
+    precise as it is known (2013年, 2011年8月)."""
     df = run(cur, "milestones", {})
+    if as_of is not None:
+        df = df[pd.to_datetime(df["happened_on"]) <= pd.Timestamp(as_of)].reset_index(drop=True)
     df["when"] = [_when(d, p) for d, p in zip(df["happened_on"], df["precision"])]
     return df
 

@@ -448,9 +448,8 @@ def global_style() -> None:
 [data-testid="stFileUploaderDropzone"] > span:not(:has(button)) { font-size: 0; }
 [data-testid="stFileUploaderDropzone"] > span:not(:has(button))::after {
   content: "松开鼠标即可添加文件"; font-size: 0.875rem; }
-[class*="-datebox"] [data-baseweb="select"] svg { display: none; }
-[class*="-datebox"] [data-baseweb="select"] > div { padding-right: 4px; }
-[class*="-datebox"] [data-baseweb="select"] > div > div:first-child { padding-left: 2px; padding-right: 0; }
+[class*="-datebox"] .react-aria-ComboBox [role="group"] > button { display: none; }
+[class*="-datebox"] .react-aria-ComboBox input { padding-left: 0.5rem; padding-right: 0.25rem; text-overflow: clip; }
 </style>""")
 
 

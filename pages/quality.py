@@ -9,11 +9,11 @@ f = ui.page_header("数据质量", "台账载入记录、退回行及原因、�
                    partly={"communities": "「逾期未报」"})
 q = ui.get("data_quality", f)
 meta = q["meta"]
-cols = st.columns(4)
-cols[0].metric("数据库版本", f"第 {meta['db_version']} 版" if meta.get("db_version") else fmt.DASH, border=True)
-cols[1].metric("最近发布", fmt.timestamp_cn(meta.get("published_at")), border=True)
-ui.metric_card(cols[2], "rejected_rows", q["reject_total"])
-ui.metric_card(cols[3], "stale_communities", q["stale_count"])
+cols = st.columns(3)
+cols[0].metric("数据库版本", f"第 {meta['db_version']} 版" if meta.get("db_version") else fmt.DASH, border=True,
+               delta=f"发布于 {fmt.timestamp_cn(meta.get('published_at'))}", delta_color="off", delta_arrow="off")
+ui.metric_card(cols[1], "rejected_rows", q["reject_total"])
+ui.metric_card(cols[2], "stale_communities", q["stale_count"])
 
 st.subheader("退回清单")
 picked = ui.table(q["rejects_by_file"], {"source_file": ("文件", "text"), "rejects": ("退回行数", "count"),
