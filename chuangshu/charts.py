@@ -90,6 +90,8 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
         fig.update_yaxes(autorange="reversed", **axis)
     else:
         fig.update_xaxes(**axis)
+        if len(categories) <= 3:  # one or two years: bars of a normal width, not a wall
+            fig.update_layout(bargap=0.85 - 0.15 * len(categories))
     if len(df):
         values = pd.to_numeric(df[y], errors="coerce").fillna(0)
         top = values.groupby(df[cat_col]).sum().max() if stacked and color else values.max()

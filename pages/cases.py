@@ -59,7 +59,7 @@ if community:
     compound = ui.selected(picked, compounds, "compound")
     cases = ui.get("case_list", f, community, compound)
     st.markdown(f"**{compound or community}** 事项清单（{len(cases):,} 件，最多显示 2,000 件）")
-    ui.table(cases, {"case_id": ("事项编号", "text"), "compound": ("小区", "text"), "category": ("类别", "text"),
+    ui.table(cases, {"case_id": ("事项编号", "text"), "compound": ("小区", "text"), "label": ("类别", "text"),
                      "reported_on": ("登记日期", "date"), "resolved_on": ("办结日期", "date"),
                      "status": ("状态", "text"), "handled_by": ("处理力量", "text"), "outcome": ("结果", "text"),
                      "satisfaction": ("满意度", "text"), "description": ("事项描述", "text"),

@@ -193,7 +193,8 @@ WHERE coalesce(c.received, 0) > 0 OR c.open_backlog > 0
 ORDER BY received DESC, compound;
 
 -- name: case_list
-SELECT case_id, compound, category, reported_on, resolved_on,
+SELECT case_id, compound, category, (SELECT label FROM categories k WHERE k.category = cases.category) AS label,
+       reported_on, resolved_on,
        CASE WHEN resolved_on IS NULL OR resolved_on > $end THEN '办理中' ELSE '已办结' END AS status,
        handled_by, outcome, followed_up_on, satisfaction, description, source_file, source_row
 FROM cases
