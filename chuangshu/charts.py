@@ -216,9 +216,8 @@ def quick(df: pd.DataFrame, kind: str, x: str, y: str, color: str | None = None)
         fig = px.scatter(data, **kwargs)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title_text=None)
     column = data[x]
-    if pd.api.types.is_datetime64_any_dtype(column) or (len(column) and hasattr(column.iloc[0], "isoformat")
-                                                          and not isinstance(column.iloc[0], str)):
-        dates = pd.to_datetime(column, errors="coerce")
+    if _date_like(column):  # dates, or text plotly reads as dates ('2021-01'): Chinese ticks, not 'Jan 2021'
+        dates = pd.to_datetime(column.astype("str"), errors="coerce", format="mixed")
         date_axis(fig, dates.min(), dates.max())
     elif pd.api.types.is_numeric_dtype(column) and _whole(column) and column.between(1900, 2100).all():
         fig.update_xaxes(type="category")  # years: not 2,021
@@ -238,6 +237,22 @@ def _values(data: object) -> list:
         return list(data.ravel().tolist())
     return [v for row in data for v in (_values(row) if isinstance(row, (list, tuple)) or hasattr(row, "ravel")
                                         else [row])]
+
+
+_ISO_DATE = r"^\d{4}-\d{2}(-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?)?$"
+
+
+def _date_like(column: pd.Series) -> bool:
+    """Dates, timestamps, or text in ISO form that plotly would draw on a date axis."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return True
+    values = column.dropna()
+    if values.empty:
+        return False
+    first = values.iloc[0]
+    if hasattr(first, "isoformat") and not isinstance(first, str):
+        return True
+    return bool(pd.api.types.is_string_dtype(column) and values.astype("str").str.match(_ISO_DATE).all())
 
 
 def is_blank(fig: go.Figure) -> bool:
