@@ -149,6 +149,11 @@ def with_periods(df: pd.DataFrame, f: Filters, groups: Sequence[str] = ()) -> pd
 CASE_KEYS = {key: category for category, key in CATEGORY_METRIC.items()}  # headline keys that count cases
 
 
+def headline_keys(f: Filters) -> list[str]:
+    """The headline and scope figures shown for ``f``: a category filter leaves out the other categories' cases."""
+    return [k for k in (*HEADLINE, *SCOPE) if k not in CASE_KEYS or not f.categories or CASE_KEYS[k] in f.categories]
+
+
 def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """The 数读 KPIs and scope figures: value, prior-year value, delta %, sparkline of the same measure.
 
@@ -201,9 +206,7 @@ def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     put("communities", n_comm, n_comm, [n_comm] * len(dates))
 
     rows = []
-    for key in (*HEADLINE, *SCOPE):
-        if key in CASE_KEYS and f.categories and CASE_KEYS[key] not in f.categories:
-            continue  # a case figure of a category the filter leaves out
+    for key in headline_keys(f):
         m, v = METRICS[key], values[key]
         delta = rate(v["value"] - v["prior"], v["prior"]) if v["prior"] is not None else None
         rows.append({"key": key, "label": m.label, "unit": m.unit, "value": v["value"], "prior": v["prior"],

@@ -5,7 +5,7 @@ from datetime import date
 
 import streamlit as st
 
-from chuangshu import deck, fmt, pdf, ui, widgets
+from chuangshu import deck, fmt, metrics, pdf, ui, widgets
 from chuangshu.filters import Filters
 
 WHOLE = "全街道（全部社区）"
@@ -56,7 +56,7 @@ with st.expander("幻灯片目录", expanded=False):
     ranking = "本社区各小区受理事项" if f.communities else "各社区受理事项与每千户受理事项（前 15 名）"
     st.markdown("\n".join([
         "1. 封面：范围、统计区间、统计日",
-        "2. 数读：14 项核心指标（同比、逐年小图）与工作范围",
+        f"2. 数读：{len([k for k in metrics.headline_keys(f) if k in metrics.HEADLINE])} 项核心指标（同比、逐年小图）与工作范围",
         "3. 各类事项逐年受理（按类别堆叠）",
         "4. 每类事项一页：逐年受理与办结、办结率、用时、在办",
         f"5. {ranking}",
