@@ -132,9 +132,11 @@ def heatmap(matrix: pd.DataFrame, title: str, *, colorbar_title: str, dark: bool
         z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index), colorscale=SEQUENTIAL,
         text=matrix.to_numpy(), texttemplate="%{text:,}", hovertemplate="%{y} · %{x}：%{z:,} 件<extra></extra>",
         colorbar=dict(title=dict(text=colorbar_title), tickmode="array", tickvals=values, ticktext=texts)))
-    fig.update_xaxes(type="category", side="top")
+    fig.update_xaxes(type="category", side="top")  # 45 rows: the category names stay at hand
     fig.update_yaxes(autorange="reversed", type="category")
-    return _layout(fig, title, None, None, dark, height or max(380, 22 * len(matrix) + 140))
+    _layout(fig, title, None, None, dark, height or max(380, 22 * len(matrix) + 170))
+    fig.update_layout(margin=dict(t=100), title_y=0.995, title_yanchor="top")
+    return fig
 
 
 def date_axis(fig: go.Figure, first: object, last: object, axis: str = "x") -> None:
@@ -187,8 +189,10 @@ def milestones_over_trend(monthly: pd.DataFrame, milestones: pd.DataFrame, title
     first = last = None
     if len(milestones):  # room on the left for the first milestone's label
         first = pd.Timestamp(milestones["happened_on"].min()) - pd.DateOffset(months=10)
-    if len(monthly):
-        last = pd.Timestamp(monthly["month"].max()) + pd.DateOffset(months=4)
+    if len(monthly):  # room on the right for the last milestone's label too
+        ends = [pd.Timestamp(monthly["month"].max()), *([pd.Timestamp(milestones["happened_on"].max())]
+                                                        if len(milestones) else [])]
+        last = max(ends) + pd.DateOffset(months=7)
         first = first if first is not None else pd.Timestamp(monthly["month"].min())
     if first is not None and last is not None:
         fig.update_xaxes(range=[first, last])

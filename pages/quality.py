@@ -25,7 +25,7 @@ if len(q["rejects_by_file"]):
     ui.table(ui.get("reject_rows", chosen), {"source_file": ("文件", "text"), "sheet": ("工作表", "text"),
                                              "row_number": ("行号", "count"), "reason": ("原因", "text")},
              height=320)
-    st.caption("工作表、行号为「—」的是整份无法读取的文件。")
+    st.caption("工作表为「—」：CSV 文件没有工作表；行号为「—」：整份无法读取的文件。")
 
 left, right = st.columns(2)
 with left:
