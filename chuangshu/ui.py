@@ -8,7 +8,6 @@ screen built from :func:`get` / :func:`data_cursor` therefore follow the scope t
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pandas as pd

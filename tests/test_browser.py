@@ -200,8 +200,9 @@ def test_intake_upload_preview_error_report_and_commit(sample_db: Path, tmp_path
         page.goto(f"{server.url}/quality")  # the dashboard shows the new load at once
         wait_idle(page)
         expect(page.get_by_role("heading", name="逾期未报")).to_be_visible()
-        loads = " ".join(page.get_by_test_id("stDataFrame").locator("td").all_inner_texts())
-        assert messy.name in loads
+        # the tables draw after the script ends; on a busy machine that takes a moment
+        expect(page.get_by_test_id("stDataFrame").locator("td").filter(has_text=messy.name).first) \
+            .to_be_attached(timeout=30_000)
     finally:
         server.close()
 
