@@ -459,11 +459,11 @@ SELECT 'communities', NULL, NULL, NULL, count(*), NULL
 FROM communities WHERE len($communities) = 0 OR list_contains($communities, community);
 
 -- name: data_span
--- The first and last day of the loaded records (main dates of every ledger): the as-of date
--- and year filters are bounded by it. NULLs when nothing is loaded.
-SELECT least((SELECT min(day) FROM agg_case_reported), (SELECT min(appointed_on) FROM volunteers),
-             (SELECT min(founded_on) FROM organizations), (SELECT min(day) FROM agg_activities),
-             (SELECT min(applied_on) FROM micro_projects)) AS first_day,
+-- The first and last day of the loaded records (main dates of every ledger, read from the marts):
+-- the as-of date and year filters are bounded by it. NULLs when nothing is loaded.
+SELECT least((SELECT min(day) FROM agg_case_reported), (SELECT min(day) FROM agg_volunteer_stock),
+             (SELECT min(appointed_on) FROM agg_volunteer_multi), (SELECT min(day) FROM agg_organization_stock),
+             (SELECT min(day) FROM agg_activities), (SELECT min(applied_on) FROM micro_projects)) AS first_day,
        (SELECT max(latest) FROM agg_latest) AS last_day;
 
 -- name: category_labels
