@@ -163,7 +163,10 @@ class Bounds:
         if (a, b) != (f.year_from, f.year_to):
             asked = f"{f.year_from}—{f.year_to}年"
             shown = Filters(year_from=a, year_to=b).years_text()
-            notes.append(f"年份范围 {asked} 超出数据范围（{low}年至{fmt.date_cn(as_of)}），已改为 {shown}。")
+            if f.year_from > f.year_to and (a, b) == (f.year_to, f.year_from):
+                notes.append(f"年份范围 {asked} 起止颠倒，已改为 {shown}。")
+            else:
+                notes.append(f"年份范围 {asked} 超出数据范围（{low}年至{fmt.date_cn(as_of)}），已改为 {shown}。")
         return replace(f, as_of=as_of, year_from=a, year_to=b), notes
 
 
@@ -200,7 +203,7 @@ def parse_query_params(q: Mapping[str, str], communities: Sequence[str], categor
     raw = str(q.get("years", "") or "").strip()
     if raw:
         try:
-            a, b = (int(x) for x in raw.split("-", 1))
+            a, b = (int(x) for x in raw.split("-", 1)) if "-" in raw else (int(raw), int(raw))  # 2021 = 2021-2021
             if not (1900 <= a <= 2999 and 1900 <= b <= 2999):
                 raise ValueError(raw)
             year_from, year_to = a, b

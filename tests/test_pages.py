@@ -274,3 +274,25 @@ def test_every_page_runs_inside_the_boundary(app: AppTest, monkeypatch: pytest.M
     assert not app.exception
     assert app.error and app.error[0].value.startswith("页面出错了")
     assert app.sidebar.slider(key="f_years").value == (2013, 2017)  # the sidebar is still there
+
+
+@pytest.mark.parametrize(("link", "expected", "note"), [
+    ({"years": "2023-2026"}, Filters(year_from=2022), "超出数据范围"),
+    ({"years": "2020-2018"}, Filters(year_from=2018, year_to=2020), "起止颠倒"),
+    ({"years": "2021"}, Filters(year_from=2021, year_to=2021), None),
+    ({"years": "abc"}, Filters(), "无法识别"),
+    ({"asof": "2026-11-30"}, Filters(), "晚于数据的最后一天"),
+    ({"asof": "2010-06-30", "years": "2005-2010"},
+     Filters(as_of=__import__("datetime").date(2011, 9, 8), year_from=2011, year_to=2011), "早于数据的第一天"),
+    ({"asof": "2022-13-45"}, Filters(), "无法识别"),
+    ({"c": "桂南社区,不存在", "k": "停车,噪音"}, Filters(communities=("桂南社区",), categories=("停车",)), "已忽略"),
+])
+def test_links_are_corrected_to_the_data(link: dict, expected: Filters, note: str | None) -> None:
+    from datetime import date
+
+    from chuangshu.filters import Bounds, parse_query_params
+
+    bounds = Bounds(first=date(2011, 9, 8), last=date(2022, 6, 30))
+    f, notes = parse_query_params(link, ["桂南社区", "江滨社区"], ["停车", "邻里矛盾"], bounds)
+    assert f == expected
+    assert (note is None and not notes) or any(note in n for n in notes), notes
