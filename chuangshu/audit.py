@@ -1,11 +1,14 @@
-"""Append-only audit log of ad-hoc queries (JSON Lines under the local state folder).
+"""Append-only audit logs of ad-hoc queries and of changes to saved queries (JSON Lines under the
+local state folder).
 
 One line per query: when (ISO time with offset), who (the signed-in user if known, and
 the client address if known), where it came from
 (``adhoc``, ``saved:<name>``, ``example:<id>``), the SQL and bound parameters, rows
 returned, whether truncated, milliseconds and outcome (ok, refused, timeout, memory,
-busy, unavailable, error) with the Chinese message shown to the user. The file lives
-outside the analytics database, so reloading the database never loses it.
+busy, unavailable, error) with the Chinese message shown to the user. Changes to saved
+queries (save, overwrite, delete, share, unshare: who, when, which, the SQL) go to a second
+file, ``saved_queries.jsonl``, beside it. The files live outside the analytics database, so
+reloading the database never loses them.
 """
 from __future__ import annotations
 
@@ -71,10 +74,10 @@ def record_query(*, sql: str, user: str | None, rows: int, ms: float, outcome: s
     return entry
 
 
-def append(entry: dict) -> None:
-    """Append ``entry`` as one line; safe across threads and processes."""
+def append(entry: dict, path: Path | None = None) -> None:
+    """Append ``entry`` as one line (to the query log unless ``path``); safe across threads and processes."""
     line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    path = log_path()
+    path = path or log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with _lock:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -89,9 +92,34 @@ def append(entry: dict) -> None:
             os.close(fd)  # closing releases the flock
 
 
-def read_entries(limit: int | None = None) -> list[dict]:
+def events_path() -> Path:
+    """Where changes to saved queries are logged (created on first write), apart from the query log."""
+    return local_state_dir() / "audit" / "saved_queries.jsonl"
+
+
+def record_event(action: str, *, user: str | None, client: str | None = None, name: str,
+                 when: dt.datetime | None = None, **details: Any) -> dict:
+    """Append one change to a saved query (``save``, ``overwrite``, ``delete``, ``share``, ``unshare``)."""
+    entry = {
+        "when": (when or dt.datetime.now().astimezone()).isoformat(timespec="milliseconds"),
+        "action": action,
+        "user": None if user is None else str(user),
+        "client": None if client is None else str(client),
+        "name": name,
+        **{k: _jsonable(v) for k, v in details.items()},
+    }
+    append(entry, events_path())
+    return entry
+
+
+def read_events(limit: int | None = None) -> list[dict]:
+    """The last ``limit`` saved-query changes (all if None), oldest first."""
+    return read_entries(limit, events_path())
+
+
+def read_entries(limit: int | None = None, path: Path | None = None) -> list[dict]:
     """The last ``limit`` entries (all if None), oldest first; unreadable lines skipped."""
-    path = log_path()
+    path = path or log_path()
     if not path.exists():
         return []
     kept: deque[dict] = deque(maxlen=limit) if limit else deque()

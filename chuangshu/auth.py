@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import threading
@@ -102,6 +103,31 @@ class User:
 
 
 LOCAL_USER = User(LOCAL_USERNAME, LOCAL_DISPLAY_NAME, "admin", None, method="local")
+
+
+def is_local_address(ip: str | None) -> bool:
+    """True when a browser at ``ip`` is on this machine (the only one the no-users mode lets in).
+
+    No address (Streamlit reports none for 127.0.0.1 and ::1), the loopback networks
+    127.0.0.0/8 and ::1, and their IPv4-mapped IPv6 forms such as ``::ffff:127.0.0.1`` (what a
+    server listening on ``::`` sees for an IPv4 browser). Anything else, including text that
+    is not an address, is another machine.
+    """
+    if ip is None or ip == "":
+        return True
+    if not isinstance(ip, str):
+        return False
+    text = ip.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    text = text.split("%", 1)[0]  # an IPv6 zone id (fe80::1%eth0) does not change the address
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def page_permission(url_path: str) -> str | None:

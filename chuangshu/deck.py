@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
@@ -23,6 +24,7 @@ import pandas as pd
 from lxml import etree
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
+from pptx.chart.xlsx import CategoryWorkbookWriter
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_MARKER_STYLE
 from pptx.enum.dml import MSO_PATTERN
@@ -33,6 +35,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
 from chuangshu import fmt, metrics, theme
+from etl import cellsafe
 from chuangshu.filters import Filters
 
 SOURCE = "来源：各社区上报台账（创熟台账库）"  # the same words as the dashboard's chart captions
@@ -56,6 +59,53 @@ ACCENT = theme.ACCENT.lstrip("#")
 CARD = "F4F6F8"
 BLUE = "2F6690"
 GOLD_HEX = theme.GOLD.lstrip("#")
+
+
+class _SafeWorkbookWriter(CategoryWorkbookWriter):
+    """python-pptx's writer of the workbook behind a chart, made safe by chuangshu.cellsafe.
+
+    The stock writer calls xlsxwriter's ``write()``, which stores a category such as a 小区
+    called ``=HYPERLINK(...)`` as a live formula (it runs when someone clicks 编辑数据);
+    here every text cell is text, and formula-like text is quote-prefixed.
+    """
+
+    @contextmanager
+    def _open_worksheet(self, xlsx_file: Any) -> Any:
+        book = cellsafe.workbook(xlsx_file)
+        yield book, book.add_worksheet()
+        book.close()
+
+    def _write_categories(self, workbook: Any, worksheet: Any) -> None:
+        categories = self._chart_data.categories
+        formats = cellsafe.TextFormats(workbook)
+        number_format = categories.number_format
+        num_format = workbook.add_format({"num_format": number_format})
+        for idx, level in enumerate(categories.levels):
+            col = categories.depth - idx - 1
+            worksheet.set_column(col, col, 10)
+            for off, name in level:
+                if isinstance(name, str):
+                    formats.write(worksheet, off + 1, col, name, num_format=number_format)
+                else:
+                    worksheet.write(off + 1, col, name, num_format)
+
+    def _write_series(self, workbook: Any, worksheet: Any) -> None:
+        formats = cellsafe.TextFormats(workbook)
+        col_offset = self._chart_data.categories.depth
+        for idx, series in enumerate(self._chart_data):
+            num_format = workbook.add_format({"num_format": series.number_format})
+            col = idx + col_offset
+            if series.name is not None:
+                formats.write(worksheet, 0, col, str(series.name))
+            worksheet.write_column(1, col, series.values, num_format)
+
+
+class ChartData(CategoryChartData):
+    """Category chart data whose embedded workbook never holds a formula (see _SafeWorkbookWriter)."""
+
+    @property
+    def _workbook_writer(self) -> CategoryWorkbookWriter:
+        return _SafeWorkbookWriter(self)
 
 
 def _rgb(hex_color: str) -> RGBColor:
@@ -274,7 +324,7 @@ class _Deck:
             self.text(slide, x, y + h / 2 - 0.3, w, 0.6, f"{title or '本图'}：本期没有可显示的数据", 16,
                       color=MUTED, align=PP_ALIGN.CENTER, name=f"{name}:empty-note")
             return None
-        data = CategoryChartData(number_format=number_format)
+        data = ChartData(number_format=number_format)
         data.categories = [str(c) for c in categories]
         for s in series:
             data.add_series(s.name, [_num(v) for v in s.values])
@@ -359,7 +409,7 @@ class _Deck:
 
     def sparkline(self, slide: Any, values: Sequence[float], x: float, y: float, w: float, h: float, *,
                   name: str, color: str) -> Any:
-        data = CategoryChartData()
+        data = ChartData()
         data.categories = [str(i) for i in range(len(values))]
         data.add_series("趋势", [_num(v) for v in values])
         frame = slide.shapes.add_chart(XL_CHART_TYPE.LINE, Inches(x), Inches(y), Inches(w), Inches(h), data)

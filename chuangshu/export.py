@@ -7,6 +7,8 @@
   user edits the cell.
 * In CSV there is no cell type, so such text gets a leading apostrophe (the OWASP
   "CSV injection" advice); pass ``neutralise_formulas=False`` for a byte-exact export.
+
+Both rules come from :mod:`chuangshu.cellsafe`, the one neutraliser every spreadsheet writer uses.
 """
 from __future__ import annotations
 
@@ -21,23 +23,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from etl import cellsafe
+from etl.cellsafe import FORMULA_PREFIXES, is_formula_like, neutralise  # noqa: F401 - re-exported
+
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_COLS = 16_384
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _EXACT_FLOAT = 2**53
-
-
-def is_formula_like(value: Any) -> bool:
-    """True for text that a spreadsheet could take as a formula."""
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
-
-
-def neutralise(value: Any) -> Any:
-    """``'`` + value for formula-like text; anything else unchanged."""
-    return "'" + value if is_formula_like(value) else value
 
 
 # --------------------------------------------------------------------------- CSV
@@ -102,21 +95,19 @@ def _midnight_only(series: pd.Series) -> bool:
     return bool((values == values.dt.normalize()).all())
 
 
+_HEADER = {"bold": True, "bg_color": "#EEF2F7", "border": 1, "text_wrap": True, "valign": "top"}
+
+
 class _Writer:
-    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+    def __init__(self, workbook: Any) -> None:
         self.wb = workbook
-        self.header = workbook.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1,
-                                           "text_wrap": True, "valign": "top"})
-        self.header_quoted = workbook.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1,
-                                                  "text_wrap": True, "valign": "top",
-                                                  "quote_prefix": True})
-        self.text_quoted = workbook.add_format({"quote_prefix": True})
+        self.formats = cellsafe.TextFormats(workbook)
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.time = workbook.add_format({"num_format": "hh:mm:ss"})
 
     def text(self, ws, row: int, col: int, value: str) -> int:
-        ws.write_string(row, col, value, self.text_quoted if is_formula_like(value) else None)
+        self.formats.write(ws, row, col, value)
         return _display_width(value[:200])
 
     def cell(self, ws, row: int, col: int, value: Any, date_only: bool) -> int:
@@ -170,7 +161,7 @@ class _Writer:
         widths = []
         for col, header in enumerate(df.columns):
             header = str(header)
-            ws.write_string(0, col, header, self.header_quoted if is_formula_like(header) else self.header)
+            self.formats.write(ws, 0, col, header, **_HEADER)
             widths.append(_display_width(header))
         for col in range(df.shape[1]):
             series = df.iloc[:, col]
@@ -191,13 +182,7 @@ def to_xlsx_bytes(data: pd.DataFrame | Mapping[str, pd.DataFrame], *, sheet_name
     if not frames:
         frames = {sheet_name: pd.DataFrame()}
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {
-        "in_memory": True,
-        "strings_to_formulas": False,  # belt and braces: we only call write_string anyway
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-        "remove_timezone": True,
-    })
+    workbook = cellsafe.workbook(buffer, remove_timezone=True)
     try:
         writer = _Writer(workbook)
         for name, df in zip(_sheet_names(list(frames)), frames.values()):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import re
 from datetime import date
 
 import pandas as pd
@@ -227,3 +228,25 @@ def for_download(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(out[col]):
             out[col] = out[col].map({True: "是", False: "否"})
     return out.rename(columns={c: COLUMNS[c] for c in out.columns if c in COLUMNS})
+
+
+def literal(text: str) -> str:
+    """``text`` for a Markdown context (a label, a message) shown exactly as typed, as inline code.
+
+    A saved query's name, or a name from a link, may hold ``[请重新登录](http://…)``, ``![](…)``
+    or a bare address. Backslash escapes stop the link syntax but not Streamlit's turning of a
+    bare ``http://`` or ``www.`` into a link (GFM autolinks are found in text after parsing);
+    nothing is parsed inside a code span, so the text goes in one, fenced by more backticks than
+    it holds. Line breaks become spaces.
+    """
+    body = " ".join(str(text).splitlines())
+    if not body.strip():
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
+    return f"{fence} {body} {fence}"
+
+
+def label(text: str) -> str:
+    """User text for a widget label or tooltip: as is when it cannot form Markdown (no ASCII
+    punctuation: letters, digits, Chinese and its full-width punctuation), else :func:`literal`."""
+    return str(text) if not re.search(r"[!-/:-@\[-`{-~]", str(text)) else literal(text)

@@ -31,6 +31,7 @@ from etl.extract import CFB_MAGIC, ENCRYPTION_MARK, read_sheets
 from etl.kinds import BY_NAME
 from etl.load import (FileSummary, LoadReport, PreviewReport, SheetSummary, Staged, load_files, preview_files,
                       submission_rows)
+from etl.migrations import SchemaMismatch, SchemaTooNew
 from etl.pipeline import ParsedFile, Reject, content_hash, parse_file
 from etl.reference import Reference, load_reference
 
@@ -369,7 +370,11 @@ def preview_uploads(uploads: list[tuple[str, bytes]], db_path: Path, *, limits: 
         passed[Path(name)] = data
     if not passed:
         return out
-    report: PreviewReport = preview_files(list(passed), db_path, ref=ref, today=today, contents=passed)
+    try:
+        report: PreviewReport = preview_files(list(passed), db_path, ref=ref, today=today, contents=passed)
+    except (SchemaTooNew, SchemaMismatch) as exc:  # a database this code cannot load into: say why
+        out.error = str(exc)
+        return out
     summaries = {s.file: s for s in report.files}
     for f in out.files:
         if f.status == STATUS_REFUSED:
@@ -426,13 +431,13 @@ def error_report(name: str, data: bytes, parsed: ParsedFile) -> bytes:
 
     Bad cells are filled red and each rejected row gets its reason in a 「问题说明」 column after the
     last column. Text is written as text (never as a formula); text that a spreadsheet could take
-    as a formula (= + - @) is also marked quote-prefixed, so it stays text when edited.
+    as a formula (= + - @, tab, CR) is also marked quote-prefixed, so it stays text when edited
+    (both by :mod:`chuangshu.cellsafe`).
     """
-    import xlsxwriter
+    from etl import cellsafe
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False, "strings_to_numbers": False})
+    book = cellsafe.workbook(buffer)
     styles = _Styles(book)
     by_sheet: dict[str | None, list[Reject]] = {}
     for r in parsed.rejects:
@@ -458,8 +463,9 @@ class _Styles:
     """The few cell formats the report needs, created once per workbook."""
 
     def __init__(self, book: Any) -> None:
-        self.book = book
-        self.cache: dict[tuple[bool, str], Any] = {}
+        from etl.cellsafe import TextFormats
+
+        self.formats = TextFormats(book)
         self.reason = book.add_format({"font_color": REASON_FONT, "text_wrap": True, "valign": "top"})
         self.reason_head = book.add_format({"bold": True, "font_color": REASON_FONT, "bottom": 1})
         self.bold = book.add_format({"bold": True})
@@ -467,21 +473,17 @@ class _Styles:
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
     def get(self, bad: bool, kind: str) -> Any:
-        key = (bad, kind)
-        if key not in self.cache:
-            props: dict[str, Any] = {}
-            if bad:
-                props["bg_color"] = BAD_FILL
-            if kind == "quote":
-                props["quote_prefix"] = True
-            elif kind == "date":
-                props["num_format"] = "yyyy-mm-dd"
-            elif kind == "datetime":
-                props["num_format"] = "yyyy-mm-dd hh:mm"
-            elif kind == "time":
-                props["num_format"] = "hh:mm"
-            self.cache[key] = self.book.add_format(props) if props else None
-        return self.cache[key]
+        props: dict[str, Any] = {"bg_color": BAD_FILL} if bad else {}
+        if kind in _NUM_FORMATS:
+            props["num_format"] = _NUM_FORMATS[kind]
+        return self.formats.get(**props)
+
+    def text(self, ws: Any, r: int, c: int, text: str, bad: bool) -> None:
+        """Text as text; formula-like text quote-prefixed (chuangshu.cellsafe)."""
+        self.formats.write(ws, r, c, text, **({"bg_color": BAD_FILL} if bad else {}))
+
+
+_NUM_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "time": "hh:mm"}
 
 
 def _sheet_title(sheet: str | None, file_name: str, used: set[str]) -> str:
@@ -572,8 +574,7 @@ def _columns_by_header(match: Any) -> dict[str, int]:
 
 
 def _write_text(ws: Any, styles: _Styles, r: int, c: int, text: str, bad: bool) -> None:
-    formula_like = text.startswith(("=", "+", "-", "@", "\t", "\r"))
-    ws.write_string(r, c, text, styles.get(bad, "quote" if formula_like else "plain"))
+    styles.text(ws, r, c, text, bad)
 
 
 def _write_cell(ws: Any, styles: _Styles, r: int, c: int, value: Any, bad: bool) -> None:

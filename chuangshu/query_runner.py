@@ -52,6 +52,7 @@ import duckdb
 import pandas as pd
 
 from chuangshu import db as dbmod
+from etl import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,7 @@ START_WAIT_S = 30.0  # how long a new worker may take to start and open the data
 SLOT_WAIT_S = 3.0  # how long a query waits for a free slot before "busy"
 
 ALLOWED_TYPES = {duckdb.StatementType.SELECT}
-PUBLIC_VIEWS = (
-    "cases", "volunteers", "organizations", "micro_projects", "activities", "communities",
-    "compounds", "categories", "milestones", "mobilisation_2020", "rejects", "load_batches",
-    "submissions",
-)
+PUBLIC_VIEWS = catalogue.PUBLIC_VIEWS  # the ledger catalogue's public views (etl/catalogue.py)
 
 # --------------------------------------------------------------------------- errors
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from chuangshu import query_runner, signin
+from chuangshu import fmt, query_runner, signin
 from chuangshu import saved_queries as sq
 from chuangshu.auth import User
 from chuangshu.examples import BY_ID as EXAMPLES_BY_ID
@@ -24,12 +24,20 @@ def store() -> sq.SavedQueryStore:
     return sq.SavedQueryStore()
 
 
+def visible(name: str | None) -> sq.SavedQuery | None:
+    """The saved query called ``name`` if the signed-in user may see it (sq.can_see), else None."""
+    user = signin.current_user()
+    if not name or user is None:
+        return None
+    return store().get(name, user)
+
+
 def loaded_saved() -> sq.SavedQuery | None:
-    """The saved query in the editor, while its SQL is unchanged."""
+    """The saved query in the editor, while its SQL is unchanged (and the user may still see it)."""
     name = st.session_state.get("saved_name")
     if not name:
         return None
-    query = store().get(name)
+    query = visible(name)
     if query is None or query.sql.strip() != (st.session_state.get("sql") or "").strip():
         return None
     return query
@@ -93,8 +101,7 @@ def on_pick_example() -> None:
 
 def on_pick_saved() -> None:
     """「常用查询」 callback: load the saved query; run it when every parameter has a default."""
-    name = st.session_state.get("saved_pick")
-    query = store().get(name) if name else None
+    query = visible(st.session_state.get("saved_pick"))
     if query is None:
         return
     _set_saved(query)
@@ -114,9 +121,9 @@ def init_from_url() -> None:
     params = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     name, values = sq.parse_share_params(params)
     if name:
-        query = store().get(name)
-        if query is None:
-            st.session_state.flash = ("warning", f"链接中的常用查询“{name}”不存在（可能已被删除）")
+        query = visible(name)
+        if query is None:  # missing, or another community's: the same answer
+            st.session_state.flash = ("warning", f"链接中的常用查询 {fmt.literal(name)} 不存在（可能已被删除）")
             return
         _set_saved(query, values)
         st.session_state.saved_pick = name

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from chuangshu import charts, dictionary, export, query_runner, widgets
+from chuangshu import charts, dictionary, export, fmt, query_runner, signin, widgets
 from chuangshu import db as dbmod
 from chuangshu import query_session as session
 from chuangshu import saved_queries as sq
@@ -80,17 +80,20 @@ def flash() -> None:
         getattr(st, message[0])(message[1])
 
 
-def _saved_list() -> list[sq.SavedQuery]:
-    """The saved queries, or [] with the store's error on the page."""
+def _saved_list(user: User) -> list[sq.SavedQuery]:
+    """The saved queries ``user`` may see, or [] with the store's error on the page."""
     try:
-        return session.store().list()
+        return session.store().list(user)
     except sq.SavedQueryError as exc:
         st.error(str(exc))
         return []
 
 
-def pickers() -> None:
-    """「示例查询」 and 「常用查询」 side by side, with the loaded one's question or description."""
+def pickers(user: User) -> None:
+    """「示例查询」 and 「常用查询」 side by side, with the loaded one's question or description.
+
+    A saved query's description is shown as plain text (st.text): a description is written by
+    one analyst and read by all, so no link, image or formatting in it may render."""
     left, right = st.columns(2)
     with left:
         st.selectbox(
@@ -98,7 +101,7 @@ def pickers() -> None:
             format_func=lambda i: EXAMPLES_BY_ID[i].title, placeholder="选择一个示例，载入并运行",
             on_change=session.on_pick_example,
         )
-    saved = _saved_list()
+    saved = _saved_list(user)
     with right:
         st.selectbox(
             "常用查询", options=[q.name for q in saved], key="saved_pick", index=None,
@@ -109,8 +112,10 @@ def pickers() -> None:
     if source.startswith("example:") and source[8:] in EXAMPLES_BY_ID:
         st.caption(f"示例问题：{EXAMPLES_BY_ID[source[8:]].question}")
     query = session.loaded_saved()
-    if query is not None and query.description:
-        st.caption(f"说明：{query.description}")
+    if query is not None:
+        if query.description:
+            st.text(f"说明：{query.description}")
+        st.caption(f"保存者：{query.describe_owner()}")  # account names and communities: not user-typed text
 
 
 def sql_editor() -> str:
@@ -145,8 +150,8 @@ def _date_widget(label: str, key: str, initial: Any, help_text: str | None) -> d
 def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     """The widget for a declared parameter, by its type; returns the widget's value."""
     key = session.param_key(param, param.name)
-    label = param.label or param.name
-    common: dict[str, Any] = {"key": key, "help": param.help or None}
+    label = fmt.label(param.label or param.name)  # typed by the query's author, shown to everyone
+    common: dict[str, Any] = {"key": key, "help": fmt.label(param.help) if param.help else None}
     if key not in st.session_state:  # else the widget takes its value from the session
         initial = session.initial_value(param, param.default)
         if param.type == "bool":
@@ -162,7 +167,7 @@ def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     if param.type == "float":
         return st.number_input(label, **common)
     if param.type == "date":
-        return _date_widget(label, key, common.get("value"), param.help or None)
+        return _date_widget(label, key, common.get("value"), common["help"])
     if param.type == "bool":
         return st.checkbox(label, **common)
     if param.type == "choice":
@@ -275,16 +280,18 @@ def _info_sheet(result: query_runner.QueryResult, values: dict) -> pd.DataFrame:
 
 
 def downloads(result: query_runner.QueryResult) -> None:
-    """CSV and Excel downloads of the result (built only when clicked)."""
+    """CSV and Excel downloads of the result (built only when clicked, outside the script run: so
+    everything they need is taken from the session now)."""
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
     df = result.df
+    values = dict(st.session_state.get("result_values") or {})
     d1, d2, _ = st.columns([1, 1, 3])
     d1.download_button("下载 CSV", data=lambda: export.to_csv_bytes(df), file_name=f"即席查询_{stamp}.csv",
                        mime=export.CSV_MIME, key="dl_csv", on_click="ignore", icon="⬇️")
     d2.download_button(
         "下载 Excel", file_name=f"即席查询_{stamp}.xlsx", mime=export.XLSX_MIME, key="dl_xlsx",
         data=lambda: export.to_xlsx_bytes(
-            {"结果": df, "查询说明": _info_sheet(result, st.session_state.get("result_values") or {})}),
+            {"结果": df, "查询说明": _info_sheet(result, values)}),
         on_click="ignore", icon="⬇️")
 
 
@@ -315,40 +322,74 @@ def _param_declaration(pname: str, old: sq.Param | None) -> sq.Param:
                     options_sql=options_sql.strip() or None if ptype == "choice" else None)
 
 
-def _delete_box(query: sq.SavedQuery) -> None:
-    """Delete the loaded saved query, after a confirming tick."""
-    confirm = st.checkbox(f"确认删除“{query.name}”", key="delete_confirm")
+def _delete_box(query: sq.SavedQuery, user: User) -> None:
+    """Delete the loaded saved query (its owner or an admin), after a confirming tick."""
+    confirm = st.checkbox(f"确认删除 {fmt.literal(query.name)}", key="delete_confirm")
     if st.button("删除此常用查询", key="delete_saved", disabled=not confirm):
-        session.store().delete(query.name)
+        try:
+            session.store().delete(query.name, user, client=signin.client_address())
+        except sq.SavedQueryError as exc:
+            st.error(str(exc))
+            return
         st.session_state.saved_name = None
         st.session_state.source = "adhoc"
         st.session_state.pending = {"saved_pick": None, "delete_confirm": False}
-        st.session_state.flash = ("success", f"已删除“{query.name}”。")
+        st.session_state.flash = ("success", f"已删除 {fmt.literal(query.name)}。")
         session.clear_share_params()
         st.rerun()
 
 
+def _share_box(query: sq.SavedQuery, user: User) -> None:
+    """An admin shares a community's saved query with every analyst, or withdraws the share (audited)."""
+    if user.role != "admin" or query.scope is None:
+        return
+    if query.shared:
+        label, help_text = "取消共享", f"取消后只有{query.scope}的账号和管理员能看到此查询"
+    else:
+        label, help_text = "共享给全街道", "共享后所有分析员都能看到并运行此查询（在各自的范围内）；作者再修改时自动取消共享"
+    if st.button(label, key="share_saved", help=help_text):
+        try:
+            session.store().share(query.name, user, not query.shared, client=signin.client_address())
+        except sq.SavedQueryError as exc:
+            st.error(str(exc))
+            return
+        done = "已共享给全街道" if not query.shared else "已取消共享"
+        st.session_state.flash = ("success", f"{fmt.literal(query.name)} {done}。")
+        st.rerun()
+
+
 def save_form(sql: str, query: sq.SavedQuery | None, user: User) -> None:
-    """Save the editor's SQL as a named query with declared parameters, or edit or delete the loaded one."""
+    """Save the editor's SQL as a named query with declared parameters, or edit or delete the loaded one.
+
+    Only its owner or an admin may overwrite or delete a saved query (sq.can_change); anyone may
+    save the SQL under a new name."""
     names = query_runner.statement_parameters(sql)
-    with st.expander("保存为常用查询" if query is None else f"编辑常用查询“{query.name}”"):
+    mine = query is not None and sq.can_change(query, user)
+    title = "保存为常用查询" if query is None else f"编辑常用查询 {fmt.literal(query.name)}"
+    with st.expander(title if query is None or mine else f"另存常用查询 {fmt.literal(query.name)}"):
+        if query is not None and not mine:
+            st.caption(f"此查询由 {fmt.literal(query.owner or sq.OFFICE)} 保存，只有作者本人或管理员可以修改或删除；"
+                       "可以换一个名称另存为自己的常用查询。")
         with st.form("save_form", clear_on_submit=False):
-            name = st.text_input("名称", value=query.name if query else "", max_chars=sq.NAME_MAX)
-            description = st.text_area("说明", value=query.description if query else "", height=80)
+            name = st.text_input("名称", value=query.name if mine else "", max_chars=sq.NAME_MAX)
+            description = st.text_area("说明（按纯文本显示）", value=query.description if query else "",
+                                       height=80, max_chars=sq.DESCRIPTION_MAX)
             params = [_param_declaration(pname, query.param(pname) if query else None) for pname in names]
-            overwrite = st.checkbox("同名时覆盖", value=query is not None)
+            overwrite = st.checkbox("同名时覆盖", value=mine)
             submitted = st.form_submit_button("保存")
         if submitted:
             new = sq.SavedQuery(name=name, sql=sql, description=description.strip(), params=params)
             try:
-                saved = session.store().save(new, overwrite=overwrite, user=session.audit_user(user))
+                saved = session.store().save(new, overwrite=overwrite, user=user, client=signin.client_address())
             except sq.SavedQueryError as exc:
                 st.error(str(exc))
             else:
                 st.session_state.saved_name = saved.name
                 st.session_state.source = f"saved:{saved.name}"
                 st.session_state.pending = {"saved_pick": saved.name, "example_pick": None}
-                st.session_state.flash = ("success", f"已保存“{saved.name}”，可在“常用查询”中选用或用链接分享。")
+                st.session_state.flash = ("success", f"已保存 {fmt.literal(saved.name)}，可在“常用查询”中选用或用链接分享。")
                 st.rerun()
         if query is not None:
-            _delete_box(query)
+            _share_box(query, user)
+            if mine:
+                _delete_box(query, user)

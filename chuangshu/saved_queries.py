@@ -8,6 +8,22 @@ Parameters are DuckDB ``$name`` placeholders, declared with a label and a type; 
 come from widgets or from a shared link (``?q=<name>&p.community=...``), are converted to
 the declared type here and bound by the engine in :func:`chuangshu.query_runner.run_query`
 — never spliced into the SQL text.
+
+Each saved query has an **owner** (the user name that saved it first; None = the office) and a
+**scope** (the community of a community-scoped author; None = the whole sub-district):
+
+* :func:`can_see` — a sub-district query is visible to every analyst (a community analyst
+  runs it in their own scope); a community's query only to that community's users and to
+  admins, unless an admin **shares** it (:meth:`SavedQueryStore.share`), which makes it
+  visible to everyone;
+* :func:`can_change` — only its owner (in the same scope) or an admin may overwrite or
+  delete it; an owner's edit of a shared query withdraws the share until an admin shares
+  it again (so nobody can change what everyone runs without an admin seeing it);
+* queries saved before owners existed (no ``owner`` field) belong to the office.
+
+Every save, overwrite, delete, share and unshare made for a signed-in user is written to the
+audit log of saved queries (:func:`chuangshu.audit.record_event`). Descriptions are shown as
+plain text (never Markdown): see :mod:`chuangshu.query_ui`.
 """
 from __future__ import annotations
 
@@ -24,6 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from chuangshu import audit
+from chuangshu.auth import User
 from chuangshu.paths import local_state_dir
 from chuangshu.query_runner import (
     QueryError,
@@ -49,6 +67,8 @@ PARAM_TYPES = {
 # The options SELECT the save form suggests for a "choice" parameter with a well-known name.
 SUGGESTED_OPTIONS_SQL = {"community": "SELECT community FROM communities ORDER BY community"}
 NAME_MAX = 60
+DESCRIPTION_MAX = 2_000
+OFFICE = "街道办"  # who owns a query without an owner (saved before owners existed, or by the local user)
 SHARE_PREFIX = "p."  # URL parameter prefix for query parameter values
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _lock = threading.Lock()
@@ -87,28 +107,67 @@ class SavedQuery:
     sql: str
     description: str = ""
     params: list[Param] = field(default_factory=list)
-    author: str | None = None
+    author: str | None = None  # who saved it last
     created_at: str = ""
     updated_at: str = ""
+    owner: str | None = None  # user name of its author; None = the office (also: saved before owners existed)
+    scope: str | None = None  # the author's community; None = the whole sub-district
+    shared_by: str | None = None  # the admin who shared a community's query with everyone
+    shared_at: str = ""
 
     def to_dict(self) -> dict:
         return {
             "name": self.name, "description": self.description, "sql": self.sql,
             "params": [p.to_dict() for p in self.params], "author": self.author,
             "created_at": self.created_at, "updated_at": self.updated_at,
+            "owner": self.owner, "scope": self.scope, "shared_by": self.shared_by, "shared_at": self.shared_at,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SavedQuery:
+        """A stored query; one from before owners (no ``owner`` field) belongs to the office, whole sub-district."""
         return cls(
             name=d["name"], sql=d["sql"], description=d.get("description", ""),
             params=[Param.from_dict(p) for p in d.get("params", [])],
             author=d.get("author"), created_at=d.get("created_at", ""),
             updated_at=d.get("updated_at", ""),
+            owner=d.get("owner"), scope=d.get("scope"),
+            shared_by=d.get("shared_by"), shared_at=d.get("shared_at", ""),
         )
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    @property
+    def shared(self) -> bool:
+        return self.scope is not None and self.shared_by is not None
+
+    def describe_owner(self) -> str:
+        """「张三 · 桂南社区 · 已由管理员 boss 共享给全街道」, for the page."""
+        parts = [self.owner or OFFICE, self.scope or "全街道"]
+        if self.shared:
+            parts.append(f"已由管理员 {self.shared_by} 共享给全街道")
+        return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- who may see and change
+
+
+def can_see(query: SavedQuery, user: User) -> bool:
+    """Sub-district and shared queries: every analyst; a community's query: its community and admins."""
+    return user.role == "admin" or query.scope is None or query.shared or query.scope == user.community
+
+
+def can_change(query: SavedQuery, user: User) -> bool:
+    """Overwrite or delete: an admin, or the query's owner within the same scope."""
+    if user.role == "admin":
+        return True
+    return query.owner is not None and query.owner == user.username and query.scope == user.community
+
+
+def owner_of(user: User) -> str | None:
+    """The owner recorded for a query ``user`` saves (None: the office, for the single local user)."""
+    return None if user.method == "local" else user.username
 
 
 # --------------------------------------------------------------------------- values
@@ -191,6 +250,8 @@ def validate(query: SavedQuery) -> None:
         raise SavedQueryError(f"查询名称不能超过 {NAME_MAX} 个字")
     if any(ord(ch) < 32 for ch in name):
         raise SavedQueryError("查询名称不能包含控制字符")
+    if len(query.description or "") > DESCRIPTION_MAX:
+        raise SavedQueryError(f"说明不能超过 {DESCRIPTION_MAX:,} 个字")
     try:
         check_sql(query.sql)
     except QueryError as exc:
@@ -257,7 +318,7 @@ class SavedQueryStore:
         return {d["name"]: SavedQuery.from_dict(d) for d in data.get("queries", [])}
 
     def _write(self, queries: dict[str, SavedQuery]) -> None:
-        payload = {"version": 1, "queries": [q.to_dict() for q in queries.values()]}
+        payload = {"version": 2, "queries": [q.to_dict() for q in queries.values()]}
         text = json.dumps(payload, ensure_ascii=False, indent=2)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".saved_queries.", suffix=".tmp")
         try:
@@ -271,39 +332,109 @@ class SavedQueryStore:
                 os.unlink(tmp)
             raise
 
-    def list(self) -> list[SavedQuery]:
-        """All saved queries, by name."""
-        return sorted(self._read().values(), key=lambda q: q.name)
+    def list(self, user: User | None = None) -> list[SavedQuery]:
+        """The saved queries ``user`` may see (all without a user: trusted callers), by name."""
+        return sorted((q for q in self._read().values() if user is None or can_see(q, user)), key=lambda q: q.name)
 
-    def get(self, name: str) -> SavedQuery | None:
-        return self._read().get(name)
+    def get(self, name: str, user: User | None = None) -> SavedQuery | None:
+        """The query called ``name`` if ``user`` may see it (no user: trusted callers)."""
+        query = self._read().get(name)
+        return query if query is not None and (user is None or can_see(query, user)) else None
 
-    def save(self, query: SavedQuery, *, overwrite: bool = False, user: str | None = None) -> SavedQuery:
-        """Validate and store ``query``; refuses to replace an existing name unless ``overwrite``."""
+    def save(self, query: SavedQuery, *, overwrite: bool = False, user: User | str | None = None,
+             client: str | None = None) -> SavedQuery:
+        """Validate and store ``query``; refuses to replace an existing name unless ``overwrite``.
+
+        With a signed-in ``user`` (a :class:`User`): a new query gets them as owner and their
+        community as scope; an existing one may be replaced only if they may change it
+        (:func:`can_change`), keeps its owner and scope, and loses its share unless they are an
+        admin; the change is audited. A plain name (scripts, tests) is trusted and only recorded
+        as the author.
+        """
         query.name = query.name.strip()
         validate(query)
         now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         with self._locked():
             queries = self._read()
             old = queries.get(query.name)
-            if old is not None and not overwrite:
-                raise SavedQueryError(f"已有名为“{query.name}”的常用查询")
+            if isinstance(user, User):
+                _check_save(old, query.name, overwrite, user)
+                if old is None:
+                    query.owner, query.scope = owner_of(user), user.community
+                    query.shared_by, query.shared_at = None, ""
+                else:
+                    query.owner, query.scope = old.owner, old.scope
+                    keep = user.role == "admin"
+                    query.shared_by, query.shared_at = (old.shared_by, old.shared_at) if keep else (None, "")
+                query.author = owner_of(user)
+            else:
+                if old is not None and not overwrite:
+                    raise SavedQueryError(f"已有名为“{query.name}”的常用查询")
+                if user and not query.author:
+                    query.author = user
             query.created_at = old.created_at if old else (query.created_at or now)
             query.updated_at = now
-            if user and not query.author:
-                query.author = user
             queries[query.name] = query
             self._write(queries)
+        if isinstance(user, User):
+            unshared = old is not None and old.shared and not query.shared
+            audit.record_event("overwrite" if old else "save", user=user.username, client=client, name=query.name,
+                               scope=query.scope, owner=query.owner, sql=query.sql, unshared=unshared or None)
         return query
 
-    def delete(self, name: str) -> bool:
+    def delete(self, name: str, user: User | None = None, *, client: str | None = None) -> bool:
+        """Remove ``name``; False if there is none (or ``user`` may not see it). Only its owner or an admin."""
         with self._locked():
             queries = self._read()
-            if name not in queries:
+            query = queries.get(name)
+            if query is None or (user is not None and not can_see(query, user)):
                 return False
+            if user is not None and not can_change(query, user):
+                raise SavedQueryError(_not_yours(query))
             del queries[name]
             self._write(queries)
+        if user is not None:
+            audit.record_event("delete", user=user.username, client=client, name=name, scope=query.scope,
+                               owner=query.owner, sql=query.sql)
         return True
+
+    def share(self, name: str, user: User, shared: bool = True, *, client: str | None = None) -> SavedQuery:
+        """An admin shares a community's query with every analyst (or withdraws the share); audited."""
+        if user.role != "admin":
+            raise SavedQueryError("只有管理员可以共享常用查询")
+        with self._locked():
+            queries = self._read()
+            query = queries.get(name)
+            if query is None:
+                raise SavedQueryError(f"找不到名为“{name}”的常用查询")
+            if query.scope is None:
+                raise SavedQueryError("全街道的常用查询本来就对所有分析员可见，不需要共享")
+            if shared:
+                query.shared_by = owner_of(user) or OFFICE
+                query.shared_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            else:
+                query.shared_by, query.shared_at = None, ""
+            self._write(queries)
+        audit.record_event("share" if shared else "unshare", user=user.username, client=client, name=name,
+                           scope=query.scope, owner=query.owner, sql=query.sql)
+        return query
+
+
+def _not_yours(query: SavedQuery) -> str:
+    return (f"“{query.name}”由{query.owner or OFFICE}保存，只有作者本人或管理员可以修改或删除；"
+            "如需改动，请换一个名称另存")
+
+
+def _check_save(old: SavedQuery | None, name: str, overwrite: bool, user: User) -> None:
+    """Raise SavedQueryError unless ``user`` may save under ``name`` (over ``old``, if any)."""
+    if old is None:
+        return
+    if not can_see(old, user):  # another community's query: say no more than that the name is taken
+        raise SavedQueryError(f"名称“{name}”已被其他社区的常用查询使用，请换一个名称")
+    if not overwrite:
+        raise SavedQueryError(f"已有名为“{name}”的常用查询")
+    if not can_change(old, user):
+        raise SavedQueryError(_not_yours(old))
 
 
 # --------------------------------------------------------------------------- running and sharing

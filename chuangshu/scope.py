@@ -41,13 +41,13 @@ from pathlib import Path
 import duckdb
 
 from chuangshu import db as dbmod
-from etl import marts
+from etl import catalogue, marts
 
-COMMUNITY_VIEWS = ("cases", "volunteers", "organizations", "micro_projects", "activities", "communities",
-                   "compounds")
-SHARED_VIEWS = ("categories", "milestones", "mobilisation_2020")
+# From the catalogue (etl/catalogue.py): every non-admin view with a community column is narrowed.
+COMMUNITY_VIEWS = catalogue.COMMUNITY_VIEWS
+SHARED_VIEWS = catalogue.SHARED_VIEWS
 VISIBLE_VIEWS = COMMUNITY_VIEWS + SHARED_VIEWS
-HIDDEN_VIEWS = ("rejects", "load_batches", "submissions")  # whole-sub-district administration
+HIDDEN_VIEWS = catalogue.ADMIN_VIEWS  # whole-sub-district administration
 META_KEYS = ("db_version", "published_at", "dataset")
 CACHE_SIZE = max(1, int(os.environ.get("CHUANGSHU_SCOPE_CACHE", "8")))
 MEMORY_LIMIT = os.environ.get("CHUANGSHU_SCOPE_MEMORY_LIMIT", "512MB")

@@ -5,7 +5,10 @@ Streamlit decides once per server process, when the first session starts, whethe
 pages/ folder means "legacy auto-pages"; until dashboard.py has called st.navigation it
 would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
 filters, no access checks). Deciding it here, before the server starts, closes that gap.
-It also rebuilds the marts of a database loaded by older code (etl.bootstrap.ensure_current).
+It also migrates a database written by older code and rebuilds its marts, refuses one
+written by newer code (etl.bootstrap.ensure_current), and makes generated downloads
+short-lived (chuangshu.downloads: random URLs, gone seconds after the download instead of
+living on with the browser session).
 """
 from __future__ import annotations
 
@@ -15,24 +18,33 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
+from chuangshu import downloads
+
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` in this process with st.navigation-only pages."""
     PagesManager.uses_pages_directory = False
+    downloads.install()
     _upgrade_database()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()
 
 
 def _upgrade_database() -> None:
-    """A database loaded by older code gets the current marts before the first visitor (etl.bootstrap)."""
+    """A database written by older code is migrated and gets the current marts before the first
+    visitor (etl.bootstrap); one written by newer code is refused: the server does not start."""
     from etl.bootstrap import ensure_current
+    from etl.migrations import SchemaTooNew
 
-    report = ensure_current()
+    try:
+        report = ensure_current()
+    except SchemaTooNew as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     if report is not None:
-        print(f"数据库汇总表已按新版本重建（第 {report.db_version} 版）", flush=True)
+        print(f"数据库已按新版本升级并重建汇总表（第 {report.db_version} 版）", flush=True)
 
 
 if __name__ == "__main__":

@@ -53,12 +53,12 @@ def client_address() -> str | None:
 
 
 def _is_local_client() -> bool:
-    """True when the browser connects from this machine (Streamlit reports no address then)."""
+    """True when the browser connects from this machine (auth.is_local_address: loopback, also IPv4-mapped)."""
     try:
         ip = st.context.ip_address
     except Exception:  # noqa: BLE001 - no client context (tests, bare mode)
         return True
-    return not isinstance(ip, str) or not ip or ip in ("127.0.0.1", "::1")
+    return auth.is_local_address(ip if isinstance(ip, str) else None)  # not a str: no real client (AppTest)
 
 
 def _oidc_user(conf: Mapping[str, Any]) -> tuple[bool, User | None]:

@@ -325,8 +325,9 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
           f: Filters | None = None, applies: tuple[str, ...] = tuple(DIMENSIONS), what: str = "可显示的数据") -> None:
     """A chart with its caption (source, as-of, the scope ``f`` it shows, described by the filters it
     honours), its data as an xlsx download with Chinese headers and, with ``image``, a 「图片」 popover
-    offering PNG and SVG (rendered only when clicked). A chart with nothing to draw is replaced by the
-    empty state (what is missing and what to change); a partial last year is explained under it."""
+    offering PNG and SVG (every file built only when clicked: chuangshu.downloads). A chart with nothing
+    to draw is replaced by the empty state (what is missing and what to change); a partial last year is
+    explained under it."""
     from chuangshu.export import to_xlsx_bytes
 
     f = f or filters()
@@ -343,7 +344,8 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
         text = "；".join(notes) + " · " + text
     st.caption(text + (" · 示例数据" if is_sample() else ""))
     row = st.container(horizontal=True, gap="small")
-    row.download_button("下载数据", to_xlsx_bytes(fmt.for_download(data)), file_name=f"{name}.xlsx", key=f"dl_{name}",
+    row.download_button("下载数据", lambda: to_xlsx_bytes(fmt.for_download(data)), file_name=f"{name}.xlsx",
+                        key=f"dl_{name}",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         icon=":material/download:", type="tertiary", help="本图数据（Excel）", on_click="ignore")
     img = row if image else None

@@ -1,4 +1,4 @@
-"""Command line: python -m etl sample|load|ensure-sample (see --help)."""
+"""Command line: python -m etl sample|load|ensure-sample|template (see --help)."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     p_load.add_argument("--quiet", action="store_true", help="不显示进度条")
     p_ensure = sub.add_parser("ensure-sample", help="数据库不存在时用示例数据构建")
     p_ensure.add_argument("--force", action="store_true", help="重新生成示例并重建数据库")
+    p_template = sub.add_parser("template", help="生成供社区填写的台账模板（.xlsx）")
+    p_template.add_argument("kind", help="台账：cases/volunteers/organizations/micro_projects/activities 或 事项台账 等")
+    p_template.add_argument("--community", default=None, help="社区（小区下拉列表只列该社区的小区）")
+    p_template.add_argument("--out", type=Path, default=None, help="输出文件（默认 <社区>_<台账>_模板.xlsx）")
     args = parser.parse_args(argv)
 
     if args.command == "sample":
@@ -59,6 +63,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print_summary(report)
         return 1 if any(f.status == "无法读取" for f in report.files) else 0
+    if args.command == "template":
+        from etl.template import write
+
+        try:
+            out = write(args.kind, args.out, args.community)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"已生成模板：{out}")
+        return 0
     if args.command == "ensure-sample":
         from etl.bootstrap import ensure_sample_db
         from etl.load import print_summary

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from chuangshu.paths import db_path, sample_dir
 from etl.extract import ledger_files
-from etl import marts
+from etl import marts, migrations
 from etl.load import LoadReport, load_files, stored_meta
 
 SAMPLE_SEED = 2022
@@ -34,12 +34,17 @@ def ensure_sample_db(db: Path | None = None, force: bool = False) -> LoadReport 
 
 
 def ensure_current(db: Path | None = None) -> LoadReport | None:
-    """Rebuild the marts of an existing database built by older code (None if it is current or missing).
+    """Migrate the schema and rebuild the marts of a database written by older code (None if it
+    is current or missing); raises migrations.SchemaTooNew for a database of newer code.
 
-    The metric SQL reads marts that a database loaded before they existed (or changed) lacks;
-    a load without files rebuilds them and publishes atomically, like any load.
+    The metric SQL reads marts and columns that a database loaded before they existed (or
+    changed) lacks; a load without files migrates it and rebuilds them, publishing atomically
+    like any load.
     """
     db = Path(db or db_path())
-    if not db.exists() or stored_meta(db, "marts_version") == marts.VERSION:
+    if not db.exists():
+        return None
+    if migrations.check_version(db) == migrations.SCHEMA_VERSION \
+            and stored_meta(db, "marts_version") == marts.VERSION:
         return None
     return load_files([], db)

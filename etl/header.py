@@ -1,4 +1,5 @@
-"""Find the header row of a sheet and the ledger kind it declares; slice off titles and footers."""
+"""Find the header row of a sheet and the ledger kind it declares; slice off titles and footers;
+recognise the clerks' template's example row and its instruction sheets (etl/template.py)."""
 from __future__ import annotations
 
 import re
@@ -15,6 +16,11 @@ HEADER_SCAN_ROWS = 30
 FOOTER_ALWAYS = ("合计", "总计", "小计")
 FOOTER_LABELS = ("填表人", "审核人", "填报日期", "填报人", "制表人", "制表日期", "制表", "负责人",
                  "填报单位", "审核日期", "联系电话:", "联系人")
+# The template's marks: a data row whose first field starts with EXAMPLE_MARK is the example row,
+# a sheet whose first cell starts with TEMPLATE_MARK is its instructions or drop-down lists.
+# The loader skips both (they are neither data nor rejects).
+EXAMPLE_MARK = "【示例】"
+TEMPLATE_MARK = "【创熟台账模板】"
 
 
 def header_key(value: Any) -> str:
@@ -90,6 +96,17 @@ def find_header(rows: list[list[Any]]) -> tuple[HeaderMatch | None, str]:
     _, kind, columns = near
     missing = "、".join(f.header for f in kind.required if f.name not in columns)
     return None, f"疑似{kind.title}，缺少必填列：{missing}"
+
+
+def is_template_sheet(rows: list[list[Any]]) -> bool:
+    """A sheet of the clerks' template that holds no data (填写说明, 下拉选项): its first cell is marked."""
+    first = rows[0][0] if rows and rows[0] else None
+    return isinstance(first, str) and clean_text(first).startswith(TEMPLATE_MARK)
+
+
+def is_example(value: Any) -> bool:
+    """The first field's cell of the template's example row (spaces before the mark allowed)."""
+    return isinstance(value, str) and value.lstrip().startswith(EXAMPLE_MARK)
 
 
 def is_footer(cells: list[Any]) -> bool:

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl import marts
+from etl import marts, migrations
 from etl.kinds import BY_NAME, KINDS, LedgerKind
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.reference import FILES as REFERENCE_FILES
@@ -30,7 +30,7 @@ from etl.reference import Reference, load_reference
 from etl.transform import arrow_type
 
 SQL_DIR = Path(__file__).parent / "sql"
-LINEAGE = ("source_file", "source_sheet", "source_row", "row_hash", "batch_id")
+LINEAGE = tuple(name for name, _, _ in migrations.LINEAGE)  # every record's lineage columns
 
 
 @dataclass
@@ -57,16 +57,19 @@ class LoadReport:
     files: list[FileSummary] = field(default_factory=list)
     published: bool = False
     db_version: int | None = None
+    migrated: list[int] = field(default_factory=list)  # schema versions applied by this load
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "new", "changed", "unchanged", "removed", "rejected")
         return {k: sum(getattr(f, k) for f in self.files) for k in keys}
 
 
-def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create storage tables and (re)create the public views."""
-    con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+def create_schema(con: duckdb.DuckDBPyConnection, where: str = "") -> list[int]:
+    """Bring the tables to this code's schema version (etl/migrations.py), then (re)create the
+    public views; returns the schema versions applied (see migrations.migrate)."""
+    applied = migrations.migrate(con, where)
     con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+    return applied
 
 
 def reference_hash(ref: Reference) -> str:
@@ -120,9 +123,8 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     """INSERT a DataFrame into ``table``, casting each column to the table's type."""
     if frame.empty:
         return
-    types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() "
-                             f"WHERE table_name = '{table}' AND schema_name = 'main'").fetchall())
-    cols = [c for c in frame.columns if c in types]
+    types = _table_types(con, table)
+    cols = _insertable(table, list(frame.columns), types)
     select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
     con.register("_incoming", frame[cols])
     try:
@@ -150,11 +152,8 @@ def _arrow_column(column: pd.Series, typ: pa.DataType) -> pa.Array | pa.ChunkedA
 
 
 def _hash_sql(columns: Iterable[str], dates: Iterable[str] = ()) -> str:
-    """DuckDB expression of the row hash: dates hashed as the timestamps they were first stored as."""
-    dates = set(dates)
-    values = ", ".join(f'CAST(CAST("{c}" AS TIMESTAMP) AS VARCHAR)' if c in dates else f'CAST("{c}" AS VARCHAR)'
-                       for c in columns)
-    return f"printf('%016x', hash({values}))"
+    """DuckDB expression of the row hash (migrations.hash_sql: a migration recomputes stored ones)."""
+    return migrations.hash_sql(list(columns), list(dates))
 
 
 def row_hashes(frame: pd.DataFrame, columns: Iterable[str], dates: Iterable[str] = ()) -> np.ndarray:
@@ -299,12 +298,25 @@ def _later_wins(con: duckdb.DuckDBPyConnection, kind: LedgerKind, table: pa.Tabl
 
 def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
     """INSERT the rows of relation ``source`` into ``table``, cast to the table's column types."""
-    types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() "
-                             f"WHERE table_name = '{table}' AND schema_name = 'main'").fetchall())
-    have = [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()]
-    cols = [c for c in have if c in types]
+    types = _table_types(con, table)
+    cols = _insertable(table, [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()], types)
     select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
     con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM {source}')
+
+
+def _table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    return dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $t "
+                            "AND schema_name = 'main'", {"t": table}).fetchall())
+
+
+def _insertable(table: str, columns: list[str], types: dict[str, str]) -> list[str]:
+    """The columns to insert: all of them. A column the table lacks fails the load loudly, never
+    silently dropped (migrations.check makes the ledger tables match the catalogue first)."""
+    missing = [c for c in columns if c not in types]
+    if missing:
+        raise migrations.SchemaMismatch(f"数据库表 {table} 缺少列 {'、'.join(map(str, missing))}，"
+                                        "这些数据无处存放。本次载入已取消，数据库未改动")
+    return columns
 
 
 def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table],
@@ -427,10 +439,10 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport,
 
 
 def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes, str]],
-           report: LoadReport, today: date | None) -> tuple[Staged, datetime]:
-    """Open the load transaction, refresh reference data, parse and stage every file."""
+           report: LoadReport, today: date | None, where: str = "") -> tuple[Staged, datetime]:
+    """Open the load transaction, migrate the schema, refresh reference data, parse and stage every file."""
     con.execute("BEGIN")
-    create_schema(con)
+    report.migrated = create_schema(con, where)
     refresh_reference(con, ref)
     next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
     loaded_at = datetime.now().replace(microsecond=0)
@@ -451,11 +463,12 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     paths = list(paths)
     report = LoadReport(db_path)
     with _writer_lock(db_path):
+        schema = migrations.check_version(db_path)  # a newer database is refused before anything
         known, work = _split_unchanged(paths, db_path, report, contents)
         ref_hash = reference_hash(ref)
         if not work and known.get("\0reference") == ref_hash and db_path.exists() \
                 and (dataset is None or stored_meta(db_path, "dataset") == dataset) \
-                and stored_meta(db_path, "marts_version") == marts.VERSION:
+                and stored_meta(db_path, "marts_version") == marts.VERSION and schema == migrations.SCHEMA_VERSION:
             return report
         building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
         for stale in (building, building.with_name(building.name + ".wal")):
@@ -465,10 +478,10 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
         con = duckdb.connect(str(building))
         try:
             con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
-            staged, loaded_at = _stage(con, ref, progress(work) if progress else work, report, today)
+            staged, loaded_at = _stage(con, ref, progress(work) if progress else work, report, today, db_path.name)
             flush(con, staged)
             check_keys(con)
-            marts.build(con)  # the pre-aggregated tables the dashboard reads (etl/sql/marts.sql)
+            marts.build(con, full=bool(report.migrated))  # the pre-aggregated tables the dashboard reads
             version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
                                       "WHERE key = 'db_version'").fetchall()[0][0])
             settings = {"db_version": str(version), "published_at": loaded_at.isoformat(sep=" "),
@@ -531,9 +544,9 @@ def print_summary(report: LoadReport, out=None) -> None:
 
 # ------------------------------------------------------------------ submissions (who sent what for when)
 
-# The date that places a row in time, per kind: its first required date field
-# (cases: 登记日期, volunteers: 任职日期, organizations: 成立日期, micro-projects: 申报日期, activities: 活动日期).
-MAIN_DATE = {k.name: next(f.name for f in k.fields if f.type == "date" and f.required) for k in KINDS}
+# The date that places a row in time, per kind: its first required date field (LedgerKind.main_date:
+# cases: 登记日期, volunteers: 任职日期, organizations: 成立日期, micro-projects: 申报日期, activities: 活动日期).
+MAIN_DATE = {k.name: k.main_date for k in KINDS}
 SUBMISSION_COLUMNS = ("batch_id", "source_file", "ledger_kind", "community", "rows", "community_rows",
                       "month_from", "month_to", "loaded_at")
 
@@ -633,6 +646,7 @@ def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None
     db_path = Path(db_path)
     paths = list(paths)
     report = PreviewReport(db_path)
+    migrations.check_version(db_path)
     _, work = _split_unchanged(paths, db_path, report, contents)
     if not work:
         return report
@@ -642,7 +656,7 @@ def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None
             shutil.copyfile(db_path, scratch)
         con = duckdb.connect(str(scratch))
         try:
-            staged, _ = _stage(con, ref, work, report, today)
+            staged, _ = _stage(con, ref, work, report, today, db_path.name)
             report.parsed = {parsed.name: parsed for _, parsed, _, _ in staged.log}
             report.sheets = _sheet_counts(con, staged)
             flush(con, staged)

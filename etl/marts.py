@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from etl import catalogue
+
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
 MACROS_FILE = Path(__file__).parent / "sql" / "mart_macros.sql"  # read the case marts by month + edge days
 VERSION = "6"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
@@ -32,24 +34,24 @@ def statements() -> dict[str, str]:
 TABLES: tuple[str, ...] = tuple(statements())
 # Marts whose rows do not belong to one community: always rebuilt in full (they are small).
 GLOBAL = ("agg_volunteer_multi", "agg_compounds_seen", "agg_community_compounds")
-# The public views the per-community marts read (narrowed to the changed communities on update).
-VIEWS = ("cases", "volunteers", "organizations", "activities", "micro_projects")
-# What the marts are computed from, fingerprinted per community after every load (agg_state).
-SOURCES = ("case_records", "volunteer_records", "organization_records", "activity_records",
-           "micro_project_records")
+# The public views the per-community marts read (narrowed to the changed communities on update)
+# and their storage tables, fingerprinted per community after every load (agg_state): the ledger
+# kinds that marts are computed from (etl/kinds.py `marts`).
+VIEWS = catalogue.MART_VIEWS
+SOURCES = catalogue.MART_SOURCES
 STATE_SQL = " UNION ALL ".join(
     f"SELECT '{t}' AS source, community, count(*) AS n, bit_xor(hash(row_hash)) AS h FROM {t} GROUP BY community"
     for t in SOURCES) + (" UNION ALL SELECT 'categories', '*', count(*), bit_xor(hash(category, sla_days))"
                          " FROM categories")
 
 
-def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[str] | None:
     """Bring every mart up to date with the public views on ``con`` (inside the load's transaction).
 
     In a database with record tables and marts of this VERSION from an earlier load, only the
     communities whose records changed are recomputed (a monthly ledger touches one community of
-    45); otherwise, and in a scoped copy, everything is built. Returns the recomputed
-    communities, or None when everything was built.
+    45); otherwise, in a scoped copy and with ``full`` (after a schema migration), everything is
+    built. Returns the recomputed communities, or None when everything was built.
     """
     con.execute("SET enable_progress_bar = false")
     if not _exists(con, SOURCES[0]):  # a community-scoped copy: plain tables, no lineage or state
@@ -57,7 +59,7 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str] | None:
         _macros(con)
         return None
     state = _state(con)
-    before = _read_state(con) if _current(con) else None
+    before = _read_state(con) if _current(con) and not full else None
     if before is None or before.get(("categories", "*")) != state.get(("categories", "*")):
         _build_all(con)
         changed = None

@@ -10,11 +10,14 @@ import pandas as pd
 
 from etl.errors import LedgerError, Problem
 from etl.extract import read_sheets
-from etl.header import HeaderMatch, find_header, grid_rows
-from etl.kinds import KINDS, LedgerKind
+from etl.header import HeaderMatch, find_header, grid_rows, is_template_sheet
+from etl.kinds import BY_NAME, LedgerKind
 from etl.normalise import is_blank
 from etl.reference import Reference
 from etl.transform import data_region, transform
+
+
+TEMPLATE_NOTE = "模板说明（不含数据，已跳过）"
 
 
 @dataclass
@@ -72,6 +75,9 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
             if not any(not is_blank(c) for row in head for c in row) and _all_blank(raw.grid):
                 parsed.sheets.append((raw.sheet, "空工作表"))
                 continue
+            if is_template_sheet(head):  # the template's instructions and drop-down lists
+                parsed.sheets.append((raw.sheet, TEMPLATE_NOTE))
+                continue
             match, why = find_header(head)
             if match is None:
                 no_header.append((raw.sheet, why))
@@ -95,10 +101,9 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
     for sheet, why in no_header:
         parsed.rejects.append(Reject(sheet, None, None, [Problem("sheet_no_header", {"detail": why})]))
         parsed.sheets.append((sheet, "未识别"))
-    by_name = {k.name: k for k in KINDS}
     for name, parts in frames.items():
         combined = pd.concat(parts, ignore_index=True)
-        parsed.records[name] = _drop_duplicates(combined, by_name[name], parsed)
+        parsed.records[name] = _drop_duplicates(combined, BY_NAME[name], parsed)
     return parsed
 
 
@@ -115,12 +120,11 @@ def _drop_duplicates(records: pd.DataFrame, kind: LedgerKind, parsed: ParsedFile
     if not dup.any():
         return records
     first = records[~dup].set_index(key)
-    label_field = kind.key[-1] if kind.key[-1] in records.columns else kind.key[0]
     for _, row in records[dup].iterrows():
         original = first.loc[tuple(row[k] for k in key) if len(key) > 1 else row[key[0]]]
         where = "" if original["source_sheet"] == row["source_sheet"] or original["source_sheet"] is None \
             else f"工作表「{original['source_sheet']}」"
-        value = row[label_field] if kind.name in ("cases", "micro_projects") else _describe(row, kind)
+        value = kind.describe(row)
         parsed.rejects.append(Reject(row["source_sheet"], int(row["source_row"]), kind.name, [Problem(
             "duplicate_key", {"key_label": kind.key_label, "value": value, "where": where,
                               "row": int(original["source_row"]), "scope": kind.key_scope,
@@ -138,12 +142,3 @@ def _key_headers(kind: LedgerKind) -> tuple[str, ...]:
             names += list(kind.id_parts.get(part, (part,)))
     by_name = {f.name: f.header for f in kind.fields}
     return tuple(dict.fromkeys(by_name[n] for n in names if n in by_name))
-
-
-def _describe(row: pd.Series, kind: LedgerKind) -> str:
-    """A human label for a row whose key is a hash (person, organisation, activity)."""
-    if kind.name == "volunteers":
-        return f"{row.get('name_masked')}（{row.get('role')}，{row.get('appointed_on')}）"
-    if kind.name == "activities":
-        return f"{row.get('name')}（{row.get('held_on')}）"
-    return str(row.get("name"))

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from etl.sample_io import EXCEL_DATE_FORMATS, SheetLayout, default_footer_lines
-from etl.sample_model import AS_OF, Community, Reference, Truth
+from etl.sample_model import AS_OF, KINDS, Community, Reference, Truth
 from etl.sample_people import NameBook
 from etl.sample_rows import (ALIASES, CELLS, COLUMNS, EXTRAS, FUNDED_VOCABS, OPTIONAL, PARTY_VOCABS, FileStyle,
                              Row, RowContext, extra_value)
@@ -20,8 +20,7 @@ CATEGORY_SHEETS = {"加装电梯": "加装电梯", "邻里矛盾": "矛盾纠纷
 CATEGORY_TITLES = {"邻里矛盾": "矛盾纠纷调解台账", "加装电梯": "旧楼加装电梯协调台账"}
 KIND_TITLES = {"cases": "“创熟”事项登记台账", "volunteers": "“楼长-巷长-街长”队伍名册",
                "organizations": "组织名册", "micro_projects": "“微创熟”项目台账", "activities": "活动台账"}
-FILE_LABELS = {"cases": "事项台账", "volunteers": "三长名册", "organizations": "组织名册",
-               "micro_projects": "微创熟项目台账", "activities": "活动台账"}
+FILE_LABELS = KINDS  # file names carry the ledger's title (etl/kinds.py)
 OMITTED_FIELDS = {"备注": ("remark",), "回访日期": ("followed_up_on", "satisfaction"), "满意度": (),
                   "成员数": ("members",), "组织方": ("organizer",)}
 ENCODING_CODES = {"utf-8": "csv_utf8", "utf-8-sig": "csv_utf8_bom", "gbk": "csv_gbk", "gb18030": "csv_gb18030"}

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from chuangshu.paths import reference_dir
+from etl.kinds import KINDS as LEDGER_KINDS
 
 AS_OF = date(2022, 6, 30)
 HISTORY_START = date(2013, 1, 1)
@@ -21,9 +22,8 @@ ACTIVE_ORGS = {"街坊会": 51, "自治小组": 58, "社团": 233, "红色业委
                "楼道微信群": 1426}
 BUILDING_HEAD_COMPOUNDS = 149
 
-# Ledger kinds: code -> the template's Chinese name.
-KINDS = {"cases": "事项台账", "volunteers": "三长名册", "organizations": "组织名册",
-         "micro_projects": "微创熟项目台账", "activities": "活动台账"}
+# Ledger kinds: code -> the template's Chinese name (from the catalogue, etl/kinds.py).
+KINDS = {kind.name: kind.title for kind in LEDGER_KINDS}
 
 # Case-number prefixes (pinyin initials) per community short name.
 COMMUNITY_CODES = {

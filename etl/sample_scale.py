@@ -46,14 +46,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etl.kinds import BY_NAME
+from etl.kinds import BY_NAME, KINDS
 
 DEFAULT_GROUPS = 5
-KIND_ORDER = ("cases", "volunteers", "organizations", "micro_projects", "activities")
+KIND_ORDER = tuple(kind.name for kind in KINDS)
 # The date columns of each kind's true records (all of a record's dates move by the same δ).
-DATE_COLUMNS = {"cases": ("reported_on", "resolved_on", "followed_up_on"),
-                "volunteers": ("appointed_on", "left_on"), "organizations": ("founded_on", "dissolved_on"),
-                "micro_projects": ("applied_on", "completed_on"), "activities": ("held_on",)}
+DATE_COLUMNS = {kind.name: tuple(f.name for f in kind.fields if f.type == "date") for kind in KINDS}
 MAX_SHIFT_DAYS = 180
 _BLANK = -1  # day number of an empty date
 

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from etl import normalise as n
 from etl.errors import CellError, Problem
-from etl.header import HeaderMatch, is_footer
+from etl.header import EXAMPLE_MARK, HeaderMatch, is_example, is_footer
 from etl.kinds import Field, LedgerKind
 from etl.privacy import joined_ids, person_ids, stable_ids
 from etl.reference import Reference, allowed
@@ -39,11 +39,16 @@ class SheetRecords:
     rows_read: int = 0
 
 
+def lookup_tables(ref: Reference) -> dict[str, dict[str, str]]:
+    """Field type -> its synonym table (spelling -> canonical value), for the types checked against a list."""
+    return {"community": ref.communities, "category": ref.categories, "role": ref.roles,
+            "org_kind": ref.org_kinds, "activity_kind": ref.activity_kinds,
+            "outcome": OUTCOMES, "satisfaction": SATISFACTION}
+
+
 def normaliser(f: Field, ref: Reference, today: date) -> Callable[[Any], Any]:
     """The cell normaliser for a field type, bound to the reference data."""
-    tables = {"community": ref.communities, "category": ref.categories, "role": ref.roles,
-              "org_kind": ref.org_kinds, "activity_kind": ref.activity_kinds,
-              "outcome": OUTCOMES, "satisfaction": SATISFACTION}
+    tables = lookup_tables(ref)
     if f.type == "community":
         return partial(n.community_lookup, table=ref.communities)
     if f.type in tables:
@@ -120,19 +125,23 @@ def data_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.
 
     A row is blank when every matched column is blank (a pre-numbered 序号 alone does not
     make a row). Footers (合计, 填表人：...) are recognised by their first cell or by missing
-    required fields.
+    required fields. The template's example row (its first field starts with 【示例】) is not
+    data either.
     """
     start = match.row_index + 1
     if isinstance(grid, pd.DataFrame):
         return _frame_region(grid, match, start)
     columns = list(match.columns.items())
     required = [match.columns[f.name] for f in match.kind.required if f.name in match.columns]
+    example = match.columns.get(match.kind.fields[0].name)
     data: dict[str, list[Any]] = {name: [] for name, _ in columns}
     source_row: list[int] = []
     for offset, row in enumerate(grid[start:]):
         width = len(row)
         cells = [row[i] if i < width else None for _, i in columns]
         if all(n.is_blank(c) for c in cells):
+            continue
+        if example is not None and example < width and is_example(row[example]):
             continue
         if _may_be_footer(row, required) and is_footer(row):
             continue
@@ -176,6 +185,9 @@ def _frame_region(grid: pd.DataFrame, match: HeaderMatch, start: int) -> pd.Data
         for i, row in zip(maybe, zip(*cells)):
             if is_footer(list(row)):
                 keep[i] = False
+    first = match.kind.fields[0].name
+    if first in out.columns:  # the template's example row, saved as CSV
+        keep &= ~_example_mask(out[first], firsts[match.columns[first]])
     out["source_row"] = source_row
     if keep.all():
         return out
@@ -219,7 +231,8 @@ def _lead_bytes(chars: str) -> np.ndarray:
     return lead
 
 
-FOOTER_LEADS = _lead_bytes(PY_SPACES + "".join(p[0] for p in FOOTER_PREFIXES))
+FOOTER_LEADS = _lead_bytes(PY_SPACES + "".join(p[0] for p in FOOTER_PREFIXES) + EXAMPLE_MARK[0])
+EXAMPLE_FIRST = np.array(sorted(set(map(ord, PY_SPACES)) | {ord(EXAMPLE_MARK[0])}), dtype=np.int64)
 
 
 def _first_chars(col: pd.Series) -> FirstChars | None:
@@ -275,6 +288,17 @@ def _footer_prefix_mask(col: pd.Series, first: FirstChars | None = None) -> np.n
         pattern = FOOTER_START.format(space=PY_SPACE, prefixes="|".join(map(re.escape, FOOTER_PREFIXES)))
         found = pc.match_substring_regex(first.arr.take(pa.array(maybe)), pattern)
         hit[maybe] = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return hit
+
+
+def _example_mask(col: pd.Series, first: FirstChars | None) -> np.ndarray:
+    """Cells that start (after spaces) with the template's example mark 【示例】."""
+    if first is None:
+        return col.map(is_example).astype(bool).to_numpy()
+    hit = np.zeros(len(first.arr), dtype=bool)
+    maybe = first.at[np.isin(first.code, EXAMPLE_FIRST)]
+    if len(maybe):
+        hit[maybe] = [is_example(v) for v in first.arr.take(pa.array(maybe)).to_pylist()]
     return hit
 
 

@@ -86,10 +86,11 @@ if result and result["params"] == params:
     st.success(f"已生成：{scope}，{f.years_text()}，数据截至{fmt.date_cn(f.as_of)}。"
                f"PPTX 约 {size:,.0f} KB。", icon=":material/check_circle:")
     a, b, _ = st.columns([1, 1, 2])
-    a.download_button("下载 PPTX", result["pptx"], file_name=f"{stem}.pptx", mime=deck.PPTX_MIME,
+    pptx, pdf_bytes = result["pptx"], result["pdf"]  # handed over only when clicked (chuangshu.downloads)
+    a.download_button("下载 PPTX", lambda: pptx, file_name=f"{stem}.pptx", mime=deck.PPTX_MIME,
                       icon=":material/slideshow:", key="export_dl_pptx", on_click="ignore", width="stretch")
-    if result["pdf"] is not None:
-        b.download_button("下载 PDF", result["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
+    if pdf_bytes is not None:
+        b.download_button("下载 PDF", lambda: pdf_bytes, file_name=f"{stem}.pdf", mime="application/pdf",
                           icon=":material/picture_as_pdf:", key="export_dl_pdf", on_click="ignore", width="stretch")
     if result["pdf_error"]:
         st.error(result["pdf_error"], icon=":material/error:")

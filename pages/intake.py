@@ -1,10 +1,10 @@
-"""数据上报: upload ledgers, preview what loading them would do, download error reports, commit.
+"""数据上报: blank templates; upload ledgers, preview what loading them would do, download error reports, commit.
 
 The logic (limits, dry run, error reports, commit) is in chuangshu/intake.py; this page wires widgets.
 """
 import streamlit as st
 
-from chuangshu import intake, ui
+from chuangshu import intake, templates, ui
 from chuangshu.paths import db_path
 
 NONCE, KEY, PREVIEW, DONE = "intake_nonce", "intake_key", "intake_preview", "intake_done"
@@ -15,6 +15,16 @@ L = intake.LIMITS
 ui.require("intake")  # admins (the sub-district office) only; the page checks for itself
 ui.page_header("数据上报", "上传社区台账 → 预览每个文件、每个工作表将新增、变更、移除和退回的行 → 确认后入库。"
                "预览不会改动数据库；入库后各页面立即显示新数据。")
+with st.expander("空白台账模板：发给社区填写，填好后在这里上报", icon=":material/description:"):
+    kind_col, community_col = st.columns(2)
+    t_kind = kind_col.selectbox("台账", list(templates.KINDS), format_func=templates.KINDS.get, key="template_kind")
+    t_community = community_col.selectbox("社区（带出该社区的小区下拉列表）", [None, *templates.communities()],
+                                          format_func=lambda c: c or "不指定社区", key="template_community")
+    st.download_button("下载台账模板（Excel）", data=lambda: templates.template_file(t_kind, t_community)[1],
+                       file_name=templates.file_name(t_kind, t_community), mime=templates.XLSX,
+                       icon=":material/download:", key="template_download", on_click="ignore")
+    st.caption("模板含标准表头（带填写说明）、下拉列表、日期格式和一行示例；示例行和说明页在载入时自动跳过。")
+
 state = st.session_state
 state.setdefault(NONCE, 0)
 files = st.file_uploader(

@@ -1,7 +1,7 @@
 """数据质量: load batches, rejects per file with reasons, stale communities, new compounds, freshness."""
 import streamlit as st
 
-from chuangshu import fmt, metrics, ui
+from chuangshu import dictionary, fmt, metrics, ui
 
 APPLIES = ()  # load records cover the whole sub-district; only the as-of date (and, for 逾期未报, communities) apply
 ui.require("quality")  # admins only: load records and rejects cover every community
@@ -39,8 +39,7 @@ with right:
              height=360, empty="没有待确认的新小区：台账中的小区都在名单中。")
 
 st.subheader("逾期未报")
-kinds = {"cases": "事项台账", "activities": "活动台账", "volunteers": "三长名册", "organizations": "组织名册",
-         "micro_projects": "微创熟项目台账"}
+kinds = dictionary.LEDGER_TITLES
 k_col, lag_col = st.columns(2)
 kind = k_col.selectbox("台账", list(kinds), format_func=kinds.get, key="overdue_kind")
 lag = int(lag_col.number_input("允许滞后（月）", 0, 24, metrics.OVERDUE_LAG_MONTHS, key="overdue_lag"))

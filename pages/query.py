@@ -33,7 +33,7 @@ if version is None:
 
 query_session.start()  # pending widget values, the first example, or the query a shared link names
 query_ui.flash()
-query_ui.pickers()
+query_ui.pickers(USER)  # only the saved queries USER may see
 sql = query_ui.sql_editor()
 query = query_session.loaded_saved()
 values, param_error = query_ui.parameter_widgets(sql, query, version, SCOPE)

@@ -21,16 +21,17 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run dashboard.py` on a free localhost port, stopped on close()."""
+    """`streamlit run dashboard.py` on a free port (listening on ``address``), stopped on close()."""
 
-    def __init__(self, db: Path, state_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, db: Path, state_dir: Path, extra_env: dict[str, str] | None = None,
+                 address: str = "127.0.0.1") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "CHUANGSHU_DB": str(db), "CHUANGSHU_STATE_DIR": str(state_dir), **(extra_env or {})}
         self.log = open(state_dir / f"streamlit-{self.port}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "chuangshu.serve", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--server.address", address, "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -1,7 +1,8 @@
 """A small, realistic sample database for the ad-hoc SQL tests (built without the ETL).
 
-``build_sample_db(path)`` executes etl/sql/schema.sql and views.sql in a fresh DuckDB
-file and inserts a few hundred rows per ledger with pandas.
+``build_sample_db(path)`` creates the loader's schema (etl.load.create_schema: schema.sql, the
+ledger tables from the catalogue, views.sql) in a fresh DuckDB file and inserts a few hundred
+rows per ledger with pandas.
 """
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ SATISFACTION = ["满意", "基本满意", "不满意", None]
 
 
 def _schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
-    con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+    from etl.load import create_schema
+
+    create_schema(con)  # schema.sql, the ledger tables from the catalogue, views.sql
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
@@ -223,7 +225,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory) -> Path:
-    """A sample database file built from schema.sql + views.sql + pandas rows."""
+    """A sample database file built from the loader's schema + pandas rows."""
     return build_sample_db(tmp_path_factory.mktemp("adhoc_db") / "guicheng.duckdb")
 
 

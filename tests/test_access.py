@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from chuangshu import auth, db, fmt, metrics, query_runner, scope, signin, ui
+from deferred import Deferred, deferred_downloads  # noqa: F401 - a fixture
 from etl import marts
 from chuangshu.filters import Filters
 
@@ -511,12 +512,14 @@ def _communities_in(frame: pd.DataFrame) -> set[str]:
 
 
 def test_scoped_chart_downloads_hold_only_the_community(env: Path, nav_apptest: None, secrets: dict,
-                                                        downloads: list[pd.DataFrame]) -> None:
+                                                        downloads: list[pd.DataFrame],
+                                                        deferred_downloads: Deferred) -> None:
     at = app(secrets, "zhang")
     for page in ("pages/cases.py", "pages/teams.py", "pages/organizations.py", "pages/projects.py",
                  "pages/community.py", "pages/milestones.py"):
         at.switch_page(page).run()
         ok(at)
+        deferred_downloads.files(at, "下载数据")  # built only when clicked: click each
     assert len(downloads) >= 15
     named = [frame for frame in downloads if _communities_in(frame)]
     assert named, "some downloads name communities"

@@ -72,6 +72,47 @@ def test_roles_and_permissions() -> None:
         User("x", "X", "admin", "桂南社区")
 
 
+@pytest.mark.parametrize(("address", "local"), [
+    (None, True),  # Streamlit reports no address for 127.0.0.1 and ::1
+    ("", True),
+    ("127.0.0.1", True),
+    ("127.0.1.1", True),  # Debian's hostname address: all of 127.0.0.0/8 is this machine
+    ("127.255.255.254", True),
+    ("::1", True),
+    ("[::1]", True),
+    ("::ffff:127.0.0.1", True),  # what a server listening on :: sees for http://127.0.0.1
+    ("::FFFF:127.0.0.1", True),
+    ("::ffff:7f00:1", True),
+    ("0:0:0:0:0:ffff:127.0.0.2", True),
+    ("::1%lo", True),
+    ("192.168.1.20", False),
+    ("::ffff:192.168.1.20", False),
+    ("10.0.0.1", False),
+    ("0.0.0.0", False),
+    ("::", False),
+    ("128.0.0.1", False),
+    ("::ffff:128.0.0.1", False),
+    ("::127.0.0.1", False),  # IPv4-compatible (deprecated) is not the mapped form
+    ("fe80::1%eth0", False),
+    ("2001:db8::1", False),
+    ("localhost", False),  # not an address: refused rather than guessed
+    ("127.0.0.1.evil.example", False),
+    ("garbage", False),
+])
+def test_local_addresses(address: str | None, local: bool) -> None:
+    assert auth.is_local_address(address) is local
+
+
+def test_the_sign_in_check_uses_the_address_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+
+    from chuangshu import signin
+
+    for address, local in [("::ffff:127.0.0.1", True), ("::1", True), ("::ffff:192.168.1.20", False)]:
+        monkeypatch.setattr(type(st.context), "ip_address", property(lambda self, a=address: a))
+        assert signin._is_local_client() is local, address
+
+
 def test_load_accounts_skips_unusable_entries() -> None:
     good = auth.hash_password("password-1", **FAST)
     accounts, problems = auth.load_accounts({"users": {

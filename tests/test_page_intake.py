@@ -75,7 +75,7 @@ def test_upload_preview_refusal_and_commit(app: AppTest, db: Path, tmp_path: Pat
     assert any("文件内容是 PNG 图片" in e.value for e in app.error)
     reasons = " ".join(" ".join(map(str, df.value.get("reason", []))) for df in app.dataframe)
     assert "社区「桂北」不在街道 45 个社区名单中" in reasons and "登记日期「2022-13-01」不是有效日期" in reasons
-    assert [b.label for b in app.get("download_button")] == ["下载问题说明（Excel，可发回社区更正）"]
+    assert [b.label for b in app.get("download_button")] == ["下载台账模板（Excel）", "下载问题说明（Excel，可发回社区更正）"]
     commit = app.button(key="intake_commit")
     assert commit.label == "确认入库（1 个文件）" and not commit.disabled
     commit.click().run()

@@ -1,6 +1,7 @@
 """The 即席查询 page, driven with Streamlit's AppTest on the sample database."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from chuangshu import audit, query_runner
 from chuangshu import saved_queries as sq
+from chuangshu.auth import User
 
 try:
     from query_fixtures import sample_db, state_dir  # noqa: F401
@@ -171,3 +173,124 @@ def test_the_quick_chart_speaks_chinese_and_wears_the_dashboard_colours(app):
     assert yaxis["tickmode"] == "array" and all(not t.endswith("k") for t in yaxis["ticktext"])
     assert spec["layout"]["template"]["layout"]["font"]["family"].startswith("Noto Sans CJK SC")
     assert not forbidden(list(plotly_texts(at.get("plotly_chart")[0].proto.spec)))
+
+
+# --------------------------------------------------------------------------- owners and plain-text descriptions
+
+PASSWORD = "correct-horse-1"
+ACCOUNTS = {"boss": {"name": "街道办", "role": "admin"}, "li": {"name": "李四", "role": "analyst"},
+            "zhao": {"name": "赵六", "role": "analyst", "community": "桂南社区"},
+            "qian": {"name": "钱八", "role": "analyst", "community": "江滨社区"}}
+HOSTILE_DESCRIPTION = ("![](http://evil.example/pixel.png) 会话已过期，[请重新登录](http://evil.example/login) "
+                       "<img src=http://evil.example/p2.png> **粗体** :red[红字] www.evil.example")
+
+
+@pytest.fixture(scope="module")
+def secrets() -> dict:
+    from chuangshu import auth
+
+    h = auth.hash_password(PASSWORD, n=2**10)
+    return {"users": {name: {**entry, "password_hash": h} for name, entry in ACCOUNTS.items()}}
+
+
+def as_user(app: AppTest, secrets: dict, user: str) -> AppTest:
+    from chuangshu import signin
+
+    app.secrets.update(secrets)
+    app.session_state[signin.USER_KEY] = user
+    return app
+
+
+def shown_markdown(at) -> list[str]:
+    """Every text Streamlit renders as Markdown (bodies, captions, alerts, labels), without its code spans
+    (nothing inside a code span is parsed, so user text shown there stays literal)."""
+    out = [m.value for m in [*at.markdown, *at.caption, *at.success, *at.warning, *at.info, *at.error]]
+    out += [e.label for e in at.expander] + [c.label for c in at.checkbox] + [b.label for b in at.button]
+    return [re.sub(r"(`+) .*? \1", "", text) for text in out]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("[请重新登录](http://evil.example)", "` [请重新登录](http://evil.example) `"),
+    ("a`b``c", "``` a`b``c ```"),
+    ("`", "`` ` ``"),
+    ("两行\n名称", "` 两行 名称 `"),
+    ("", ""),
+    ("  ", ""),
+])
+def test_literal_puts_user_text_in_a_code_span(text: str, shown: str) -> None:
+    from chuangshu import fmt
+
+    assert fmt.literal(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("起始年份", "起始年份"),
+    ("社区（全称）", "社区（全称）"),  # full-width punctuation forms no Markdown
+    ("Year 2020", "Year 2020"),
+    ("[点此](http://evil.example)", "` [点此](http://evil.example) `"),
+    ("www.evil.example", "` www.evil.example `"),
+    ("**粗体**", "` **粗体** `"),
+])
+def test_labels_from_saved_queries_cannot_form_markdown(text: str, shown: str) -> None:
+    from chuangshu import fmt
+
+    assert fmt.label(text) == shown
+
+
+def test_descriptions_and_names_show_as_plain_text(app):
+    name = "[请重新登录](http://evil.example/n)"
+    sq.SavedQueryStore().save(sq.SavedQuery(
+        name=name, sql="SELECT count(*) AS n FROM cases WHERE year(reported_on) >= $y", description=HOSTILE_DESCRIPTION,
+        params=[sq.Param("y", "[年份](http://evil.example/y)", "int", default=2015, help="见 www.evil.example")]))
+    app.query_params = {"q": name}
+    at = app.run()
+    assert not at.exception and not at.error
+    assert [t.value for t in at.text] == [f"说明：{HOSTILE_DESCRIPTION}"]  # st.text: no Markdown, no HTML
+    for text in shown_markdown(at):  # wherever the name appears in Markdown, it is in a code span
+        assert "evil" not in text and "<img" not in text, text
+    assert [e.label for e in at.expander if "常用查询" in e.label] == [f"编辑常用查询 ` {name} `"]
+    year = at.number_input(key="tparam_int_y")
+    assert year.label == "` [年份](http://evil.example/y) `" and year.help == "` 见 www.evil.example `"
+    at = AppTest.from_file(PAGE, default_timeout=60)  # a made-up name in a link
+    at.query_params = {"q": "![](http://evil.example/x.png)"}
+    at.run()
+    assert [w.value for w in at.warning] == ["链接中的常用查询 ` ![](http://evil.example/x.png) ` 不存在（可能已被删除）"]
+
+
+def test_a_community_analyst_cannot_overwrite_the_offices_query_from_the_page(app, secrets):
+    sql = "SELECT count(*) AS n FROM cases"
+    sq.SavedQueryStore().save(sq.SavedQuery(name="个案总数", sql=sql), user=User("boss", "街道办", "admin"))
+    app.query_params = {"q": "个案总数"}
+    at = as_user(app, secrets, "zhao").run()
+    assert not at.exception and not at.error
+    assert any("保存者：boss · 全街道" in c.value for c in at.caption)  # who saved it, for whom
+    assert any("另存常用查询" in e.label for e in at.expander)
+    assert not [b for b in at.button if b.key in ("delete_saved", "share_saved")]
+    at.text_area(key="sql").input("SELECT 'pwned' AS n").run()
+    name_box = next(t for t in at.text_input if t.label == "名称")
+    name_box.input("个案总数")
+    next(c for c in at.checkbox if c.label == "同名时覆盖").check()
+    at.button(key="FormSubmitter:save_form-保存").click().run()
+    assert any("只有作者本人或管理员可以修改或删除" in e.value for e in at.error)
+    assert sq.SavedQueryStore().get("个案总数").sql == sql
+
+
+def test_community_queries_stay_in_the_community_and_an_admin_shares_them(app, secrets):
+    store = sq.SavedQueryStore()
+    store.save(sq.SavedQuery(name="江滨楼长", sql="SELECT count(*) AS n FROM volunteers"),
+               user=User("qian", "钱八", "analyst", "江滨社区"))
+    at = as_user(app, secrets, "zhao").run()
+    assert "江滨楼长" not in at.selectbox(key="saved_pick").options
+    link = AppTest.from_file(PAGE, default_timeout=60)
+    link.query_params = {"q": "江滨楼长"}
+    at = as_user(link, secrets, "zhao").run()
+    assert any("不存在" in w.value for w in at.warning) and not at.main.dataframe
+    admin = AppTest.from_file(PAGE, default_timeout=60)
+    admin.query_params = {"q": "江滨楼长"}
+    at = as_user(admin, secrets, "boss").run()
+    assert not at.exception and "江滨楼长" in at.selectbox(key="saved_pick").options
+    at.button(key="share_saved").click().run()
+    assert not at.exception and any("已共享给全街道" in s.value for s in at.success)
+    assert audit.read_events()[-1]["action"] == "share" and audit.read_events()[-1]["user"] == "boss"
+    at = as_user(AppTest.from_file(PAGE, default_timeout=60), secrets, "zhao").run()
+    assert "江滨楼长" in at.selectbox(key="saved_pick").options

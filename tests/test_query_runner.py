@@ -13,6 +13,7 @@ from chuangshu import audit, dictionary, query_runner
 from chuangshu.examples import EXAMPLES
 from chuangshu.paths import ROOT
 from chuangshu.query_runner import QueryResult, check_sql, run_query, statement_parameters
+from etl.load import create_schema
 
 try:
     from query_fixtures import SQL_DIR, build_sample_db, sample_db, state_dir  # noqa: F401
@@ -159,8 +160,7 @@ def test_example_answers_its_question(sample_db, state_dir, example):
 def _built_views() -> dict[str, list[tuple[str, str]]]:
     con = duckdb.connect()
     try:
-        con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
-        con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+        create_schema(con)
         names = [r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'").fetchall()]
         return {n: [(r[0], r[1]) for r in con.execute(f'DESCRIBE "{n}"').fetchall()] for n in names}

@@ -11,6 +11,7 @@ import pytest
 
 from chuangshu import audit
 from chuangshu import saved_queries as sq
+from chuangshu.auth import LOCAL_USER, User
 
 try:
     from query_fixtures import build_sample_db, sample_db, state_dir  # noqa: F401
@@ -184,3 +185,116 @@ def test_guess_value_for_undeclared_parameters():
     assert sq.guess_value("1.5") == 1.5
     assert sq.guess_value("2020-01-31") == dt.date(2020, 1, 31)
     assert sq.guess_value("桂雅社区") == "桂雅社区"
+
+
+# --------------------------------------------------------------------------- owners, scope, shares
+
+BOSS = User("boss", "街道办", "admin")
+LI = User("li", "李四", "analyst")  # a sub-district analyst
+ZHAO = User("zhao", "赵六", "analyst", "桂南社区")
+SUN = User("sun", "孙七", "analyst", "桂南社区")
+QIAN = User("qian", "钱八", "analyst", "江滨社区")
+WHO = {"boss": BOSS, "li": LI, "zhao": ZHAO, "sun": SUN, "qian": QIAN, "local": LOCAL_USER}
+
+LEGACY = sq.SavedQuery("旧查询", "SELECT 1 AS x")  # from a file written before owners: the office's
+OFFICE_LI = sq.SavedQuery("李四的查询", "SELECT 2 AS x", owner="li")
+GUINAN = sq.SavedQuery("桂南的查询", "SELECT 3 AS x", owner="zhao", scope="桂南社区")
+GUINAN_SHARED = sq.SavedQuery("桂南共享", "SELECT 4 AS x", owner="zhao", scope="桂南社区", shared_by="boss")
+
+
+@pytest.mark.parametrize(("query", "sees", "changes"), [
+    (LEGACY, {"boss", "li", "zhao", "sun", "qian", "local"}, {"boss", "local"}),
+    (OFFICE_LI, {"boss", "li", "zhao", "sun", "qian", "local"}, {"boss", "local", "li"}),
+    (GUINAN, {"boss", "zhao", "sun", "local"}, {"boss", "local", "zhao"}),
+    (GUINAN_SHARED, {"boss", "li", "zhao", "sun", "qian", "local"}, {"boss", "local", "zhao"}),
+])
+def test_who_may_see_and_change_a_saved_query(query: sq.SavedQuery, sees: set[str], changes: set[str]) -> None:
+    assert {n for n, u in WHO.items() if sq.can_see(query, u)} == sees
+    assert {n for n, u in WHO.items() if sq.can_change(query, u)} == changes
+
+
+def _events() -> list[tuple]:
+    return [(e["action"], e["user"], e["name"]) for e in audit.read_events()]
+
+
+def test_a_community_analyst_cannot_overwrite_or_delete_the_offices_query(state_dir):
+    """The attack from issue 16: tick 同名时覆盖 and the office would run the analyst's SQL."""
+    store = sq.SavedQueryStore()
+    store.save(sq.SavedQuery("各社区个案数", "SELECT community, count(*) AS n FROM cases GROUP BY 1"), user=BOSS)
+    evil = sq.SavedQuery("各社区个案数", "SELECT 'pwned' AS community, 0 AS n")
+    with pytest.raises(sq.SavedQueryError, match="只有作者本人或管理员可以修改或删除"):
+        store.save(evil, overwrite=True, user=ZHAO)
+    with pytest.raises(sq.SavedQueryError, match="只有作者本人或管理员"):
+        store.delete("各社区个案数", ZHAO)
+    kept = store.get("各社区个案数")
+    assert "count(*)" in kept.sql and kept.owner == "boss" and kept.scope is None
+    assert _events() == [("save", "boss", "各社区个案数")]
+    # under another name it is theirs, in their scope
+    mine = store.save(sq.SavedQuery("我的个案数", evil.sql), user=ZHAO)
+    assert (mine.owner, mine.scope, mine.author) == ("zhao", "桂南社区", "zhao")
+
+
+def test_saved_queries_from_before_owners_belong_to_the_office(state_dir):
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "saved_queries.json").write_text(json.dumps({"version": 1, "queries": [
+        {"name": "旧查询", "description": "", "sql": "SELECT 1 AS x", "params": [], "author": "zhao",
+         "created_at": "2024-01-01T00:00:00+08:00", "updated_at": "2024-01-01T00:00:00+08:00"}]},
+        ensure_ascii=False), encoding="utf-8")
+    store = sq.SavedQueryStore()
+    old = store.get("旧查询")
+    assert (old.owner, old.scope, old.author) == (None, None, "zhao")  # the author field alone grants nothing
+    assert [q.name for q in store.list(QIAN)] == ["旧查询"]  # still runs for everyone
+    with pytest.raises(sq.SavedQueryError, match="由街道办保存"):
+        store.save(sq.SavedQuery("旧查询", "SELECT 2 AS x"), overwrite=True, user=ZHAO)
+    store.save(sq.SavedQuery("旧查询", "SELECT 3 AS x"), overwrite=True, user=BOSS)
+    again = store.get("旧查询")
+    assert again.sql == "SELECT 3 AS x" and again.owner is None and again.created_at.startswith("2024-01-01")
+    assert json.loads(store.path.read_text(encoding="utf-8"))["version"] == 2
+
+
+def test_a_community_query_is_visible_only_in_its_community_until_an_admin_shares_it(state_dir):
+    store = sq.SavedQueryStore()
+    store.save(sq.SavedQuery("桂南的查询", "SELECT 3 AS x", description="只给桂南"), user=ZHAO)
+    assert [q.name for q in store.list(SUN)] == ["桂南的查询"]
+    assert store.list(QIAN) == [] and store.list(LI) == [] and store.get("桂南的查询", QIAN) is None
+    assert store.delete("桂南的查询", QIAN) is False  # another community's query does not exist for them
+    with pytest.raises(sq.SavedQueryError, match="已被其他社区的常用查询使用"):
+        store.save(sq.SavedQuery("桂南的查询", "SELECT 9 AS x"), overwrite=True, user=QIAN)
+    with pytest.raises(sq.SavedQueryError, match="只有作者本人或管理员"):
+        store.save(sq.SavedQuery("桂南的查询", "SELECT 9 AS x"), overwrite=True, user=SUN)
+    with pytest.raises(sq.SavedQueryError, match="只有管理员可以共享"):
+        store.share("桂南的查询", ZHAO)
+    shared = store.share("桂南的查询", BOSS)
+    assert shared.shared and shared.shared_by == "boss"
+    assert [q.name for q in store.list(QIAN)] == ["桂南的查询"] and store.get("桂南的查询", LI) is not None
+    assert "已由管理员 boss 共享给全街道" in store.get("桂南的查询").describe_owner()
+    # the author changes the SQL everyone now runs: the share is withdrawn until an admin looks again
+    store.save(sq.SavedQuery("桂南的查询", "SELECT 4 AS x"), overwrite=True, user=ZHAO)
+    assert not store.get("桂南的查询").shared and store.list(QIAN) == []
+    store.share("桂南的查询", BOSS)
+    store.save(sq.SavedQuery("桂南的查询", "SELECT 5 AS x"), overwrite=True, user=BOSS)  # an admin's edit keeps it
+    assert store.get("桂南的查询").shared and store.get("桂南的查询").owner == "zhao"
+    store.share("桂南的查询", BOSS, shared=False)
+    assert store.list(QIAN) == []
+    store.save(sq.SavedQuery("全街道", "SELECT 1 AS x"), user=LI)
+    with pytest.raises(sq.SavedQueryError, match="本来就对所有分析员可见"):
+        store.share("全街道", BOSS)
+    assert store.delete("桂南的查询", ZHAO) is True
+    events = audit.read_events()
+    assert [(e["action"], e["user"]) for e in events] == [
+        ("save", "zhao"), ("share", "boss"), ("overwrite", "zhao"), ("share", "boss"), ("overwrite", "boss"),
+        ("unshare", "boss"), ("save", "li"), ("delete", "zhao")]
+    assert events[2]["unshared"] is True and events[2]["sql"] == "SELECT 4 AS x" and events[2]["scope"] == "桂南社区"
+    assert all(e["name"] == "桂南的查询" for e in events if e["user"] != "li")
+
+
+def test_the_local_user_saves_for_the_office(state_dir):
+    store = sq.SavedQueryStore()
+    saved = store.save(sq.SavedQuery("本机", "SELECT 1 AS x"), user=LOCAL_USER)
+    assert saved.owner is None and saved.scope is None and saved.describe_owner() == "街道办 · 全街道"
+    assert not sq.can_change(saved, LI) and sq.can_change(saved, BOSS)
+
+
+def test_long_descriptions_are_refused(state_dir):
+    with pytest.raises(sq.SavedQueryError, match="说明不能超过"):
+        sq.SavedQueryStore().save(sq.SavedQuery("长", "SELECT 1", description="字" * (sq.DESCRIPTION_MAX + 1)))

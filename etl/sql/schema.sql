@@ -1,11 +1,20 @@
 -- Storage tables. Only the ETL writes them; everyone else reads the views in views.sql.
--- Every fact row carries its lineage: source_file (file name, the unit of replacement),
--- source_sheet, source_row (the row number the clerk sees) and the batch that loaded it.
--- Each record table's key (etl/kinds.py `key`) is unique: the loader checks it inside the load's
--- transaction (etl.load.check_keys) instead of a PRIMARY KEY index, which made inserting a
--- million rows several times slower.
+-- The ledger record tables (case_records, volunteer_records, organization_records,
+-- micro_project_records, activity_records) are not here: their DDL is generated from the
+-- catalogue (etl/kinds.py) by etl/migrations.py, which also adds the catalogue's new columns to
+-- older databases. Every fact row carries its lineage: source_file (file name, the unit of
+-- replacement), source_sheet, source_row (the row number the clerk sees), row_hash and the batch
+-- that loaded it. Each record table's key (etl/kinds.py `key`) is unique: the loader checks it
+-- inside the load's transaction (etl.load.check_keys) instead of a PRIMARY KEY index, which made
+-- inserting a million rows several times slower.
+-- Every load runs this file: a table added here is created in older databases by their next load
+-- (a new column of an existing table needs a step in etl/migrations.py MIGRATIONS).
 
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+-- The schema's history (etl/migrations.py): one row per schema version applied to this database
+-- (a new database: one row, the version it was created at). meta.schema_version is the current one.
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL, summary VARCHAR NOT NULL);
 
 CREATE TABLE IF NOT EXISTS ref_communities (
     community VARCHAR PRIMARY KEY, short_name VARCHAR, kind VARCHAR,
@@ -25,41 +34,6 @@ CREATE TABLE IF NOT EXISTS ref_milestones (
     happened_on DATE, precision VARCHAR, title VARCHAR, detail VARCHAR);
 CREATE TABLE IF NOT EXISTS ref_mobilisation_2020 (
     item VARCHAR PRIMARY KEY, figure INTEGER, unit VARCHAR, sort_order INTEGER);
-
-CREATE TABLE IF NOT EXISTS case_records (
-    community VARCHAR NOT NULL, case_id VARCHAR NOT NULL, compound VARCHAR,
-    category VARCHAR NOT NULL, reported_on DATE NOT NULL, resolved_on DATE,
-    handled_by VARCHAR, description VARCHAR, outcome VARCHAR, followed_up_on DATE,
-    satisfaction VARCHAR, remark VARCHAR,
-    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
-
-CREATE TABLE IF NOT EXISTS volunteer_records (
-    person_id VARCHAR NOT NULL, name_masked VARCHAR, role VARCHAR NOT NULL,
-    community VARCHAR NOT NULL, compound VARCHAR, building VARCHAR,
-    is_party_member BOOLEAN NOT NULL, appointed_on DATE NOT NULL, left_on DATE,
-    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
-
-CREATE TABLE IF NOT EXISTS organization_records (
-    org_id VARCHAR NOT NULL, name VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-    community VARCHAR NOT NULL, compound VARCHAR, founded_on DATE NOT NULL,
-    members INTEGER, dissolved_on DATE,
-    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
-
-CREATE TABLE IF NOT EXISTS micro_project_records (
-    project_id VARCHAR NOT NULL, name VARCHAR NOT NULL, community VARCHAR NOT NULL,
-    applicant VARCHAR, applied_on DATE NOT NULL, review_round VARCHAR, score DOUBLE,
-    is_funded BOOLEAN NOT NULL, amount_yuan DECIMAL(14, 2), completed_on DATE,
-    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
-
-CREATE TABLE IF NOT EXISTS activity_records (
-    activity_id VARCHAR NOT NULL, name VARCHAR NOT NULL, community VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL, held_on DATE NOT NULL, participants INTEGER, organizer VARCHAR,
-    source_file VARCHAR NOT NULL, source_sheet VARCHAR, source_row INTEGER,
-    row_hash VARCHAR NOT NULL, batch_id INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS batch_log (
     batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, content_hash VARCHAR,
