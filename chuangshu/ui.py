@@ -472,6 +472,6 @@ def published_cards(df: pd.DataFrame, f: Filters, year: int, note: str) -> None:
     if not f.year_from <= year <= f.end.year:
         st.caption(f"所选范围（{f.years_text()}，截至{fmt.date_cn(f.as_of)}）不含 {year} 年，不显示这组 {year} 年的数字。")
         return
-    figure_cards(df, "item", "figure", "unit", note=note)
+    figure_cards(df, "item", "figure", "unit", note=note, columns=3)  # six across truncates 1,33… and the labels
     extra = "不随社区、事项类别筛选变化" if (f.communities or f.categories) else "不随筛选变化"
     st.caption(f":material/info: 以上为街道公布的全街道数字，{extra}。")
