@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from chuangshu import charts, dictionary, export, fmt, query_runner, signin
+from chuangshu import charts, dictionary, export, fmt, query_runner, signin, widgets
 from chuangshu import db as dbmod
 from chuangshu import query_session as session
 from chuangshu import saved_queries as sq
@@ -60,8 +60,8 @@ def schema_browser(scope: str | None) -> None:
                 if hit.any():
                     frame = frame[hit]
             with st.expander(f"`{name}` {view.zh_title}", expanded=bool(needle)):
-                st.caption(view.en)
-                st.dataframe(frame[["列名", "类型", "说明"]], hide_index=True, width="stretch")
+                st.caption(view.zh or view.zh_title)
+                st.dataframe(frame[["列名", "类型", "说明"]], hide_index=True, width="stretch", placeholder="—")
 
 
 def database_version() -> str | None:
@@ -132,6 +132,21 @@ def choice_options(options_sql: str, version: str, scope: str | None = None) -> 
     return [str(v) for v in sq.options_for(param, user=None, scope=scope)]
 
 
+def _date_widget(label: str, key: str, initial: Any, help_text: str | None) -> dt.date:
+    """A date parameter as 年/月/日 boxes (chuangshu.widgets: Chinese whatever the browser's language);
+    ``st.session_state[key]`` stays the parameter's value, as for the other parameter widgets."""
+    synced = f"{key}__synced"
+    value = st.session_state.get(key, initial)
+    if not isinstance(value, dt.date):
+        value = dt.date.today()
+    if st.session_state.get(synced) != value:  # set from outside (a saved query, a shared link)
+        widgets.set_date(key, value)
+    low, high = dt.date(2000, 1, 1), dt.date(dt.date.today().year + 5, 12, 31)
+    picked = widgets.date_select(label, key, low, high, value, help=help_text)
+    st.session_state[key] = st.session_state[synced] = picked
+    return picked
+
+
 def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     """The widget for a declared parameter, by its type; returns the widget's value."""
     key = session.param_key(param, param.name)
@@ -152,7 +167,7 @@ def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     if param.type == "float":
         return st.number_input(label, **common)
     if param.type == "date":
-        return st.date_input(label, **common)
+        return _date_widget(label, key, common.get("value"), common["help"])
     if param.type == "bool":
         return st.checkbox(label, **common)
     if param.type == "choice":
@@ -226,7 +241,7 @@ def results() -> None:
     for name, kind in zip(result.columns, result.types):
         if kind == "DATE" and name in df.columns:
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config or None)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config or None, placeholder="NULL")
     if not df.empty:
         quick_chart(df)
     downloads(result)
