@@ -101,6 +101,7 @@ class ResultStore:
                 self._held[tab.id] = _Held(tab, owner, result, max(0, int(result.nbytes)), next(self._seq))
                 released += self._evict(tab, owner)
         self._release(released)
+        self._schedule_trim()  # the transient copies of receiving and drawing it go back to the system too
         return result
 
     def close_tab(self, tab: Tab) -> None:

@@ -80,11 +80,12 @@ TOTAL_MAX_BYTES = max(USER_MAX_BYTES, int(_env_float("CHUANGSHU_QUERY_TOTAL_MB",
 MAX_CONCURRENT = max(1, int(_env_float("CHUANGSHU_QUERY_CONCURRENCY", 8)))
 MAX_PER_USER = max(1, int(_env_float("CHUANGSHU_QUERY_PER_USER", 2)))
 USER_WAIT_S = max(0.0, _env_float("CHUANGSHU_QUERY_USER_WAIT_S", 1.0))  # a user's extra query waits this long
-WORKER_NICE = min(19, max(0, int(_env_float("CHUANGSHU_QUERY_NICE", 19))))  # added to the workers' nice value
+WORKER_NICE = min(19, max(0, int(_env_float("CHUANGSHU_QUERY_NICE", 10))))  # added to the workers' nice value
 WORKER_THREADS = max(1, int(_env_float("CHUANGSHU_QUERY_THREADS", 1)))  # DuckDB threads per worker process
 MAX_SQL_CHARS = 100_000
 GRACE_S = 1.0  # after the interrupt, how long the worker may take to stop before it is killed
 POOL_SIZE = max(1, int(_env_float("CHUANGSHU_QUERY_WORKERS", 2)))  # idle worker processes kept
+WORKER_IDLE_S = max(1.0, _env_float("CHUANGSHU_QUERY_WORKER_IDLE_S", 60))  # an idle worker stops after this
 WORKER_MEMORY = int(_env_float("CHUANGSHU_QUERY_WORKER_MB", 3072) * 1024 * 1024)  # RLIMIT_AS per worker
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 START_WAIT_S = 30.0  # how long a new worker may take to start and open the database
@@ -437,6 +438,7 @@ class _Worker:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
+        self.idle_since = time.monotonic()
 
     def alive(self) -> bool:
         return self.process.poll() is None and not self.conn.closed
@@ -469,9 +471,37 @@ def _return_worker(worker: _Worker, healthy: bool) -> None:
     with _pool_lock:
         _busy.discard(worker)
         if healthy and worker.alive() and len(_idle) < POOL_SIZE:
+            worker.idle_since = time.monotonic()
             _idle.append(worker)
+            _start_reaper()
             return
     worker.kill()  # a dead, stuck or surplus worker; a fresh one is started when needed
+
+
+_reaper: threading.Thread | None = None
+
+
+def _start_reaper() -> None:
+    """Start (once; caller holds ``_pool_lock``) the thread that stops workers idle for ``WORKER_IDLE_S``."""
+    global _reaper
+    if _reaper is None or not _reaper.is_alive():
+        _reaper = threading.Thread(target=_reap_idle_workers, name="query-worker-reaper", daemon=True)
+        _reaper.start()
+
+
+def _reap_idle_workers() -> None:
+    """A worker keeps what its queries left behind (DuckDB's and the allocators' caches: a fresh one
+    is ~150 MB, one after a 500-column result ~240 MB), so idle workers do not stay: after
+    ``WORKER_IDLE_S`` without a query they are stopped, and the next query starts a fresh one."""
+    while True:
+        time.sleep(min(5.0, WORKER_IDLE_S / 2))
+        now = time.monotonic()
+        with _pool_lock:
+            old = [w for w in _idle if now - getattr(w, "idle_since", now) >= WORKER_IDLE_S]
+            for worker in old:
+                _idle.remove(worker)
+        for worker in old:
+            worker.kill()
 
 
 @atexit.register
@@ -675,7 +705,7 @@ def _run_in_worker(database: Any, sql: str, params: Any, timeout_s: float, max_r
                 if _cancelled(cancel):  # the worker is killed (not healthy): it may be about to start the query
                     raise QueryCancelled(MSG_CANCELLED)
                 log.error("query worker did not start within %.0fs", START_WAIT_S)
-                raise QueryFailed("查询出错（内部错误，已记录）")
+                raise QueryBusy("服务器繁忙：查询进程未能及时启动，请稍后再试")
             reply = worker.conn.recv()
             if reply[0] == "started":
                 cancelled = False

@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any
 
-from chuangshu.memtrim import trim_memory
+from chuangshu.memtrim import configure_malloc, trim_memory
 
 MAX_OPEN = 4  # databases a worker keeps open (least recently used closed first)
 
@@ -38,6 +38,7 @@ def main(fd: int, address_space: int, nice: int = 0) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
     if address_space > 0:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    configure_malloc()  # big result buffers in their own mappings, returned when freed
     from multiprocessing.connection import Connection
 
     _Worker(Connection(fd)).serve()  # DuckDB is imported only now, under the limit

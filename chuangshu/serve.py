@@ -5,7 +5,9 @@ Streamlit decides once per server process, when the first session starts, whethe
 pages/ folder means "legacy auto-pages"; until dashboard.py has called st.navigation it
 would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
 filters, no access checks). Deciding it here, before the server starts, closes that gap.
-It also rebuilds the marts of a database loaded by older code (etl.bootstrap.ensure_current).
+It also rebuilds the marts of a database loaded by older code (etl.bootstrap.ensure_current),
+and fixes glibc's malloc thresholds so that memory freed after big query results goes back to
+the system (chuangshu.memtrim).
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
+from chuangshu.memtrim import configure_malloc
+
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` in this process with st.navigation-only pages."""
     PagesManager.uses_pages_directory = False
+    configure_malloc()  # freed result memory goes back to the system (chuangshu.memtrim)
     _upgrade_database()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()

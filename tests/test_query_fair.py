@@ -323,3 +323,30 @@ def test_the_dashboards_own_connection_keeps_its_threads(sample_db, state_dir):
     finally:
         cur.close()
     assert os.getpriority(os.PRIO_PROCESS, 0) == _nice(os.getpid())  # the dashboard is not niced
+
+
+def test_idle_workers_are_stopped_after_a_while(sample_db, state_dir, monkeypatch):
+    """An idle worker keeps what its queries left (allocator caches): it is stopped, not kept forever."""
+    monkeypatch.setattr(query_runner, "WORKER_IDLE_S", 1.0)
+    assert run_query("SELECT 1", db=sample_db).ok
+    with query_runner._pool_lock:
+        pids = [w.process.pid for w in query_runner._idle]
+    assert pids
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with query_runner._pool_lock:
+            idle = list(query_runner._idle)
+        if not idle and not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"idle workers {pids} were not stopped")
+    assert run_query("SELECT 2 AS x", db=sample_db).ok  # a fresh one starts when needed
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="glibc on Linux")
+def test_malloc_is_configured_and_trimmed_where_glibc_is_there():
+    from chuangshu import memtrim
+
+    assert memtrim.configure_malloc() is True
+    assert memtrim.trim_memory() is True
