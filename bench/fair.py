@@ -25,9 +25,11 @@ What it does (one run, a few minutes; writes its section of docs/benchmarks.md):
    for ``WARMUP_S`` first, so queries are in flight), ``--pairs`` times; per pair the ratio
    loaded / idle; the median ratio and its spread; the load average at each measurement.
 5. **Memory** – RSS of the server process (and of its process tree: the query workers) sampled
-   every 0.5 s: idle before the analysts, with their tabs open, peak while loaded, then the
-   analysts' browser is closed (all 18 tabs go at once) and RSS is read 30 s and 3 min later.
-   The audit log gives the outcome of every analyst query during the run.
+   every 0.5 s: idle before the analysts, with their tabs open, peak while loaded; then every
+   analyst tab runs the wide query once more, one tab at a time (so each finishes within its
+   time limit and every tab holds a 496-column result: the reported case), RSS is read, the
+   analysts' tabs are closed (all 18 at once) and RSS is read 30 s and 3 min later. The audit
+   log gives the outcome of every analyst query during the run.
 6. **Cost of one wide result** – in a fresh process: the 496-column result at the old 64 MB and
    the new 16 MB limit: DataFrame bytes, pickled bytes (the worker's transfer format), the
    Arrow IPC bytes ``st.dataframe`` sends, and the process's RSS after receiving, rendering,
@@ -107,12 +109,13 @@ def _free_port() -> int:
 class Server:
     """The dashboard (``python -m chuangshu.serve``) from ``app_root``, with users configured."""
 
-    def __init__(self, app_root: Path, db: Path, state: Path, secrets: Path) -> None:
+    def __init__(self, app_root: Path, db: Path, state: Path, secrets: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "CHUANGSHU_DB": str(db), "CHUANGSHU_STATE_DIR": str(state),
                "STREAMLIT_SECRETS_FILES": str(secrets), "CHUANGSHU_SALT": "bench-salt",
-               "PYTHONPATH": str(app_root)}
+               "PYTHONPATH": str(app_root), **(extra_env or {})}
         self.log = open(state / "server.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "chuangshu.serve", "--server.headless", "true", "--server.address", "127.0.0.1",
@@ -375,9 +378,9 @@ class ProtocolTab:
         self.editor = next(v for (kind, label), v in self.widgets.items() if kind == "text_area" and label.startswith("SQL"))
         self.button = self.widgets[("button", "运行查询")]
 
-    async def run_query(self) -> None:
-        """Press 运行查询 with the heavy query in the editor, and wait for the page to finish."""
-        await self.rerun([(self.editor, "string_value", self.sql), (self.button, "trigger_value", True)],
+    async def run_query(self, sql: str | None = None) -> None:
+        """Press 运行查询 with the heavy query (or ``sql``) in the editor, and wait for the page to finish."""
+        await self.rerun([(self.editor, "string_value", sql or self.sql), (self.button, "trigger_value", True)],
                          page=self.pages["query"])
         await self.done()
 
@@ -390,11 +393,11 @@ def analysts_protocol_main(url: str, control: dict, report: mp.Queue) -> None:
     import asyncio
 
     os.nice(19)
-    load, stop = control["load"], control["stop"]
+    load, stop, fill = control["load"], control["stop"], control["fill"]
     clicks: collections.Counter = collections.Counter()
 
     async def tab_loop(tab: ProtocolTab, kind: str) -> None:
-        while not stop.is_set():
+        while not stop.is_set() and not fill.is_set():
             if not load.is_set():
                 await asyncio.sleep(0.2)
                 continue
@@ -412,6 +415,14 @@ def analysts_protocol_main(url: str, control: dict, report: mp.Queue) -> None:
         await asyncio.gather(*[tab_loop(tab, "wide" if TAB_SQL[i % TABS] == WIDE_SQL else "cross")
                                for i, tab in enumerate(tabs)])
         report.put(("clicks", {**clicks, "received_mb": round(sum(t.received for t in tabs) / MB)}))
+        if fill.is_set():  # every tab gets a wide result, one tab at a time
+            started, before = time.monotonic(), sum(t.received for t in tabs)
+            for tab in tabs:
+                await tab.run_query(WIDE_SQL)
+            report.put(("filled", {"seconds": round(time.monotonic() - started, 1),
+                                   "received_mb": round((sum(t.received for t in tabs) - before) / MB, 1)}))
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
         closing = time.monotonic()
         await asyncio.gather(*[tab.close() for tab in tabs])  # every analyst tab goes at once
         report.put(("closed", time.monotonic() - closing))
@@ -503,7 +514,8 @@ def _audit_outcomes(state: Path, since: float, until: float) -> dict:
     return dict(sorted(counts.items()))
 
 
-def measure(db: Path, app_root: Path, pairs: int, analysts_mode: str = "protocol") -> dict:
+def measure(db: Path, app_root: Path, pairs: int, analysts_mode: str = "protocol",
+            extra_env: dict[str, str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-fair-"))
@@ -511,11 +523,12 @@ def measure(db: Path, app_root: Path, pairs: int, analysts_mode: str = "protocol
     state.mkdir()
     secrets = tmp / "secrets.toml"
     write_secrets(secrets)
-    server = Server(app_root, db, state, secrets)
+    server = Server(app_root, db, state, secrets, extra_env)
     ctx = mp.get_context("spawn")
-    control = {"load": ctx.Event(), "stop": ctx.Event()}
+    control = {"load": ctx.Event(), "stop": ctx.Event(), "fill": ctx.Event()}
     report: mp.Queue = ctx.Queue()
-    out: dict = {"pairs": [], "app_root": str(app_root), "db": db.name, "analysts": analysts_mode}
+    out: dict = {"pairs": [], "app_root": str(app_root), "db": db.name, "analysts": analysts_mode,
+                 "env": extra_env or {}}
     sampler = Sampler(server.proc.pid)
     analysts = None
     try:
@@ -563,6 +576,19 @@ def measure(db: Path, app_root: Path, pairs: int, analysts_mode: str = "protocol
                       f"ratio {pair['ratio'] or float('nan'):.2f}, load {la_idle:.1f}/{la_loaded:.1f}", flush=True)
             out["outcomes"] = _audit_outcomes(state, load_start, time.time())
             out["rss_loaded_peak_mb"], out["tree_loaded_peak_mb"] = sampler.peak("loaded")
+            if analysts_mode == "protocol":
+                sampler.phase = "filling"
+                fill_start = time.time()
+                control["fill"].set()
+                while True:
+                    kind, value = report.get(timeout=900)
+                    if kind == "clicks":
+                        out["clicks"] = value
+                    if kind in ("filled", "error"):
+                        out["filled"] = value
+                        break
+                time.sleep(3)
+                out["fill_outcomes"] = _audit_outcomes(state, fill_start, time.time())
             out["rss_before_close_mb"], out["tree_before_close_mb"] = sampler.now()
             sampler.phase = "closing"
             control["stop"].set()
@@ -642,13 +668,21 @@ def render(results: dict) -> str:
                 f"Loaded page loads that failed (no KPIs within 120 s): {run['failed_loaded']}.\n")
         add("| Server RSS (MiB) | Server process | With query workers |")
         add("|---|---:|---:|")
+        held = ("every analyst tab holding a 496-column result" if run.get("filled")
+                else "after the last loaded phase")
         for key, label2 in [("idle", "idle, viewer only"), ("tabs_open", f"{run.get('tabs', 0)} analyst tabs open"),
-                            ("loaded_peak", "peak while loaded"), ("before_close", "after the last loaded phase"),
+                            ("loaded_peak", "peak while loaded"), ("before_close", held),
                             ("after_30s", "30 s after the analysts' tabs closed"),
                             ("after_180s", "3 min after the analysts' tabs closed")]:
             if f"rss_{key}_mb" in run:
                 add(f"| {label2} | {run[f'rss_{key}_mb']:,.0f} | {run[f'tree_{key}_mb']:,.0f} |")
         add("")
+        if run.get("filled"):
+            per_tab = (run["rss_before_close_mb"] - run["rss_tabs_open_mb"]) / max(1, run.get("tabs", 1))
+            add(f"Every tab running the wide query once, one after another: {run['filled']['seconds']:.0f} s, "
+                f"{run['filled']['received_mb']:.0f} MB sent to the tabs; outcomes "
+                + ", ".join(f"{k} {v}" for k, v in run.get("fill_outcomes", {}).items())
+                + f". Server process per tab holding its result: **{per_tab:.0f} MiB** (RSS over the tabs-open level).\n")
         if run.get("outcomes"):
             add("Analyst queries during the pairs (audit log): " + ", ".join(
                 f"{k} {v}" for k, v in run["outcomes"].items()) + ".\n")
@@ -704,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkout to serve (repeatable: one run each; default: this one)")
     parser.add_argument("--analysts", choices=("protocol", "chromium"), default="protocol",
                         help="analyst tabs as Streamlit protocol clients (default) or real chromium tabs")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment for the server (repeatable), e.g. CHUANGSHU_QUERY_NICE=0")
     parser.add_argument("--skip-cost", action="store_true", help="skip the one-result cost table")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -711,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.suite import machine, run_job
 
     roots = [p.resolve() for p in (args.app_root or [ROOT])]
+    extra_env = dict(item.split("=", 1) for item in args.env)
     results: dict = {"argv": " ".join(argv), "machine": machine(), "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db.resolve() if args.db else run_job(_sample_db_job, tmp)
@@ -719,8 +756,9 @@ def main(argv: list[str] | None = None) -> int:
             for c in results["result_cost"]:
                 print(f"[fair] one wide result at {c['max_mb']:g} MB: {c}", flush=True)
         for root in roots:
-            label = "This checkout" if root == ROOT else f"Server from {root.name}"
-            results["runs"][label] = measure(Path(db), root, max(1, args.pairs), args.analysts)
+            label = ("This checkout" if root == ROOT else f"Server from {root.name}") + "".join(
+                f", {k}={v}" for k, v in extra_env.items())
+            results["runs"][label] = measure(Path(db), root, max(1, args.pairs), args.analysts, extra_env)
     results["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "fair.json").write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,11 @@ TRIM_THRESHOLD = 8 * 1024 * 1024  # free arena top above this is returned on fre
 
 
 def configure_malloc() -> bool:
-    """Fix glibc's mmap and trim thresholds (no dynamic growth); True if glibc took them."""
-    if _libc is None:
+    """Fix glibc's mmap and trim thresholds (no dynamic growth); True if glibc took them.
+
+    ``CHUANGSHU_MALLOC_TUNE=0`` leaves glibc's defaults (for comparison, or if it ever hurts).
+    """
+    if _libc is None or os.environ.get("CHUANGSHU_MALLOC_TUNE", "1") == "0":
         return False
     try:
         return bool(_libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

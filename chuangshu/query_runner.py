@@ -4,7 +4,8 @@ The 即席查询 page, saved queries and the tests all call :func:`run_query`; i
 Streamlit. Safety comes from the engine, not from keyword lists:
 
 * the query runs in a separate worker process (:mod:`chuangshu.query_worker`, started
-  with "spawn", a small pool reused between queries) whose address space is capped with
+  with "spawn", a small pool reused between queries and stopped after ``WORKER_IDLE_S``
+  without one, since a worker keeps its allocators' caches) whose address space is capped with
   ``RLIMIT_AS`` before DuckDB is imported; it opens the database file itself, read-only
   and locked down like :mod:`chuangshu.db` (external access disabled, extension
   autoload/autoinstall off, memory and thread limits, configuration locked), so DuckDB
@@ -166,6 +167,7 @@ def msg_too_large(max_bytes: int, rows: int) -> str:
     """The detail shown under a result cut by the byte limit."""
     return (f"结果超过单个结果 {max_bytes / MB:g} MB 的上限，只保留了前 {rows:,} 行。"
             "请减少列数（不要 SELECT *）或加条件缩小范围")
+
 
 _TYPE_MESSAGES = {
     duckdb.StatementType.COPY: MSG_EXPORT,
@@ -497,7 +499,7 @@ def _reap_idle_workers() -> None:
         time.sleep(min(5.0, WORKER_IDLE_S / 2))
         now = time.monotonic()
         with _pool_lock:
-            old = [w for w in _idle if now - getattr(w, "idle_since", now) >= WORKER_IDLE_S]
+            old = [w for w in _idle if now - w.idle_since >= WORKER_IDLE_S]
             for worker in old:
                 _idle.remove(worker)
         for worker in old:

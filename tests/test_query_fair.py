@@ -350,3 +350,39 @@ def test_malloc_is_configured_and_trimmed_where_glibc_is_there():
 
     assert memtrim.configure_malloc() is True
     assert memtrim.trim_memory() is True
+
+
+@pytest.mark.parametrize("state, expected", [("STOP", True), ("CONTINUE", False), ("RERUN", False), (None, False)])
+def test_the_page_cancels_only_when_streamlit_stops_the_run(monkeypatch, state, expected):
+    """A closed tab (Streamlit asks the run to stop) cancels; a rerun (another widget) does not."""
+    from types import SimpleNamespace
+
+    from streamlit.runtime.scriptrunner_utils import script_run_context
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests, ScriptRequestType
+
+    from chuangshu import query_session
+
+    ctx = None
+    if state is not None:
+        requests = ScriptRequests()
+        requests._state = getattr(ScriptRequestType, state)
+        ctx = SimpleNamespace(script_requests=requests)
+    monkeypatch.setattr(script_run_context, "get_script_run_ctx", lambda *a, **k: ctx)
+    assert query_session.stop_requested() is expected
+
+
+def test_a_real_stop_request_is_seen(monkeypatch):
+    """The same through Streamlit's own API: request_stop() on the run's requests."""
+    from types import SimpleNamespace
+
+    from streamlit.runtime.scriptrunner_utils import script_run_context
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests
+
+    from chuangshu import query_session
+
+    requests = ScriptRequests()
+    monkeypatch.setattr(script_run_context, "get_script_run_ctx",
+                        lambda *a, **k: SimpleNamespace(script_requests=requests))
+    assert query_session.stop_requested() is False
+    requests.request_stop()
+    assert query_session.stop_requested() is True
