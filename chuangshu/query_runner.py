@@ -154,7 +154,7 @@ MSG_SETTINGS = "不允许修改数据库设置"
 MSG_EXTENSIONS = "不允许安装或加载扩展"
 MSG_ATTACH = "不允许挂载或卸载其他数据库"
 MSG_EXPORT = "不允许用 SQL 导出或写入文件；请用结果下方的“下载 CSV / Excel”按钮"
-MSG_CANCELLED = "查询已取消：页面已关闭"
+MSG_CANCELLED = "查询已取消：页面已关闭或已切换到其他页面"
 
 
 def msg_user_busy(timeout_s: float) -> str:

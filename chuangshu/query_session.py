@@ -9,7 +9,9 @@ The result's rows are registered with :data:`chuangshu.query_results.STORE` unde
 :func:`tab` and its user, which bounds them in bytes and lets them go when the browser tab goes:
 :func:`tab` is a session-scoped ``st.cache_resource``, which Streamlit releases (calling
 :func:`_tab_gone`) as soon as the session's websocket disconnects, long before the session itself
-is dropped (``server.disconnectedSessionTTL``). A query still running then is cancelled.
+is dropped (``server.disconnectedSessionTTL``). A query still running when the tab goes, or when
+Streamlit abandons the run for a newer one (another page, another widget), is cancelled
+(:func:`query_abandoned`), so it neither keeps its worker nor counts against the user's limit.
 """
 from __future__ import annotations
 
@@ -187,11 +189,16 @@ def tab() -> query_results.Tab:
     return query_results.STORE.open_tab()
 
 
-def stop_requested() -> bool:
-    """True once Streamlit has asked this script run to stop for good (the tab was closed).
+def query_abandoned() -> bool:
+    """True once nobody will see this run's result, so its query should stop now.
 
-    Reads the run's request state; a rerun request (another widget changed) is not a stop,
-    so a query keeps running through it. False outside a script run.
+    Streamlit has asked the run to stop: the tab was closed, or — with ``runner.fastReruns``, the
+    default — the session started a newer run (the user went to another page, or touched a
+    widget), which Streamlit begins at once in a new thread while this one is abandoned. Without
+    fast reruns, a pending rerun on another page counts too; a rerun of this page does not (the
+    query goes on and its result is shown). False outside a script run. Reads the run's pending
+    request (``ScriptRequests``, not a public API: on any surprise the answer is False, i.e. the
+    query simply runs to its end).
     """
     try:
         from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
@@ -199,7 +206,13 @@ def stop_requested() -> bool:
 
         ctx = get_script_run_ctx()
         requests = getattr(ctx, "script_requests", None) if ctx is not None else None
-        return requests is not None and getattr(requests, "_state", None) == ScriptRequestType.STOP
+        state = getattr(requests, "_state", None)
+        if state == ScriptRequestType.STOP:
+            return True
+        if state == ScriptRequestType.RERUN:
+            target = getattr(getattr(requests, "_rerun_data", None), "page_script_hash", "")
+            return bool(target) and target != ctx.page_script_hash
+        return False
     except Exception:  # noqa: BLE001 - another Streamlit version: never cancel
         return False
 
@@ -225,7 +238,9 @@ def run(sql: str, values: dict, query: sq.SavedQuery | None, param_error: str | 
         with st.spinner("查询中…"):
             result = query_runner.run_query(sql, values, user=audit_user(user), client=signin.client_address(),
                                             source=_source(sql), scope=user.community, owner=owner,
-                                            cancel=stop_requested)
+                                            cancel=query_abandoned)
+        if result.outcome == "cancelled":
+            return  # nobody waits for it (the tab went, or a newer run of this session replaced this one)
         query_results.STORE.hold(here, owner, result)
         st.session_state.result = result
         st.session_state.result_values = values

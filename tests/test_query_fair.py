@@ -352,13 +352,24 @@ def test_malloc_is_configured_and_trimmed_where_glibc_is_there():
     assert memtrim.trim_memory() is True
 
 
-@pytest.mark.parametrize("state, expected", [("STOP", True), ("CONTINUE", False), ("RERUN", False), (None, False)])
-def test_the_page_cancels_only_when_streamlit_stops_the_run(monkeypatch, state, expected):
-    """A closed tab (Streamlit asks the run to stop) cancels; a rerun (another widget) does not."""
+# (pending request, page it asks for) -> abandoned?
+ABANDON_CASES = [
+    pytest.param("STOP", "", True, id="tab closed"),
+    pytest.param("CONTINUE", "", False, id="nothing pending"),
+    pytest.param("RERUN", "query-page", False, id="another widget on this page"),
+    pytest.param("RERUN", "", False, id="rerun without a page"),
+    pytest.param("RERUN", "overview-page", True, id="user went to another page"),
+    pytest.param(None, "", False, id="no script run"),
+]
+
+
+@pytest.mark.parametrize("state, target, expected", ABANDON_CASES)
+def test_the_page_cancels_only_when_nobody_will_see_the_result(monkeypatch, state, target, expected):
+    """A closed tab or a switch to another page cancels; a rerun of the query page does not."""
     from types import SimpleNamespace
 
     from streamlit.runtime.scriptrunner_utils import script_run_context
-    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests, ScriptRequestType
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests, ScriptRequestType
 
     from chuangshu import query_session
 
@@ -366,23 +377,44 @@ def test_the_page_cancels_only_when_streamlit_stops_the_run(monkeypatch, state, 
     if state is not None:
         requests = ScriptRequests()
         requests._state = getattr(ScriptRequestType, state)
-        ctx = SimpleNamespace(script_requests=requests)
+        requests._rerun_data = RerunData(page_script_hash=target)
+        ctx = SimpleNamespace(script_requests=requests, page_script_hash="query-page")
     monkeypatch.setattr(script_run_context, "get_script_run_ctx", lambda *a, **k: ctx)
-    assert query_session.stop_requested() is expected
+    assert query_session.query_abandoned() is expected
 
 
-def test_a_real_stop_request_is_seen(monkeypatch):
-    """The same through Streamlit's own API: request_stop() on the run's requests."""
+def test_real_requests_are_seen(monkeypatch):
+    """The same through Streamlit's own API: request_rerun() and request_stop() on the run's requests."""
     from types import SimpleNamespace
 
     from streamlit.runtime.scriptrunner_utils import script_run_context
-    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
 
     from chuangshu import query_session
 
     requests = ScriptRequests()
     monkeypatch.setattr(script_run_context, "get_script_run_ctx",
-                        lambda *a, **k: SimpleNamespace(script_requests=requests))
-    assert query_session.stop_requested() is False
+                        lambda *a, **k: SimpleNamespace(script_requests=requests, page_script_hash="query-page"))
+    assert query_session.query_abandoned() is False
+    requests.request_rerun(RerunData(page_script_hash="query-page"))  # a widget on this page
+    assert query_session.query_abandoned() is False
+    requests.request_rerun(RerunData(page_script_hash="overview-page"))  # the user went elsewhere
+    assert query_session.query_abandoned() is True
     requests.request_stop()
-    assert query_session.stop_requested() is True
+    assert query_session.query_abandoned() is True
+
+
+def test_a_cancelled_query_leaves_the_page_as_it_was(app, monkeypatch):
+    """A run Streamlit abandoned (tab closed, newer run) stores nothing: no error box appears later."""
+    at = _run_sql(app.run(), "SELECT * FROM cases")
+    shown = at.session_state["result"]
+
+    def cancelled(sql, *args, **kwargs):
+        return QueryResult(sql=sql, error=query_runner.MSG_CANCELLED, outcome="cancelled")
+
+    monkeypatch.setattr(query_runner, "run_query", cancelled)
+    at = _run_sql(at, "SELECT * FROM volunteers")
+    assert not at.exception
+    assert at.session_state["result"] is shown and not shown.released
+    assert not any(query_runner.MSG_CANCELLED in e.value for e in at.error)
+    assert query_results.STORE.held_count() == 1
