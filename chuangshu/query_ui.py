@@ -35,7 +35,9 @@ def intro(scope: str | None) -> None:
     st.title("即席查询")
     st.caption(
         f"在公开视图上写 SQL 回答图表之外的问题。只读、每次一条 SELECT；"
-        f"单次查询最长 {query_runner.DEFAULT_TIMEOUT_S:g} 秒，最多显示和导出 {query_runner.DEFAULT_MAX_ROWS:,} 行；"
+        f"单次查询最长 {query_runner.DEFAULT_TIMEOUT_S:g} 秒，最多显示和导出 {query_runner.DEFAULT_MAX_ROWS:,} 行"
+        f"（每个结果不超过 {query_runner.DEFAULT_MAX_BYTES / query_runner.MB:g} MB）；"
+        f"每人最多同时运行 {query_runner.MAX_PER_USER} 个查询，关闭页面后结果即释放；"
         "每次查询都会记入审计日志。"
     )
     if scope is not None:
@@ -226,6 +228,10 @@ def results() -> None:
         if result.detail:
             st.caption(f"数据库原文：{result.detail}")
         return
+    if result.released:
+        st.info(f"{result.released}。（原结果 {result.row_count:,} 行）点击“运行查询”可重新获取。",
+                icon=":material/memory:")
+        return
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("行数", f"{result.row_count:,}")
     c2.metric("耗时", f"{result.elapsed_ms:,.0f} 毫秒")
@@ -283,15 +289,15 @@ def downloads(result: query_runner.QueryResult) -> None:
     """CSV and Excel downloads of the result (built only when clicked, outside the script run: so
     everything they need is taken from the session now)."""
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
-    df = result.df
     values = dict(st.session_state.get("result_values") or {})
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("下载 CSV", data=lambda: export.to_csv_bytes(df), file_name=f"即席查询_{stamp}.csv",
+    # The callables read result.df when clicked (never capture the frame itself): Streamlit keeps them
+    # until the session is dropped, and a released result must not stay in memory through them.
+    d1.download_button("下载 CSV", data=lambda: export.to_csv_bytes(result.df), file_name=f"即席查询_{stamp}.csv",
                        mime=export.CSV_MIME, key="dl_csv", on_click="ignore", icon="⬇️")
     d2.download_button(
         "下载 Excel", file_name=f"即席查询_{stamp}.xlsx", mime=export.XLSX_MIME, key="dl_xlsx",
-        data=lambda: export.to_xlsx_bytes(
-            {"结果": df, "查询说明": _info_sheet(result, values)}),
+        data=lambda: export.to_xlsx_bytes({"结果": result.df, "查询说明": _info_sheet(result, values)}),
         on_click="ignore", icon="⬇️")
 
 
