@@ -5,6 +5,8 @@
     python -m bench --scales 1,100 --skip-server --skip-apptest
     python -m bench --etl-big                # also the 1M-row CSV benchmark of bench.etl_bench
     python -m bench --fair [-- --pairs 7]    # only the fair-sharing benchmark (bench.fair, issue 16)
+    python -m bench --front [-- --pairs 7]   # only the paired browser measurements (bench.front, issue 15)
+    python -m bench --front -- --growth      # only the per-page cost growth table (bench.front, issue 15)
 
 For each scale N it (1) generates N times the sample's records as CSV ledgers (etl.sample_scale),
 (2) loads them with our loader and, for comparison, with DuckDB's own read_csv (both timed in a
@@ -566,7 +568,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fair", action="store_true",
                         help="run only the fair-sharing benchmark (bench.fair: viewer page load while 6 analysts × "
                              "3 tabs run heavy queries); the options after -- go to it")
+    parser.add_argument("--front", action="store_true",
+                        help="run only the paired browser measurements (bench.front: first paint, page switch, "
+                             "filter change, drill-down against a bare Streamlit app); the options after -- go to it")
     args, rest = parser.parse_known_args(argv)
+    if args.front:
+        from bench.front import main as front_main
+
+        return front_main([a for a in rest if a != "--"] + (["--no-doc"] if args.no_doc else []))
     if args.fair:
         from bench.fair import main as fair_main
 

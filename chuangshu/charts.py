@@ -278,3 +278,32 @@ def is_blank(fig: go.Figure) -> bool:
 def sparkline_values(values: list[float]) -> list[float]:
     """Values for st.metric's chart_data (a plain list)."""
     return [float(v) for v in values]
+
+
+SPARK_W, SPARK_H = 240, 40  # the SVG's own units; the card stretches it to its width
+
+
+def sparkline_points(values: list, width: int = SPARK_W, height: int = SPARK_H) -> list[tuple[float, float]]:
+    """Where each value lies on a sparkline: x evenly spaced, y from zero (the bottom) to the largest value
+    (1 px margin); missing values are skipped, [] when fewer than two remain."""
+    points = [float(v) for v in values if not fmt.missing(v)]
+    if len(points) < 2:
+        return []
+    low, top = min(0.0, min(points)), max(points)
+    span = (top - low) or 1.0
+    step = width / (len(points) - 1)
+    return [(round(i * step, 1), round(height - 1 - (v - low) / span * (height - 2), 1)) for i, v in enumerate(points)]
+
+
+def sparkline_svg(values: list, color: str = BLUE, width: int = SPARK_W, height: int = SPARK_H) -> str:
+    """A KPI card's sparkline drawn by us (a line over a light area, no chart runtime in the browser):
+    a standalone SVG that stretches to any box; "" when there is nothing to draw."""
+    points = sparkline_points(values, width, height)
+    if not points:
+        return ""
+    line = " ".join(f"{x},{y}" for x, y in points)
+    area = f"0,{height} {line} {width},{height}"
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" preserveAspectRatio="none">'
+            f'<polygon points="{area}" fill="{color}" fill-opacity="0.15"/>'
+            f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2" '
+            f'vector-effect="non-scaling-stroke" stroke-linejoin="round"/></svg>')

@@ -8,6 +8,10 @@ screen built from :func:`get` / :func:`data_cursor` therefore follow the scope t
 """
 from __future__ import annotations
 
+import base64
+import collections
+import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -293,32 +297,89 @@ def _help(definition: str, value: object, why: str | None = None) -> str:
     return text + "\n\n「—」：" + (why or fmt.UNDEFINED_HELP.removeprefix("「—」表示")) if fmt.missing(value) else text
 
 
+SPARK_COLORS = {"up": "#3A7D44", "down": "#C0392B", "flat": "#6B7280"}  # like st.metric's delta colours
+KPI_CARD_CSS = (  # a card with a sparkline: the SVG as the card's background, under its figures
+    '[class*="st-key-kpi_"] [data-testid="stMetric"] { background-repeat: no-repeat; '
+    "background-position: left 1rem bottom 0.75rem; background-size: calc(100% - 2rem) 2.5rem; "
+    "padding-bottom: 3.75rem; }")
+
+
+def spark_css(key: str, values: Any, delta_pct: float | None) -> str:
+    """The style rule that draws a KPI card's sparkline (inline SVG, coloured by its year-over-year change);
+    "" when the card has no trend to draw."""
+    if not isinstance(values, list) or len(values) < 2:
+        return ""
+    _, arrow = fmt.delta_short(delta_pct)
+    color = SPARK_COLORS["flat" if not arrow else "up" if delta_pct > 0 else "down"]
+    svg = charts.sparkline_svg(values, color)
+    if not svg:
+        return ""
+    data = base64.b64encode(svg.encode()).decode()
+    return f'.st-key-kpi_{key} [data-testid="stMetric"] {{ background-image: url("data:image/svg+xml;base64,{data}"); }}'
+
+
 def kpi_cards(df: pd.DataFrame, columns: int = 4, group: str | None = None, keys: list[str] | None = None) -> None:
-    """KPI cards: big number with unit, year-over-year delta, sparkline of the same measure, 口径 on hover."""
+    """KPI cards: big number with unit, year-over-year delta, sparkline of the same measure, 口径 on hover.
+
+    The sparklines are SVG drawn by us (:func:`spark_css`), one style element for all the cards: no chart
+    runtime loads in the browser for them, so the cards paint as soon as they arrive."""
     if group is not None:
         df = df[df["group"] == group]
     if keys is not None:
         df = df.set_index("key").loc[[k for k in keys if k in set(df["key"])]].reset_index()
-    rows = [df.iloc[i:i + columns] for i in range(0, len(df), columns)]
-    for chunk in rows:
+    css = []
+    for start in range(0, len(df), columns):
         cols = st.columns(columns)
-        for col, (_, r) in zip(cols, chunk.iterrows()):
+        for col, r in zip(cols, df.iloc[start:start + columns].to_dict("records")):
             m = metrics.METRICS[r["key"]]
             delta, arrow = fmt.delta_short(r.get("delta_pct"))
-            spark = r.get("spark")
-            col.metric(
+            rule = spark_css(r["key"], r.get("spark"), r.get("delta_pct"))
+            css.append(rule)
+            (col.container(key=f"kpi_{r['key']}") if rule else col).metric(
                 label=r["label"], value=fmt.metric_value(r["value"], r["unit"], m.kind),
                 delta=delta, delta_color="normal" if arrow else "off", delta_arrow="auto" if arrow else "off",
                 delta_description="同比" if delta else None,
-                chart_data=charts.sparkline_values(spark) if isinstance(spark, list) and len(spark) > 1 else None,
-                chart_type="area", help=_help(r["definition"], r["value"]), border=True,
+                help=_help(r["definition"], r["value"]), border=True,
             )
+    if any(css):
+        st.html("<style>" + KPI_CARD_CSS + "".join(css) + "</style>")
 
 
 def metric_card(col: Any, key: str, value: float | None) -> None:
     """One metric from the registry on a card, with its definition (and why 「—」) on hover."""
     m = metrics.METRICS[key]
     col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=_help(m.definition, value), border=True)
+
+
+FIGURE_BUILDS: collections.Counter[str] = collections.Counter()  # figures built, per builder (tests count them)
+
+
+def frame_digest(data: pd.DataFrame) -> str:
+    """A digest of a frame's content: values, index, column names and dtypes (what a figure is built from)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr((list(data.columns), [str(t) for t in data.dtypes], data.index.names)).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists): their text
+        h.update(data.to_json(date_format="iso", default_handler=str).encode())
+    return h.hexdigest()
+
+
+def figure(build: Callable[..., go.Figure], data: pd.DataFrame, *args: Any, **kwargs: Any) -> go.Figure:
+    """``build(data, *args, **kwargs)`` (a chuangshu.charts builder), built once per distinct input — the
+    frame's content and the arguments — and reused by every rerun and session that asks for the same.
+
+    The figure is shared: treat it as read-only (chuangshu.images copies before it changes one)."""
+    parts = [frame_digest(a) if isinstance(a, pd.DataFrame) else repr(a) for a in (data, *args)]
+    key = f"{build.__module__}.{build.__qualname__}|{'|'.join(parts)}|{sorted(kwargs.items())!r}"
+    return _figure(key, build, data, args, kwargs)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _figure(key: str, _build: Callable[..., go.Figure], _data: pd.DataFrame, _args: tuple,
+            _kwargs: dict) -> go.Figure:
+    FIGURE_BUILDS[_build.__qualname__] += 1
+    return _build(_data, *_args, **_kwargs)
 
 
 def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None, image: bool = True, *,

@@ -16,7 +16,7 @@ for col, key in zip(cards, ("mediation_success_rate", "follow_up_rate", "satisfa
     ui.metric_card(col, key, totals[key])
 
 by_year = ui.get("cases_by_year", f)
-ui.chart(charts.bars(by_year, "year", "received", "各类事项逐年受理量", color="category",
+ui.chart(ui.figure(charts.bars, by_year, "year", "received", "各类事项逐年受理量", color="category",
                      x_title="登记年份", y_title="受理事项（件）"), by_year, "事项逐年受理", what="受理的事项")
 
 categories = ui.get("category_table", f)
@@ -30,21 +30,21 @@ ui.table(categories, {
 st.caption("「—」表示无法计算：该类别在所选范围内没有作分母的事项（如没有办结的事项就没有用时中位数）。")
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.bars(categories, "label", "median_days", "各类事项办结用时中位数", horizontal=True,
+    ui.chart(ui.figure(charts.bars, categories, "label", "median_days", "各类事项办结用时中位数", horizontal=True,
                          x_title="天", text=False), categories, "办结用时中位数", what="办结的事项")
 with right:
     backlog = ui.get("backlog_ageing", f)
-    ui.chart(charts.bars(backlog, "bucket", "n", "在办事项的已办理时长", color="category",
+    ui.chart(ui.figure(charts.bars, backlog, "bucket", "n", "在办事项的已办理时长", color="category",
                          x_title="已办理时长", y_title="在办事项（件）"), backlog, "在办事项账龄",
              what="在办的事项")
 
 ranking = ui.get("community_ranking", f)
 top = ui.get("community_rate_ranking", f)
-ui.chart(charts.bars(top, "short_name", "received_per_1000", metrics.rate_ranking_title(len(top), len(ranking)),
+ui.chart(ui.figure(charts.bars, top, "short_name", "received_per_1000", metrics.rate_ranking_title(len(top), len(ranking)),
                      horizontal=True, x_title="件/千户"), ranking, "社区排名",
          note=metrics.rate_ranking_note(len(top), len(ranking)), what="受理的事项")
 matrix = ui.get("community_category_matrix", f)
-ui.chart(charts.heatmap(matrix, "社区 × 类别：受理事项分布", colorbar_title="件"), matrix.reset_index(),
+ui.chart(ui.figure(charts.heatmap, matrix, "社区 × 类别：受理事项分布", colorbar_title="件"), matrix.reset_index(),
          "社区类别分布", what="受理的事项")
 
 st.subheader("逐级查看：街道 → 社区 → 小区 → 事项")

@@ -27,11 +27,11 @@ if f.categories:
                "三长、组织和活动不分类别。")
 
 compounds = ui.get("compound_cases", f, community)
-ui.chart(charts.bars(compounds, "compound", "received", f"{community}各小区受理事项", horizontal=True,
+ui.chart(ui.figure(charts.bars, compounds, "compound", "received", f"{community}各小区受理事项", horizontal=True,
                      x_title="受理事项（件）"), compounds, f"{community}小区事项", f=shown, applies=applies,
          what="受理的事项")
 trend = ui.get("cases_by_year", shown)
-ui.chart(charts.bars(trend, "year", "received", f"{community}各类事项逐年受理量", color="category",
+ui.chart(ui.figure(charts.bars, trend, "year", "received", f"{community}各类事项逐年受理量", color="category",
                      x_title="登记年份", y_title="受理事项（件）"), trend, f"{community}事项逐年", f=shown,
          applies=applies, what="受理的事项")
 ui.definitions(list(metrics.PROFILE_METRICS))

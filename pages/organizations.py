@@ -14,12 +14,12 @@ if ui.is_zero(headline, metrics.ORG_METRIC.values()) and flows.empty and groups.
     st.stop()
 ui.kpi_cards(headline, columns=6, keys=list(metrics.ORG_METRIC.values()))
 
-ui.chart(charts.bars(by_kind, "community", "n", "各社区在册组织（不含楼道微信群）", color="kind",
+ui.chart(ui.figure(charts.bars, by_kind, "community", "n", "各社区在册组织（不含楼道微信群）", color="kind",
                      x_title="社区", y_title="组织（个）"), by_kind, "各社区组织", applies=APPLIES,
          what="在册的组织")
-ui.chart(charts.bars(flows, "year", "founded", "组织成立时间线：每年新成立的组织", color="kind",
+ui.chart(ui.figure(charts.bars, flows, "year", "founded", "组织成立时间线：每年新成立的组织", color="kind",
                      x_title="成立年份", y_title="新成立（个）"), flows, "组织成立时间线", applies=APPLIES,
          what="新成立的组织")
-ui.chart(charts.bars(groups, "year", "founded", "楼道微信群逐年建立", x_title="建立年份", y_title="新建（个）"),
+ui.chart(ui.figure(charts.bars, groups, "year", "founded", "楼道微信群逐年建立", x_title="建立年份", y_title="新建（个）"),
          groups, "楼道微信群建立", applies=APPLIES, what="新建的楼道微信群")
 ui.definitions(list(metrics.ORG_METRIC.values()))

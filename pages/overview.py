@@ -20,7 +20,7 @@ ui.published_cards(ui.get("mobilisation_2020"), f, 2020,
                    "2020 年疫情防控期间动员参与群防群治的力量（街道公布数字）")
 
 trend = ui.get("cases_by_year", f)
-ui.chart(charts.bars(trend, "year", "resolved", "各类事项逐年受理并办结的数量", color="category",
+ui.chart(ui.figure(charts.bars, trend, "year", "resolved", "各类事项逐年受理并办结的数量", color="category",
                      x_title="登记年份", y_title="办结事项（件）"), trend, "逐年办结事项",
          note="按登记年份计当年登记、截至统计区间末已办结的事项", what="办结的事项")
 ui.definitions([*metrics.HEADLINE, *metrics.SCOPE])

@@ -15,7 +15,7 @@ else:
     for col, key in zip(cols, ("applications", "approval_rate", "funds_granted", "completion_rate")):
         ui.metric_card(col, key, totals[key])
     by_year = projects["year"]
-    ui.chart(charts.bars(by_year, "year", "funds_wan", "每年立项资助金额", x_title="申报年份",
+    ui.chart(ui.figure(charts.bars, by_year, "year", "funds_wan", "每年立项资助金额", x_title="申报年份",
                          y_title="资助金额（万元）"), by_year, "微创熟逐年资助", applies=APPLIES, what="立项资助的项目")
     st.markdown("**按评审批次**")
     ui.table(projects["round"], {"review_round": ("评审批次", "text"), "applications": ("申报", "count"),
@@ -31,11 +31,11 @@ st.subheader("社区活动")
 activities = ui.get("activities_by_year", f)
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.bars(activities, "year", "activities", "每年开展的社区活动", color="kind",
+    ui.chart(ui.figure(charts.bars, activities, "year", "activities", "每年开展的社区活动", color="kind",
                          x_title="年份", y_title="活动（场）"), activities, "活动场次", applies=APPLIES,
              what="社区活动记录")
 with right:
-    ui.chart(charts.bars(activities, "year", "participants", "每年活动参与人次", color="kind",
+    ui.chart(ui.figure(charts.bars, activities, "year", "participants", "每年活动参与人次", color="kind",
                          x_title="年份", y_title="参与（人次）"), activities, "活动参与人次", applies=APPLIES,
              what="社区活动记录")
 ui.definitions(["applications", "approval_rate", "funds_granted", "completion_rate", "activities", "participants"])

@@ -18,16 +18,16 @@ ui.metric_card(cols[3], "heads_per_compound", summary["heads_per_compound"])
 ui.metric_card(cols[4], "heads_per_100_households", summary["heads_per_100_households"])
 
 by_community = summary["by_community"]
-ui.chart(charts.bars(by_community, "short_name", "n", "各社区在任三长人数", color="role",
+ui.chart(ui.figure(charts.bars, by_community, "short_name", "n", "各社区在任三长人数", color="role",
                      x_title="社区", y_title="在任人数（名）", order=["楼长", "巷长", "街长"]),
          by_community, "各社区三长", applies=APPLIES, what="在任的三长")
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.bars(flows, "year", "appointed", "每年新任三长", color="role", x_title="年份",
+    ui.chart(ui.figure(charts.bars, flows, "year", "appointed", "每年新任三长", color="role", x_title="年份",
                          y_title="新任（名）", order=["楼长", "巷长", "街长"]), flows, "三长新任",
              applies=APPLIES, what="新任的三长")
 with right:
-    ui.chart(charts.bars(flows, "year", "departed", "每年离任三长", color="role", x_title="年份",
+    ui.chart(ui.figure(charts.bars, flows, "year", "departed", "每年离任三长", color="role", x_title="年份",
                          y_title="离任（名）", order=["楼长", "巷长", "街长"]), flows, "三长离任",
              applies=APPLIES, what="离任的三长")
 st.subheader("小区覆盖")

@@ -1,0 +1,135 @@
+"""Front-end cost (issue 15): KPI sparklines drawn by us, no figure rebuilt on a rerun whose inputs did not change.
+
+Timings live in bench/front.py and docs/benchmarks.md, never here: these tests check what makes the page
+cheap (no chart runtime for the cards, figures built once per input) and that the cards still say the same.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chuangshu import charts, metrics, ui
+from chuangshu.filters import Filters
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+
+@pytest.mark.parametrize(("values", "points"), [
+    ([1, 2, 3], [(0.0, 13.0), (5.0, 7.0), (10.0, 1.0)]),  # from zero at the bottom to the top at 1 px
+    ([0, 0], [(0.0, 19.0), (10.0, 19.0)]),  # all zero: a flat line on the bottom, no division by zero
+    ([5, 5, 5], [(0.0, 1.0), (5.0, 1.0), (10.0, 1.0)]),  # flat at its own level: the top
+    ([-2, 2], [(0.0, 19.0), (10.0, 1.0)]),  # negative values: the bottom is the lowest value
+    ([None, 4, float("nan"), 8], [(0.0, 10.0), (10.0, 1.0)]),  # missing values are skipped
+    ([7], []), ([], []), ([None, None], []),  # fewer than two points: nothing to draw
+])
+def test_sparkline_points(values: list, points: list) -> None:
+    assert charts.sparkline_points(values, width=10, height=20) == points
+
+
+def test_sparkline_svg_draws_the_points_and_nothing_for_too_few() -> None:
+    svg = charts.sparkline_svg([1, 2, 3], "#123456")
+    line = " ".join(f"{x},{y}" for x, y in charts.sparkline_points([1, 2, 3]))
+    assert f'<polyline points="{line}"' in svg and 'stroke="#123456"' in svg and svg.startswith("<svg")
+    assert charts.sparkline_svg([3], "#123456") == ""
+
+
+@pytest.mark.parametrize(("delta", "color"), [(12.0, "up"), (-3.0, "down"), (0.01, "flat"), (None, "flat")])
+def test_spark_colour_follows_the_year_over_year_change(delta: float | None, color: str) -> None:
+    rule = ui.spark_css("resolved", [1, 2], delta)
+    svg = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", rule).group(1)).decode()
+    assert rule.startswith(".st-key-kpi_resolved ") and f'stroke="{ui.SPARK_COLORS[color]}"' in svg
+
+
+def test_no_rule_for_a_card_without_a_trend() -> None:
+    assert ui.spark_css("resolved", [4], 1.0) == "" and ui.spark_css("resolved", None, 1.0) == ""
+
+
+@pytest.mark.parametrize(("frame", "same"), [
+    (pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), True),
+    (pd.DataFrame({"a": [1, 3], "b": ["x", "y"]}), False),  # a value
+    (pd.DataFrame({"a": [1, 2], "c": ["x", "y"]}), False),  # a column name
+    (pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), False),  # a dtype
+    (pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}, index=[5, 6]), False),  # the index (a heatmap's rows)
+    (pd.DataFrame({"a": [1, 2], "b": [[1], [2]]}), False),  # unhashable cells still digest
+])
+def test_frame_digest_changes_with_the_content(frame: pd.DataFrame, same: bool) -> None:
+    base = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    assert (ui.frame_digest(frame) == ui.frame_digest(base)) is same
+
+
+@pytest.fixture(scope="module")
+def app(sample_db: Path, tmp_path_factory: pytest.TempPathFactory) -> AppTest:
+    """One AppTest session on the overview (module-scoped: the pages below reuse it)."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CHUANGSHU_DB", str(sample_db))
+    mp.setenv("CHUANGSHU_STATE_DIR", str(tmp_path_factory.mktemp("front-state")))
+
+    def run_entry_point(main_script_path: str) -> None:  # as conftest.nav_apptest, for a module fixture
+        code = compile(Path(main_script_path).read_text(encoding="utf-8"), main_script_path, "exec")
+        exec(code, {"__name__": "__main__", "__file__": main_script_path})  # noqa: S102
+
+    mp.setattr(script_runner, "_mpa_v1", run_entry_point)
+    ui._figure.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    yield at
+    mp.undo()
+
+
+def _style(at: AppTest) -> str:
+    return "".join(h.proto.body for h in at.get("html") if "st-key-kpi_" in h.proto.body)
+
+
+def test_overview_cards_draw_their_own_sparklines_with_the_metric_layers_values(app: AppTest,
+                                                                                 sample_db: Path) -> None:
+    """Every 数读/范围 card with a trend gets its SVG sparkline of exactly its spark values; no card asks the
+    browser for a chart runtime (no chart_data), and labels/values stay those of the metric layer."""
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        head = metrics.headline(con.cursor(), Filters()).set_index("key")
+    finally:
+        con.close()
+    css = _style(app)
+    drawn = dict(re.findall(r'\.st-key-kpi_(\w+) \[data-testid="stMetric"\] \{ background-image: '
+                            r'url\("data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"\)', css))
+    expected = {k for k, r in head.iterrows() if isinstance(r["spark"], list) and len(r["spark"]) > 1}
+    assert expected and set(drawn) == expected
+    for key in expected:
+        svg = base64.b64decode(drawn[key]).decode()
+        line = " ".join(f"{x},{y}" for x, y in charts.sparkline_points(head.loc[key, "spark"]))
+        assert f'points="{line}"' in svg, key
+    assert all(not m.proto.chart_data for m in app.metric)
+    assert {m.label for m in app.metric} >= set(head["label"])
+
+
+def _builds() -> int:
+    return sum(ui.FIGURE_BUILDS.values())
+
+
+@pytest.mark.parametrize("script", ["pages/overview.py", "pages/cases.py"])
+def test_no_figure_is_rebuilt_on_a_rerun_whose_inputs_did_not_change(app: AppTest, script: str) -> None:
+    """A page's figures are built on its first view; a rerun (a click elsewhere, a page switch there and back)
+    builds none; a filter that changes the data builds them again, and setting it back rebuilds nothing."""
+    app.switch_page(script).run()
+    app.switch_page("pages/teams.py").run()  # its own figures, built once here
+    app.switch_page(script).run()
+    first = _builds()
+    assert not app.exception and len(app.get("plotly_chart")) >= 1
+    app.run()
+    app.switch_page("pages/teams.py").run()
+    app.switch_page(script).run()
+    assert _builds() == first, dict(ui.FIGURE_BUILDS)
+    app.sidebar.multiselect(key="f_communities").set_value(["桂南社区"]).run()
+    changed = _builds()
+    assert changed > first, "a filter that changes the data must change the figures"
+    app.sidebar.multiselect(key="f_communities").set_value([]).run()
+    assert _builds() == changed and not app.exception
