@@ -316,9 +316,15 @@ def compound_cases(cur: duckdb.DuckDBPyConnection, f: Filters, community: str) -
     return run(cur, "compound_cases", {**f.params(), "community": community})
 
 
-def case_list(cur: duckdb.DuckDBPyConnection, f: Filters, community: str, compound: str | None = None) -> pd.DataFrame:
-    """Drill-down: the cases of one community (optionally one compound), newest first, at most 2,000."""
-    return run(cur, "case_list", {**f.params(), "community": community, "compound": compound})
+CASE_PAGE = 200  # cases per page of the drill-down's list
+
+
+def case_list(cur: duckdb.DuckDBPyConnection, f: Filters, community: str, compound: str | None = None,
+              page: int = 0) -> pd.DataFrame:
+    """Drill-down: page ``page`` (from 0, CASE_PAGE rows) of the cases of one community (optionally one
+    compound), newest first; the ``total`` column counts all of them (every case reachable, page by page)."""
+    return run(cur, "case_list", {**f.params(), "community": community, "compound": compound,
+                                  "limit": CASE_PAGE, "offset": max(page, 0) * CASE_PAGE})
 
 
 def volunteer_summary(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, object]:

@@ -520,6 +520,25 @@ def selected(event: Any, df: pd.DataFrame, column: str) -> Any:
     return df.iloc[rows[0]][column] if rows and rows[0] < len(df) else None
 
 
+def paged(name: str, key: str, *args: Any, per_page: int = metrics.CASE_PAGE) -> tuple[pd.DataFrame, int, int, int]:
+    """One page of a paged metric (its last argument the page from 0, its ``total`` column the row count):
+    (rows, total, page from 1, pages). The page is the pager ``key``'s, back to 1 when it no longer exists."""
+    state = st.session_state
+    page = int(state.get(key, 1) or 1)
+    rows = get(name, *args, page - 1)
+    if rows.empty and page > 1:  # fewer rows than before (another filter): the first page
+        page = state[key] = 1
+        rows = get(name, *args, 0)
+    total = int(rows["total"].iloc[0]) if len(rows) else 0
+    return rows, total, page, max(1, -(-total // per_page))
+
+
+def pager(key: str, pages: int) -> None:
+    """The page picker under a paged table (nothing when there is one page)."""
+    if pages > 1:
+        st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, step=1, key=key, width=200)
+
+
 def profile_cards(profile: pd.DataFrame, compare: bool = True, columns: int = 3) -> None:
     """A community's KPIs; with ``compare``, the sub-district median and its rank (whole numbers) under each."""
     for start in range(0, len(profile), columns):

@@ -57,13 +57,16 @@ if community:
                                   "households": ("户数", "count")}, key="drill_compound", selectable=True,
                       empty="该社区在所选范围内没有事项。")
     compound = ui.selected(picked, compounds, "compound")
-    cases = ui.get("case_list", f, community, compound)
-    st.markdown(f"**{compound or community}** 事项清单（{len(cases):,} 件，最多显示 2,000 件）")
+    pager = f"drill_page:{community}:{compound or ''}"
+    cases, total, page, pages = ui.paged("case_list", pager, f, community, compound)
+    st.markdown(f"**{compound or community}** 事项清单（共 {total:,} 件"
+                + (f"，第 {page:,} / {pages:,} 页，每页 {metrics.CASE_PAGE:,} 件）" if pages > 1 else "）"))
     ui.table(cases, {"case_id": ("事项编号", "text"), "compound": ("小区", "text"), "label": ("类别", "text"),
                      "reported_on": ("登记日期", "date"), "resolved_on": ("办结日期", "date"),
                      "status": ("状态", "text"), "handled_by": ("处理力量", "text"), "outcome": ("结果", "text"),
                      "satisfaction": ("满意度", "text"), "description": ("事项描述", "text"),
                      "source_file": ("来源文件", "text"), "source_row": ("行号", "count")}, height=420,
              empty="所选范围内没有事项。")
+    ui.pager(pager, pages)
 ui.definitions(["received", "resolved", "resolution_rate", "median_days", "on_time_rate", "open_backlog",
                 "mediation_success_rate", "follow_up_rate", "satisfaction_rate", "repeat_rate", "received_per_1000"])

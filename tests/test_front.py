@@ -152,3 +152,55 @@ def test_first_view_in_a_browser_stops_at_the_fold_and_the_next_run_draws_everyt
     fresh = AppTest.from_file(APP, default_timeout=120)
     fresh.run()
     assert fresh.get("plotly_chart")
+
+
+@pytest.mark.parametrize(("compound", "f"), [(None, Filters()), (None, Filters(year_from=2021, year_to=2022)),
+                                             ("first", Filters()), (None, Filters(categories=("停车",)))])
+def test_case_list_pages_are_the_whole_list_in_order(sample_db: Path, compound: str | None, f: Filters) -> None:
+    """Oracle: the drill-down's pages, one after another, are exactly the matching cases (pandas over the cases
+    view), newest first, each page at most CASE_PAGE rows, every row carrying the same total."""
+    con = duckdb.connect(str(sample_db), read_only=True)
+    cur = con.cursor()
+    try:
+        community = metrics.community_ranking(cur, f)["community"].iloc[0]
+        cases = cur.execute("SELECT * FROM cases WHERE community = ?", [community]).df()
+        if compound == "first":
+            compound = cases["compound"].dropna().iloc[0]
+        want = cases[(cases["reported_on"] <= pd.Timestamp(f.end))
+                     & ((cases["reported_on"] >= pd.Timestamp(f.start)) | cases["resolved_on"].isna()
+                        | (cases["resolved_on"] >= pd.Timestamp(f.start)))]
+        if compound:
+            want = want[want["compound"] == compound]
+        if f.categories:
+            want = want[want["category"].isin(f.categories)]
+        want = want.sort_values(["reported_on", "case_id"], ascending=[False, True])
+        pages, page = [], 0
+        while not (rows := metrics.case_list(cur, f, community, compound, page)).empty:
+            assert len(rows) <= metrics.CASE_PAGE and set(rows["total"]) == {len(want)}
+            pages.append(rows)
+            page += 1
+    finally:
+        con.close()
+    assert page == -(-len(want) // metrics.CASE_PAGE) and len(want) > 0
+    assert pd.concat(pages)["case_id"].tolist() == want["case_id"].tolist()
+
+
+def test_drill_down_case_list_pages_through_every_case(app: AppTest, sample_db: Path) -> None:
+    """事项 → a community: 「共 N 件」 with a page picker; page 2 shows the next rows; another community starts at 1."""
+    app.switch_page("pages/cases.py").run()
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        ranking = metrics.community_ranking(con.cursor(), Filters())
+        big = ranking.sort_values("received", ascending=False)["community"].iloc[0]
+        first, second = (metrics.case_list(con.cursor(), Filters(), big, None, p) for p in (0, 1))
+    finally:
+        con.close()
+    total = int(first["total"].iloc[0])
+    assert total > metrics.CASE_PAGE, "the sample's largest community needs more than one page"
+    app.selectbox(key="drill_community").set_value(big).run()
+    pages = -(-total // metrics.CASE_PAGE)
+    assert any(f"共 {total:,} 件，第 1 / {pages:,} 页" in m.value for m in app.markdown)
+    assert app.dataframe[-1].value["case_id"].tolist() == first["case_id"].tolist()
+    app.number_input(key=f"drill_page:{big}:").set_value(2).run()
+    assert not app.exception and app.dataframe[-1].value["case_id"].tolist() == second["case_id"].tolist()
+    assert any(f"第 2 / {pages:,} 页" in m.value for m in app.markdown)

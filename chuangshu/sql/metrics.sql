@@ -193,10 +193,12 @@ WHERE coalesce(c.received, 0) > 0 OR c.open_backlog > 0
 ORDER BY received DESC, compound;
 
 -- name: case_list
+-- One page of the drill-down's list; total = all the rows the list has (counted before the page is cut).
 SELECT case_id, compound, category, (SELECT label FROM categories k WHERE k.category = cases.category) AS label,
        reported_on, resolved_on,
        CASE WHEN resolved_on IS NULL OR resolved_on > $end THEN '办理中' ELSE '已办结' END AS status,
-       handled_by, outcome, followed_up_on, satisfaction, description, source_file, source_row
+       handled_by, outcome, followed_up_on, satisfaction, description, source_file, source_row,
+       count(*) OVER () AS total
 FROM cases
 WHERE community = $community
   AND ($compound IS NULL OR compound = $compound)
@@ -204,7 +206,7 @@ WHERE community = $community
   AND (reported_on >= $start OR resolved_on IS NULL OR resolved_on >= $start)
   AND (len($categories) = 0 OR list_contains($categories, category))
 ORDER BY reported_on DESC, case_id
-LIMIT 2000;
+LIMIT $limit OFFSET $offset;
 
 -- name: repeat_cases
 -- Repeats are flagged per case when the marts are built (agg_case_reported.repeats); the
