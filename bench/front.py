@@ -170,6 +170,23 @@ def _reference_data(db: Path, folder: Path) -> Path:
     return path
 
 
+class OursServer(AppServer):
+    """Our dashboard served from another checkout (``root``: e.g. main before a change), for a before/after run."""
+
+    def __init__(self, db: Path, state_dir: Path, root: Path) -> None:  # noqa: D107 - mirrors AppServer
+        import subprocess
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "CHUANGSHU_DB": str(db), "CHUANGSHU_STATE_DIR": str(state_dir)}
+        self.log = open(state_dir / f"ours-{self.port}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chuangshu.serve", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+
 class BareServer(AppServer):
     """The bare reference app on a free port."""
 
@@ -206,8 +223,9 @@ def cold_paint(browser, url: str, chart: bool) -> dict[str, float]:
 
 def settle(page, go_js: str, marker: str, text: str | None = None, min_count: int = 1) -> float:
     """Seconds from running ``go_js`` in the page to the page settled with ``marker`` shown."""
+    page.bring_to_front()  # a background tab's animation frames are throttled
     page.evaluate("js => { window.__go = new Function(js); }", go_js)
-    return page.evaluate(SETTLE_JS, [marker, text, min_count, 60_000]) / 1000
+    return page.evaluate(SETTLE_JS, [marker, text, min_count, 180_000]) / 1000
 
 
 def wait_settled(page, marker: str, text: str | None = None) -> None:
@@ -233,7 +251,7 @@ def pick_option(page, widget_js: str, label: str, marker: str, min_count: int = 
     """Open a select/multiselect (``widget_js`` finds its input) and time the click on option ``label``."""
     page.evaluate(f"{widget_js}.click()")
     option = page.get_by_role("option", name=label, exact=True)
-    option.wait_for(timeout=30_000)
+    option.wait_for(timeout=120_000)
     page.evaluate("window.__opt = null")
     option.evaluate("e => { window.__opt = e; }")
     took = settle(page, "window.__opt.click();", marker, None, min_count)
@@ -254,8 +272,9 @@ DRILL_SELECT = ("[...document.querySelectorAll('[data-testid=stMain] [data-testi
                 ".find(e => e.textContent.includes('社区')).querySelector('input')")
 
 
-def measure(db: Path, pairs: int, log=lambda *a: print(*a, flush=True)) -> dict:
-    """Every measurement, ``pairs`` interleaved pairs each; raw seconds per contender."""
+def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print(*a, flush=True)) -> dict:
+    """Every measurement, ``pairs`` interleaved pairs each; raw seconds per contender (ours from ``root``,
+    default this checkout)."""
     from playwright.sync_api import sync_playwright
 
     out: dict = {"paint": {"ours": [], "bare": [], "bare_chart": []}, "switch": {"ours": [], "bare": []},
@@ -265,7 +284,7 @@ def measure(db: Path, pairs: int, log=lambda *a: print(*a, flush=True)) -> dict:
         data = _reference_data(db, folder)
         communities = json.loads(data.read_text(encoding="utf-8"))["communities"]
         labels = json.loads(data.read_text(encoding="utf-8"))["categories"]
-        ours = AppServer(db, folder)
+        ours = OursServer(db, folder, root) if root else AppServer(db, folder)
         bare = BareServer(folder, data)
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
@@ -284,8 +303,8 @@ def measure(db: Path, pairs: int, log=lambda *a: print(*a, flush=True)) -> dict:
                 for name, fn in (runs if i % 2 == 0 else runs[::-1]):
                     out["paint"][name].append(fn())
                 log(f"paint {i + 1}/{pairs}: " + ", ".join(f"{k} {v[-1]['done']:.2f}s" for k, v in out["paint"].items()))
-            ctx = browser.new_context(viewport=VIEW)
-            po, pb = ctx.new_page(), ctx.new_page()
+            ctx, ctx_bare = browser.new_context(viewport=VIEW), browser.new_context(viewport=VIEW)
+            po, pb = ctx.new_page(), ctx_bare.new_page()
             po.goto(ours.url)
             wait_settled(po, "h1", "总览")
             pb.goto(bare.url + "/cards")
@@ -317,6 +336,7 @@ def measure(db: Path, pairs: int, log=lambda *a: print(*a, flush=True)) -> dict:
                                                           min_count=tables + (name == "ours")))
                 log(f"drill {i + 1}/{pairs}: ours {out['drill']['ours'][-1]:.2f}s bare {out['drill']['bare'][-1]:.2f}s")
             ctx.close()
+            ctx_bare.close()
         finally:
             browser.close()
             ours.close()
@@ -375,7 +395,8 @@ def render(result: dict) -> str:
         START,
         "## What users feel: paired browser measurements (issue 15)",
         "",
-        f"`python -m bench --front` on `{result['db']}` ({result['finished']}; {result['machine']}; load average "
+        f"`python -m bench --front` on `{result['db']}`, ours served from {result.get('root', 'this checkout')} "
+        f"({result['finished']}; {result['machine']}; load average "
         f"{result['load_start']:.2f} at the start, {result['load_end']:.2f} at the end). Debian chromium, 1440×900, "
         "servers warm; interleaved pairs (the order alternates), ratio = ours / reference per pair, median and "
         "(min–max) spread. Reference: a bare Streamlit app with the same 14 metric cards (and the same plotly chart).",
@@ -435,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench --front", description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=None, help="database (default: bench/out/scale_1, built if missing)")
     parser.add_argument("--pairs", type=int, default=7)
+    parser.add_argument("--root", type=Path, default=None,
+                        help="serve ours from this checkout instead (e.g. main, for a before/after run)")
     parser.add_argument("--growth", action="store_true", help="only the per-page growth table (AppTest)")
     parser.add_argument("--scales", default="1,10,100")
     parser.add_argument("--no-doc", action="store_true")
@@ -448,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         db = args.db or Path(ensure_scale(1)["db"])
         result["db"] = db.name if args.db else "bench/out/scale_1 (the sample, 1×)"
-        result.update(measure(db, args.pairs))
+        result.update(measure(db, args.pairs, args.root))
+        result["root"] = str(args.root) if args.root else "this checkout"
     result["load_end"] = os.getloadavg()[0]
     result["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")
     out = ROOT / "bench" / "out"
