@@ -346,14 +346,14 @@ def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print
 
 # ------------------------------------------------------------------ growth (AppTest per page and scale)
 
-def growth(scales: list[int], log=print) -> dict:
-    """Each page's cold and warm AppTest time (median of 3 sessions) at each scale (bench.suite's databases)."""
+def growth(scales: list[int], sessions: int = 3, log=lambda *a: print(*a, flush=True)) -> dict:
+    """Each page's cold and warm AppTest time (median of ``sessions``) at each scale (bench.suite's databases)."""
     from bench.suite import ensure_scale, job_apptest, run_job
 
     out: dict = {}
     for s in scales:
         info = ensure_scale(s)
-        runs = [run_job(job_apptest, info["db"], 600) for _ in range(3)]
+        runs = [run_job(job_apptest, info["db"], 600) for _ in range(sessions)]
         out[str(s)] = {page: {k: statistics.median(r[page][k] for r in runs) for k in ("cold_ms", "warm_ms")}
                        for page in runs[0]}
         log(f"[{s}x] " + ", ".join(f"{p} {v['cold_ms']:.0f}/{v['warm_ms']:.0f}" for p, v in out[str(s)].items()))
@@ -430,7 +430,7 @@ def render_growth(result: dict) -> str:
     lines = [GSTART, "## Cost growth per page (issue 15)", "",
              f"`python -m bench --front -- --growth` ({result['finished']}; load average {result['load_start']:.2f} → "
              f"{result['load_end']:.2f}). Each page through AppTest (server side: queries, figures, elements; no "
-             "browser), median of 3 sessions; slope = log-log least squares over the scales (0 flat, 1 linear).", "",
+             f"browser), median of {result['sessions']} session(s); slope = log-log least squares over the scales (0 flat, 1 linear).", "",
              f"| page | {head} | slope cold | slope warm |", "|---|" + "---:|" * (len(scales) + 2)]
     for page in pages:
         cells = " | ".join(f"{result['growth'][str(s)][page]['cold_ms']:.0f} / "
@@ -460,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve ours from this checkout instead (e.g. main, for a before/after run)")
     parser.add_argument("--growth", action="store_true", help="only the per-page growth table (AppTest)")
     parser.add_argument("--scales", default="1,10,100")
+    parser.add_argument("--sessions", type=int, default=3, help="AppTest sessions per scale (growth)")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args(argv)
     os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
@@ -467,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result: dict = {"machine": machine(), "load_start": os.getloadavg()[0]}
     if args.growth:
-        result["growth"] = growth([int(s) for s in args.scales.split(",")])
+        result["growth"] = growth([int(s) for s in args.scales.split(",")], args.sessions)
+        result["sessions"] = args.sessions
     else:
         db = args.db or Path(ensure_scale(1)["db"])
         result["db"] = db.name if args.db else "bench/out/scale_1 (the sample, 1×)"
