@@ -221,11 +221,16 @@ def cold_paint(browser, url: str, chart: bool) -> dict[str, float]:
         context.close()
 
 
-def settle(page, go_js: str, marker: str, text: str | None = None, min_count: int = 1) -> float:
-    """Seconds from running ``go_js`` in the page to the page settled with ``marker`` shown."""
+def settle(page, go_js: str, marker: str, text: str | None = None, min_count: int = 1, action=None) -> float:
+    """Seconds from running ``go_js`` in the page (then ``action``, a Playwright step such as a key press)
+    to the page settled with ``marker`` shown."""
     page.bring_to_front()  # a background tab's animation frames are throttled
     page.evaluate("js => { window.__go = new Function(js); }", go_js)
-    return page.evaluate(SETTLE_JS, [marker, text, min_count, 180_000]) / 1000
+    if action is None:
+        return page.evaluate(SETTLE_JS, [marker, text, min_count, 180_000]) / 1000
+    page.evaluate(f"args => {{ window.__settle = ({SETTLE_JS})(args); }}", [marker, text, min_count, 180_000])
+    action()
+    return page.evaluate("window.__settle") / 1000
 
 
 def wait_settled(page, marker: str, text: str | None = None) -> None:
@@ -248,22 +253,21 @@ def switch(page, to: str, heading: str) -> float:
 
 
 def pick_option(page, widget_js: str, label: str, marker: str, min_count: int = 1) -> float:
-    """Open a select/multiselect (``widget_js`` finds its input) and time the click on option ``label``."""
+    """Open a select/multiselect (``widget_js`` finds its input), type ``label`` and time its pick (Enter)."""
     page.evaluate(f"{widget_js}.click()")
-    option = page.get_by_role("option", name=label, exact=True)
-    option.wait_for(timeout=120_000)
-    page.evaluate("window.__opt = null")
-    option.evaluate("e => { window.__opt = e; }")
-    took = settle(page, "window.__opt.click();", marker, None, min_count)
+    page.keyboard.type(label)  # typing filters the options to this one; Enter picks it (as tests/ do)
+    page.get_by_role("option", name=label, exact=True).wait_for(timeout=120_000)
+    took = settle(page, "", marker, None, min_count, action=lambda: page.keyboard.press("Enter"))
     page.keyboard.press("Escape")
     return took
 
 
-def clear_multiselect(page, widget_js: str, marker: str) -> float:
-    """Time the removal of every chosen option (the clear button) to the page settled."""
-    return settle(page, f"{widget_js}.closest('[data-testid=stMultiSelect]')"
-                        ".querySelector('[role=button][aria-label*=Clear], svg[title=Clear], [data-baseweb=icon]')"
-                        ".dispatchEvent(new MouseEvent('click', {bubbles: true}));", marker)
+def clear_multiselect(page, marker: str) -> float:
+    """Time the click on the sidebar's 事项类别 multiselect's 「Clear all」 to the page settled."""
+    button = (page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="事项类别")
+              .locator("[aria-label=\"Clear all\"]"))
+    button.wait_for(timeout=120_000)
+    return settle(page, "", marker, action=lambda: button.click())
 
 
 SIDEBAR_SELECT = ("[...document.querySelectorAll('[data-testid=stSidebar] [data-testid=stMultiSelect]')]"
@@ -322,7 +326,7 @@ def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print
                 steps = [("ours", po, "[data-testid=stMetricValue]"), ("bare", pb, ".js-plotly-plot .main-svg")]
                 for name, page, marker in (steps if i % 2 == 0 else steps[::-1]):
                     took = pick_option(page, SIDEBAR_SELECT, label, marker)
-                    undo = clear_multiselect(page, SIDEBAR_SELECT, marker)
+                    undo = clear_multiselect(page, marker)
                     out["filter"][name] += [took, undo]
                 log(f"filter {i + 1}/{pairs}: ours {out['filter']['ours'][-2]:.2f}/{out['filter']['ours'][-1]:.2f}s "
                     f"bare {out['filter']['bare'][-2]:.2f}/{out['filter']['bare'][-1]:.2f}s")
