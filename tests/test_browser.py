@@ -9,12 +9,22 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PAGES = [("", "总览"), ("cases", "事项"), ("teams", "队伍"), ("organizations", "组织"), ("projects", "项目与活动"),
          ("community", "社区画像"), ("milestones", "大事记"), ("quality", "数据质量"), ("query", "即席查询")]
+
+
+def choose(page: Page, box: Locator, typed: str, option: str) -> None:
+    """Pick `option` in a select box by typing: the list re-renders while it filters, so wait for the one
+    match and take it with Enter (clicking a node that is being replaced is flaky)."""
+    box.click()
+    page.keyboard.type(typed)
+    expect(page.get_by_role("option")).to_have_count(1)
+    expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
+    page.keyboard.press("Enter")
 
 
 def wait_idle(page: Page, timeout_s: float = 90) -> None:
@@ -71,9 +81,8 @@ def test_overview_shows_published_figures_and_filter_changes_them(app_url: str, 
                      "1,247 个", "185 起", "1,839 处", "368 个", "536 起", "45 个", "149 个"):
         assert expected in values, (expected, values)
     expect(page.get_by_text("示例数据").first).to_be_visible()
-    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="社区").first.click()
-    page.keyboard.type("桂南")
-    page.get_by_role("option", name="桂南社区", exact=True).click()
+    choose(page, page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="社区").first,
+           "桂南", "桂南社区")
     page.keyboard.press("Escape")
     wait_idle(page)
     assert "c=" in page.url
@@ -124,9 +133,8 @@ def test_cases_drill_down_to_case_list(app_url: str, page: Page) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{app_url}/cases")
     wait_idle(page)
-    page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="社区").first.click()
-    page.keyboard.type("桂南")
-    page.get_by_role("option", name="桂南社区", exact=True).click()
+    choose(page, page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="社区").first,
+           "桂南", "桂南社区")
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"桂南社区\*\*|桂南社区 各小区|桂南社区各小区")).first).to_be_visible()
     expect(page.get_by_text(re.compile("事项清单")).first).to_be_visible()
