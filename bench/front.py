@@ -226,11 +226,16 @@ def settle(page, go_js: str, marker: str, text: str | None = None, min_count: in
     to the page settled with ``marker`` shown."""
     page.bring_to_front()  # a background tab's animation frames are throttled
     page.evaluate("js => { window.__go = new Function(js); }", go_js)
-    if action is None:
-        return page.evaluate(SETTLE_JS, [marker, text, min_count, 180_000]) / 1000
-    page.evaluate(f"args => {{ window.__settle = ({SETTLE_JS})(args); }}", [marker, text, min_count, 180_000])
-    action()
-    return page.evaluate("window.__settle") / 1000
+    try:
+        if action is None:
+            return page.evaluate(SETTLE_JS, [marker, text, min_count, 180_000]) / 1000
+        page.evaluate(f"args => {{ window.__settle = ({SETTLE_JS})(args); }}", [marker, text, min_count, 180_000])
+        action()
+        return page.evaluate("window.__settle") / 1000
+    except Exception:
+        (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ROOT / "bench" / "out" / "front-failed.png"))
+        raise
 
 
 def wait_settled(page, marker: str, text: str | None = None) -> None:
@@ -310,7 +315,7 @@ def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print
             ctx, ctx_bare = browser.new_context(viewport=VIEW), browser.new_context(viewport=VIEW)
             po, pb = ctx.new_page(), ctx_bare.new_page()
             po.goto(ours.url)
-            wait_settled(po, "h1", "总览")
+            wait_settled(po, ".js-plotly-plot")  # the whole first view, the rest after the fold included
             pb.goto(bare.url + "/cards")
             wait_settled(pb, "h1", "卡片")
             for i in range(pairs):  # page switch, both directions; only → 事项 / → 图表 reported
