@@ -82,7 +82,7 @@ def page_drill():
     if pick:
         st.dataframe(pd.read_json(D["rows"]), hide_index=True, height=420)
 
-st.navigation([st.Page(page_cards, title="卡片", default=True, url_path="cards"),
+st.navigation([st.Page(page_cards, title="卡片", default=True),
                st.Page(page_chart, title="图表", url_path="chart"),
                st.Page(page_drill, title="逐级", url_path="drill")]).run()
 '''
@@ -281,7 +281,11 @@ DRILL_SELECT = ("[...document.querySelectorAll('[data-testid=stMain] [data-testi
                 ".find(e => e.textContent.includes('社区')).querySelector('input')")
 
 
-def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print(*a, flush=True)) -> dict:
+STEPS = ("paint", "switch", "filter", "drill")
+
+
+def measure(db: Path, pairs: int, root: Path | None = None, steps: tuple[str, ...] = STEPS,
+            log=lambda *a: print(*a, flush=True)) -> dict:
     """Every measurement, ``pairs`` interleaved pairs each; raw seconds per contender (ours from ``root``,
     default this checkout)."""
     from playwright.sync_api import sync_playwright
@@ -305,9 +309,9 @@ def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print
             warm.goto(ours.url + "/cases")
             wait_settled(warm, "h1", "事项")
             warm.close()
-            for i in range(pairs):
+            for i in range(pairs if "paint" in steps else 0):
                 runs = [("ours", lambda: cold_paint(browser, ours.url, True)),
-                        ("bare", lambda: cold_paint(browser, bare.url + "/cards", False)),
+                        ("bare", lambda: cold_paint(browser, bare.url, False)),
                         ("bare_chart", lambda: cold_paint(browser, bare.url + "/chart", True))]
                 for name, fn in (runs if i % 2 == 0 else runs[::-1]):
                     out["paint"][name].append(fn())
@@ -316,20 +320,20 @@ def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print
             po, pb = ctx.new_page(), ctx_bare.new_page()
             po.goto(ours.url)
             wait_settled(po, ".js-plotly-plot")  # the whole first view, the rest after the fold included
-            pb.goto(bare.url + "/cards")
+            pb.goto(bare.url)
             wait_settled(pb, "h1", "卡片")
-            for i in range(pairs):  # page switch, both directions; only → 事项 / → 图表 reported
-                steps = [("ours", lambda: switch(po, "事项", "事项"), lambda: switch(po, "总览", "总览")),
+            for i in range(pairs if "switch" in steps else 0):  # page switch, both directions; only → 事项 / → 图表 reported
+                order = [("ours", lambda: switch(po, "事项", "事项"), lambda: switch(po, "总览", "总览")),
                          ("bare", lambda: switch(pb, "图表", "图表"), lambda: switch(pb, "卡片", "卡片"))]
-                for name, there, back in (steps if i % 2 == 0 else steps[::-1]):
+                for name, there, back in (order if i % 2 == 0 else order[::-1]):
                     out["switch"][name].append(there())
                     back()
                 log(f"switch {i + 1}/{pairs}: ours {out['switch']['ours'][-1]:.2f}s bare {out['switch']['bare'][-1]:.2f}s")
             switch(pb, "图表", "图表")  # filters: ours on 总览, the reference on its chart page
-            for i in range(pairs):
+            for i in range(pairs if "filter" in steps else 0):
                 label = labels[i % len(labels)]
-                steps = [("ours", po, "[data-testid=stMetricValue]"), ("bare", pb, ".js-plotly-plot .main-svg")]
-                for name, page, marker in (steps if i % 2 == 0 else steps[::-1]):
+                order = [("ours", po, "[data-testid=stMetricValue]"), ("bare", pb, ".js-plotly-plot .main-svg")]
+                for name, page, marker in (order if i % 2 == 0 else order[::-1]):
                     took = pick_option(page, SIDEBAR_SELECT, label, marker)
                     undo = clear_multiselect(page, marker)
                     out["filter"][name] += [took, undo]
@@ -337,10 +341,10 @@ def measure(db: Path, pairs: int, root: Path | None = None, log=lambda *a: print
                     f"bare {out['filter']['bare'][-2]:.2f}/{out['filter']['bare'][-1]:.2f}s")
             switch(po, "事项", "事项")
             switch(pb, "逐级", "逐级")
-            for i in range(pairs):
+            for i in range(pairs if "drill" in steps else 0):
                 community = communities[i % len(communities)]
-                steps = [("ours", po, 2), ("bare", pb, 1)]  # ours: the compounds and the case list
-                for name, page, tables in (steps if i % 2 == 0 else steps[::-1]):
+                order = [("ours", po, 2), ("bare", pb, 1)]  # ours: the compounds and the case list
+                for name, page, tables in (order if i % 2 == 0 else order[::-1]):
                     out["drill"][name].append(pick_option(page, DRILL_SELECT, community, "[data-testid=stDataFrame]",
                                                           min_count=tables + (name == "ours")))
                 log(f"drill {i + 1}/{pairs}: ours {out['drill']['ours'][-1]:.2f}s bare {out['drill']['bare'][-1]:.2f}s")
@@ -385,6 +389,8 @@ def ratio_stats(ours: list[float], ref: list[float]) -> tuple[float, float, floa
 
 
 def _pairs_row(name: str, ours: list[float], ref: list[float], target: str, met: bool | None) -> str:
+    if not ours:
+        return f"| {name} | – | – | – | 0 | not run |"
     med, lo, hi = ratio_stats(ours, ref)
     flag = "" if met is None else (" yes" if met else " **no**")
     return (f"| {name} | {statistics.median(ours):.2f} s | {statistics.median(ref):.2f} s | {med:.2f}× "
@@ -398,7 +404,7 @@ def render(result: dict) -> str:
     ours_kpi = [r["kpi"] for r in paint["ours"]]
     bare = [r["done"] for r in paint["bare"]]
     bare_chart = [r["done"] for r in paint["bare_chart"]]
-    fp = ratio_stats(ours_done, bare)[0]
+    fp = ratio_stats(ours_done, bare)[0] if ours_done else math.inf
     sw, fl, dr = result["switch"], result["filter"], result["drill"]
     return "\n".join([
         START,
@@ -413,14 +419,14 @@ def render(result: dict) -> str:
         "| measurement | ours p50 | reference p50 | ratio p50 (spread) | pairs | target |",
         "|---|---:|---:|---:|---:|---|",
         _pairs_row("cold first screen: the 14 数读 KPIs painted vs bare 14 cards", ours_kpi, bare,
-                   f"≤ {TARGETS['first_paint']}×", ratio_stats(ours_kpi, bare)[0] <= TARGETS["first_paint"]),
+                   f"≤ {TARGETS['first_paint']}×", bool(ours_kpi) and ratio_stats(ours_kpi, bare)[0] <= TARGETS["first_paint"]),
         _pairs_row("cold: KPIs + first chart (below the fold) painted vs bare 14 cards", ours_done, bare,
                    f"≤ {TARGETS['first_paint']}×", fp <= TARGETS["first_paint"]),
         _pairs_row("cold: KPIs + first chart painted vs bare cards + the same chart", ours_done, bare_chart, "–", None),
         _pairs_row("warm page switch 总览 → 事项 vs bare cards → cards + chart", sw["ours"], sw["bare"],
-                   "≤ 1 s p50", statistics.median(sw["ours"]) <= TARGETS["switch_s"]),
+                   "≤ 1 s p50", bool(sw["ours"]) and statistics.median(sw["ours"]) <= TARGETS["switch_s"]),
         _pairs_row("filter change (category on / off) on 总览 vs bare multiselect", fl["ours"], fl["bare"],
-                   "≤ 1 s p50", statistics.median(fl["ours"]) <= TARGETS["filter_s"]),
+                   "≤ 1 s p50", bool(fl["ours"]) and statistics.median(fl["ours"]) <= TARGETS["filter_s"]),
         _pairs_row("drill-down: community → case list on 事项 vs bare selectbox → table", dr["ours"], dr["bare"],
                    "–", None),
         "",
@@ -468,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=7)
     parser.add_argument("--root", type=Path, default=None,
                         help="serve ours from this checkout instead (e.g. main, for a before/after run)")
+    parser.add_argument("--steps", default=",".join(STEPS), help="which measurements (default: all)")
     parser.add_argument("--growth", action="store_true", help="only the per-page growth table (AppTest)")
     parser.add_argument("--scales", default="1,10,100")
     parser.add_argument("--sessions", type=int, default=3, help="AppTest sessions per scale (growth)")
@@ -483,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         db = args.db or Path(ensure_scale(1)["db"])
         result["db"] = db.name if args.db else "bench/out/scale_1 (the sample, 1×)"
-        result.update(measure(db, args.pairs, args.root))
+        result.update(measure(db, args.pairs, args.root, tuple(args.steps.split(","))))
         result["root"] = str(args.root) if args.root else "this checkout"
     result["load_end"] = os.getloadavg()[0]
     result["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")
