@@ -51,7 +51,7 @@ VIEW = {"width": 1440, "height": 900}
 
 # The reference: a bare multipage Streamlit app with the same elements, reading its figures from a file.
 BARE_APP = '''
-import json, os
+import io, json, os
 import pandas as pd
 import plotly.io as pio
 import streamlit as st
@@ -80,7 +80,7 @@ def page_drill():
     st.title("逐级")
     pick = st.selectbox("社区", D["communities"], index=None, placeholder="选择一个社区", key="drill")
     if pick:
-        st.dataframe(pd.read_json(D["rows"]), hide_index=True, height=420)
+        st.dataframe(pd.read_json(io.StringIO(D["rows"])), hide_index=True, height=420)
 
 st.navigation([st.Page(page_cards, title="卡片", default=True),
                st.Page(page_chart, title="图表", url_path="chart"),
@@ -257,9 +257,9 @@ def switch(page, to: str, heading: str) -> float:
     return settle(page, NAV % json.dumps(to), "h1", heading)
 
 
-def pick_option(page, widget_js: str, label: str, marker: str, min_count: int = 1) -> float:
-    """Open a select/multiselect (``widget_js`` finds its input), type ``label`` and time its pick (Enter)."""
-    page.evaluate(f"{widget_js}.click()")
+def pick_option(page, widget, label: str, marker: str, min_count: int = 1) -> float:
+    """Open a select/multiselect (``widget(page)``: its locator), type ``label`` and time its pick (Enter)."""
+    widget(page).click()
     page.keyboard.type(label)  # typing filters the options to this one; Enter picks it (as tests/ do)
     page.get_by_role("option", name=label, exact=True).wait_for(timeout=120_000)
     took = settle(page, "", marker, None, min_count, action=lambda: page.keyboard.press("Enter"))
@@ -275,10 +275,12 @@ def clear_multiselect(page, marker: str) -> float:
     return settle(page, "", marker, action=lambda: button.click())
 
 
-SIDEBAR_SELECT = ("[...document.querySelectorAll('[data-testid=stSidebar] [data-testid=stMultiSelect]')]"
-                  ".find(e => e.textContent.includes('事项类别')).querySelector('input')")
-DRILL_SELECT = ("[...document.querySelectorAll('[data-testid=stMain] [data-testid=stSelectbox]')]"
-                ".find(e => e.textContent.includes('社区')).querySelector('input')")
+def SIDEBAR_SELECT(page):  # noqa: N802 - a constant-like locator factory
+    return page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="事项类别").first
+
+
+def DRILL_SELECT(page):  # noqa: N802
+    return page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="社区").first
 
 
 STEPS = ("paint", "switch", "filter", "drill")
