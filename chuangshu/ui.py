@@ -434,43 +434,6 @@ def definitions(keys: list[str]) -> None:
                                   for k in keys))
 
 
-SEEN_KEY = "_first_screen_seen"
-FOLD_WAIT_S = 0.3  # after the first screen has rendered, when the browser asks for the rest
-
-
-def fold() -> None:
-    """The end of a page's first screen. On the first run of a browser session the page stops here and the
-    browser asks for the rest (one more run, everything cached) once it has rendered what came: the KPI
-    cards paint before the chart runtime loads and parses (bench/front.py measures it). Every later run
-    (a page switch, a filter change) draws the whole page at once."""
-    state = st.session_state
-    if state.get(SEEN_KEY) or not has_browser():
-        return
-    state[SEEN_KEY] = True
-    _resume()
-    st.caption(":material/hourglass_top: 图表加载中……")
-    st.stop()
-
-
-def has_browser() -> bool:
-    """True when a browser drives this session (it sent its request headers): only a browser can come back
-    for the rest of a page; a run without one (AppTest, a script) draws everything at once."""
-    try:
-        return bool(st.context.headers)
-    except Exception:  # noqa: BLE001 - no session context at all
-        return False
-
-
-@st.fragment(run_every=FOLD_WAIT_S)
-def _resume() -> None:
-    """Runs inline once (nothing to do) and then on the browser's timer: the whole page, once."""
-    state = st.session_state
-    if state.get("_fold_armed"):
-        state.pop("_fold_armed")
-        st.rerun(scope="app")
-    state["_fold_armed"] = True
-
-
 def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], height: int | None = None, key: str | None = None,
           selectable: bool = False, empty: str = "（无）") -> Any:
     """A table with Chinese headers; kinds: text, count, pct, days, wan, date, datetime, float.

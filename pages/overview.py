@@ -11,7 +11,6 @@ if f.categories:
     st.caption(":material/filter_alt: 事项卡片只显示所选类别；三长与组织的数字不分事项类别，不受类别筛选影响。")
 ui.kpi_cards(headline, columns=5, group="数读")
 ui.zero_note(headline, metrics.CASE_KEYS, "办结的事项", f)
-ui.fold()  # the first screen: on a session's first view the rest follows once it has painted
 
 st.subheader("工作范围")
 ui.kpi_cards(headline, columns=4, group="范围")

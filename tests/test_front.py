@@ -135,25 +135,6 @@ def test_no_figure_is_rebuilt_on_a_rerun_whose_inputs_did_not_change(app: AppTes
     assert _builds() == changed and not app.exception
 
 
-def test_first_view_in_a_browser_stops_at_the_fold_and_the_next_run_draws_everything(
-        sample_db: Path, app_state_dir: Path, monkeypatch: pytest.MonkeyPatch, nav_apptest: None) -> None:
-    """With a browser (which comes back on the fragment's timer) a session's first view sends the first screen
-    only — the 数读 cards, no chart — and the next run the whole page; without one nothing is held back."""
-    monkeypatch.setenv("CHUANGSHU_DB", str(sample_db))
-    monkeypatch.setenv("CHUANGSHU_STATE_DIR", str(app_state_dir))
-    monkeypatch.setattr(ui, "has_browser", lambda: True)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception and not at.get("plotly_chart")
-    assert len(at.metric) == 14 and any("图表加载中" in c.value for c in at.caption)
-    at.run()  # what the fragment's timer asks for (st.rerun of the app)
-    assert at.get("plotly_chart") and len(at.metric) > 14 and not any("图表加载中" in c.value for c in at.caption)
-    monkeypatch.setattr(ui, "has_browser", lambda: False)
-    fresh = AppTest.from_file(APP, default_timeout=120)
-    fresh.run()
-    assert fresh.get("plotly_chart")
-
-
 @pytest.mark.parametrize(("compound", "f"), [(None, Filters()), (None, Filters(year_from=2021, year_to=2022)),
                                              ("first", Filters()), (None, Filters(categories=("停车",)))])
 def test_case_list_pages_are_the_whole_list_in_order(sample_db: Path, compound: str | None, f: Filters) -> None:
