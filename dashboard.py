@@ -45,7 +45,8 @@ FILTER_NOTES = {"query": "即席查询不使用这些筛选：条件写在 SQL �
                 "assessment": "考核只使用统计截至日与社区；考核期在页面上选择。",
                 "export": "汇报导出沿用这里的事项类别；范围、年份和统计日在页面上单独设置。"}
 
-page = st.navigation(signin.allowed_pages(PAGES, user))  # only the pages this user's role may open
+page = st.navigation(signin.allowed_pages(PAGES, user), expanded=True)  # only the pages this role may open; all
+# listed (a collapsed list would end in Streamlit's English "View more")
 st.sidebar.markdown("### 桂城“创熟”治理数据")
 signin.sidebar(user)
 ui.global_style()

@@ -89,7 +89,7 @@ class Config:
     min_weight_share: float = 0.5
     history_months: int = 12
     history_min_months: int = 6
-    monthly_ledgers: tuple[str, ...] = ("cases", "activities")
+    monthly_ledgers: tuple[str, ...] = ()  # from assessment_settings (monthly_ledgers)
     lag_months: int = 1
     metrics: tuple[IndexMetric, ...] = ()
     groups: tuple[PeerGroup, ...] = ()
@@ -231,7 +231,7 @@ def score(value: float | None, target: float | None, better: str, cap: float) ->
 
 def status(s: float | None, amber: float) -> str | None:
     """met (score ≥ 1), near (≥ amber), missed, or None (not judged)."""
-    if s is None:
+    if fmt.missing(s):
         return None
     return "met" if s >= 1 - 1e-9 else "near" if s >= amber else "missed"
 
@@ -252,6 +252,12 @@ def target_text(metric: str, target: float | None) -> str:
 
 
 # --- the league table --------------------------------------------------------------------------------
+
+def is_office(cur: duckdb.DuckDBPyConnection) -> bool:
+    """True on the published database; False on a community's private copy, which has no load records
+    (submissions) and no other community: its 考核 shows no ranks and nothing compared."""
+    return bool(fetch_rows(cur, "has_submissions", {})[0][0])
+
 
 def spans(as_of: date, grain: str, history_months: int = 12) -> list[Span]:
     """The spans one league table reads: the current period, the previous one, then the history months."""
@@ -327,7 +333,7 @@ def _historic_targets(values: pd.DataFrame, history: Sequence[int], cfg: Config,
         if len(ok) >= cfg.history_min_months:
             value = historic(ok, better)
             if value is not None and (value > 0 or better == "lower"):
-                out[(community, metric)] = Target(round(value, 2), HISTORIC_OWN,
+                out[(community, metric)] = Target(value, HISTORIC_OWN,
                                                   "本社区" if community != SUBDISTRICT else "街道", "计算")
         if community != SUBDISTRICT:
             num, den = sum(x[0] for x in months), sum(x[1] for x in months)
@@ -339,7 +345,7 @@ def _historic_targets(values: pd.DataFrame, history: Sequence[int], cfg: Config,
         for (community, metric) in series:
             median = medians.get(metric)
             if (community, metric) not in out and median is not None and (median > 0 or METRICS[metric].better == "lower"):
-                out[(community, metric)] = Target(round(median, 2), HISTORIC_MEDIAN, "街道", "计算")
+                out[(community, metric)] = Target(median, HISTORIC_MEDIAN, "街道", "计算")
     return out
 
 
@@ -370,7 +376,7 @@ def _judge(values: pd.DataFrame, pid: int, chosen: dict, cfg: Config) -> pd.Data
     cur["target_source"] = [None if t is None else t.text for t in targets_]
     cur["score"] = [score(v if ok else None, t, METRICS[m].better or "higher", cfg.cap)
                     for v, ok, t, m in zip(cur["value"], cur["scored"], cur["target"], cur["metric"])]
-    cur["status"] = [status(s, cfg.amber) for s in cur["score"]]
+    cur["status"] = pd.Series([status(s, cfg.amber) for s in cur["score"]], index=cur.index, dtype="object")
     return cur
 
 
@@ -412,6 +418,7 @@ def league_table(cur: duckdb.DuckDBPyConnection, f: Filters, grain: str = "month
     from other communities (docs/assessment.md).
     """
     cfg = assessment_config(cur)
+    compare = compare and is_office(cur)
     periods = spans(f.as_of, grain, cfg.history_months)
     counts = base_counts(cur, periods, cfg, office=compare)
     if not compare:
@@ -591,6 +598,7 @@ def alerts(cur: duckdb.DuckDBPyConnection, f: Filters, overlay: Overlay = NO_OVE
     thresholds come from the alert_rules view; disabled rules are skipped."""
     end = f.as_of
     comms = list(f.communities)
+    compare = compare and is_office(cur)
     out: list[dict] = []
     rules = run(cur, "alert_rules", {})
     cfg = assessment_config(cur)

@@ -66,7 +66,8 @@ def _styled(league: League, frame: pd.DataFrame) -> Any:
         styler = styler.format(formats, subset=pd.IndexSlice[[frame.index[i]], list(formats)], na_rep=fmt.DASH)
         if row["community"] == SUBDISTRICT:
             colours.iloc[i, frame.columns.get_loc("community")] = "font-weight: bold"
-    styler = styler.format({"peer_group": lambda v: fmt.DASH if fmt.missing(v) else str(v)}, na_rep=fmt.DASH)
+    # a dict formatter without a subset would reset every other column's format: name the columns
+    styler = styler.format(lambda v: fmt.DASH if fmt.missing(v) else str(v), subset=["community", "peer_group"])
     return styler.apply(lambda _: colours, axis=None)
 
 
@@ -82,7 +83,7 @@ def league_columns(league: League) -> dict[str, Any]:
               "change": st.column_config.NumberColumn("变化", help=f"与{league.previous.label}（同样的目标）相比的名次变化")}
     for r in league.metrics.itertuples(index=False):
         config[r.metric] = st.column_config.NumberColumn(
-            SHORT.get(r.metric, r.label), help=f"{r.label}（{r.unit}，{'越高越好' if r.better == 'higher' else '越低越好'}，"
+            SHORT.get(r.metric, r.label), width=84, help=f"{r.label}（{r.unit}，{'越高越好' if r.better == 'higher' else '越低越好'}，"
                                                f"权重 {r.weight:g}）：{r.definition}")
     return config
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chuangshu.bigscreen_ui import VIEWS
 from edge_text import forbidden, rendered
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-PAGES = ["pages/overview.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py", "pages/projects.py",
-         "pages/community.py", "pages/milestones.py", "pages/quality.py", "pages/export.py"]
-OTHER_PAGES = ["pages/query.py", "pages/intake.py"]  # they do not use the filters: swept with two sets only
+PAGES = ["pages/overview.py", "pages/assessment.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py",
+         "pages/projects.py", "pages/community.py", "pages/milestones.py", "pages/quality.py", "pages/export.py"]
+OTHER_PAGES = ["pages/query.py", "pages/intake.py", "pages/targets.py"]  # they do not use the filters: two sets only
 
 FILTER_SETS: dict[str, dict[str, str]] = {
     "default": {},
@@ -78,7 +79,7 @@ def test_every_page_survives_the_edge(env, nav_apptest, name: str) -> None:
             drill[0].set_value(community).run()
             found += check(at, f"{page} drill-down {community}")
     at.switch_page("pages/bigscreen.py")
-    for view in range(1, 6):
+    for view in range(1, len(VIEWS) + 1):
         at.query_params["view"] = str(view)
         at.run()
         found += check(at, f"bigscreen view {view}")

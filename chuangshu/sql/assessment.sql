@@ -84,6 +84,10 @@ UNION ALL
 SELECT 'peer_group', peer_group, label, households_from, households_to, sort_order, NULL FROM peer_groups
 ORDER BY part, sort_order, key;
 
+-- name: has_submissions
+-- The published database has the load records; a community account's private copy does not.
+SELECT count(*) > 0 FROM duckdb_views() WHERE view_name = 'submissions' AND NOT temporary;
+
 -- name: assessment_short_names
 SELECT community, short_name FROM communities ORDER BY community;
 
@@ -111,8 +115,8 @@ GROUP BY ALL ORDER BY ALL;
 -- 超时未办结: per community, the cases open at $end whose age exceeds their category's sla_days by more
 -- than $slack days; the oldest first.
 SELECT o.community, sum(o.n)::BIGINT AS cases, max($end::DATE - o.reported_on) AS oldest_days,
-       arg_max(k.label, $end::DATE - o.reported_on) AS oldest_label,
-       arg_max(k.sla_days, $end::DATE - o.reported_on) AS oldest_sla
+       arg_max(k.label, ($end::DATE - o.reported_on) * 100 - k.sort_order) AS oldest_label,
+       arg_max(k.sla_days, ($end::DATE - o.reported_on) * 100 - k.sort_order) AS oldest_sla
 FROM agg_case_open o JOIN categories k ON k.category = o.category
 WHERE o.reported_on <= $end AND o.open_until > $end AND $end::DATE - o.reported_on > k.sla_days + $slack
   AND (len($communities) = 0 OR list_contains($communities, o.community))
