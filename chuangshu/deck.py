@@ -747,7 +747,7 @@ class _Deck:
         league = assessment.league_table(self.cur, self.f, "month", self.overlay, compare=self.compare)
         self.use("assessment_index", *league.metrics["metric"])
         t = league.table
-        if not self.compare:
+        if not self.compare or self.community:
             self._own_assessment_slide(league)
             return
         ranked = t.dropna(subset=["rank"]).sort_values(["rank", "community"])
@@ -791,12 +791,21 @@ class _Deck:
             self.text(s, x, y + 0.32, w, 1.7, "\n".join(lines), 11, name=f"assess:{direction}", line_spacing=1.15)
 
     def _own_assessment_slide(self, league: assessment.League) -> None:
-        """A community account's 考核 slide: its own figures against their targets (no ranks)."""
-        community = league.table["community"].iloc[0] if len(league.table) else self.scope
-        cells = league.cells.merge(league.metrics[["metric", "label"]], on="metric")
+        """One community's 考核 slide: its figures against their targets; its rank for the office's deck."""
+        mine = league.table[league.table["community"] != assessment.SUBDISTRICT]
+        community = mine["community"].iloc[0] if len(mine) else self.scope
+        cells = league.cells[league.cells["community"] == community].merge(league.metrics[["metric", "label"]],
+                                                                           on="metric")
         met = int((cells["status"] == "met").sum())
-        s = self.slide(f"{league.span.label}考核：{community}达标 {met} / {len(cells)} 项",
-                       f"{community} · 各指标与目标的对照（排名与创熟指数仅街道办汇报包含）；✓ 达标 △ 接近 ✗ 未达标")
+        title = f"{league.span.label}考核：{community}达标 {met} / {len(cells)} 项"
+        if self.compare and len(mine):
+            r = mine.iloc[0]
+            rank = (f"第 {int(r['rank'])} / {league.ranked_of} 名（{r['change_label']}），创熟指数 "
+                    f"{fmt.metric_value(r['index'], '分', 'score')}" if not fmt.missing(r["rank"]) else r["why"])
+            note = f"{community} · {rank} · 名次在全部社区之间计算，与{league.previous.label}比较"
+        else:
+            note = f"{community} · 各指标与目标的对照（排名与创熟指数仅街道办账号的汇报包含）"
+        s = self.slide(title, note + "；✓ 达标 △ 接近 ✗ 未达标")
         rows = [["指标", "本期", "目标", "状态"]]
         fills = []
         for c in cells.itertuples(index=False):

@@ -74,11 +74,10 @@ SELECT * REPLACE (left_on AS appointed_on, left_on + 200 AS left_on)
 FROM volunteer_records WHERE left_on IS NOT NULL ORDER BY person_id LIMIT 5;
 INSERT INTO volunteer_records
 SELECT * REPLACE (appointed_on AS left_on) FROM volunteer_records ORDER BY person_id DESC LIMIT 3;
--- a compound whose every 楼长 left (楼长空缺), and one whose only 楼长 served for no day at all
-UPDATE volunteer_records SET left_on = DATE '2016-06-30'
+-- a compound whose every 楼长 left on 30 June 2016 (楼长空缺)
+UPDATE volunteer_records SET appointed_on = least(appointed_on, DATE '2015-01-01'), left_on = DATE '2016-06-30'
 WHERE role = '楼长' AND community = '桂南社区'
-  AND compound = (SELECT min(compound) FROM volunteer_records WHERE role = '楼长' AND community = '桂南社区')
-  AND appointed_on < DATE '2016-06-30' AND (left_on IS NULL OR left_on > DATE '2016-06-30');
+  AND compound = (SELECT min(compound) FROM volunteer_records WHERE role = '楼长' AND community = '桂南社区');
 -- cases resolved on the day they were reported; an organisation without members
 INSERT INTO case_records
 SELECT * REPLACE (case_id || '-same-day' AS case_id, reported_on AS resolved_on, reported_on AS followed_up_on)

@@ -12,8 +12,8 @@ from chuangshu.filters import Filters
 from deferred import deferred_downloads  # noqa: F401 - a fixture
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-PAGES = ["pages/overview.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py", "pages/projects.py",
-         "pages/community.py", "pages/milestones.py", "pages/quality.py"]
+PAGES = ["pages/overview.py", "pages/assessment.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py",
+         "pages/projects.py", "pages/community.py", "pages/milestones.py", "pages/quality.py", "pages/targets.py"]
 
 
 @pytest.fixture
