@@ -165,7 +165,10 @@ def targets(cur: duckdb.DuckDBPyConnection, overlay: Overlay = NO_OVERLAY) -> pd
     out = out[out["metric"].isin(TARGETABLE)].reset_index(drop=True)
     out["direction_ok"] = [d == DIRECTION[METRICS[m].better] for m, d in zip(out["metric"], out["direction"])]
     out["label"] = [METRICS[m].label for m in out["metric"]]
-    return out.sort_values(["metric", "scope_kind", "scope", "period"], kind="stable").reset_index(drop=True)
+    order = {"metric": list(TARGETABLE), "scope_kind": ["街道", "同类组", "社区"], "period": ["全部", "月", "季", "年"]}
+    keys = [[order[k].index(v) if v in order[k] else len(order[k]) for v in out[k]] for k in order]
+    out = out.assign(_m=keys[0], _k=keys[1], _p=keys[2])
+    return out.sort_values(["_m", "_k", "scope", "_p"], kind="stable").drop(columns=["_m", "_k", "_p"]).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -563,8 +566,7 @@ def judge_card(metric: str, value: float | None, target: dict | None) -> tuple[s
         return None, None
     s = score(value, target["target"], METRICS[metric].better or "higher", target["cap"])
     state = status(s, target["amber"])
-    words = target["text"] + (f" · {status_text(state)}" if state else " · 无法判断")
-    return state, words
+    return state, target["text"] + (f" · {status_text(state)}" if state else "")
 
 
 # --- warnings -------------------------------------------------------------------------------------------

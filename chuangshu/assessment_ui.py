@@ -16,6 +16,9 @@ from chuangshu.assessment import SUBDISTRICT, Drill, League
 BACKGROUND = {"met": "#DCFCE7", "near": "#FEF3C7", "missed": "#FEE2E2"}
 LEGEND = ("✓ 达标（绿）　△ 接近目标（黄：达到目标的 {amber:.0%} 以上）　✗ 未达标（红）　"
           "· 未评：没有目标，或分母少于该指标的最少件数　「—」无法计算")
+# Column widths in pixels: the whole table fits a 1440-pixel screen with the sidebar closed, and a cell's
+# place on screen is known (tests/test_browser.py clicks one).
+WIDTHS = {"community": 92, "peer_group": 56, "received": 52, "index": 72, "rank": 52, "change": 52, "metric": 84}
 SHORT = {"resolution_rate": "办结率", "on_time_rate": "按时办结", "follow_up_rate": "回访率", "satisfaction_rate": "满意率",
          "repeat_rate": "重复率", "overdue_open_rate": "在办超时", "head_coverage": "楼长覆盖",
          "heads_per_100_households": "每百户楼长", "organizations_per_1000_households": "每千户组织",
@@ -73,17 +76,21 @@ def _styled(league: League, frame: pd.DataFrame) -> Any:
 
 def league_columns(league: League) -> dict[str, Any]:
     """Column headers with the 口径, weight and minimum of each metric on hover."""
-    config = {"community": st.column_config.TextColumn("社区", pinned=True),
-              "peer_group": st.column_config.TextColumn("同类组", help="按户数划分的同类社区组（peer_groups）"),
-              "received": st.column_config.NumberColumn("受理", help="本期受理事项（件）：少于 "
+    w = WIDTHS
+    config = {"community": st.column_config.TextColumn("社区", pinned=True, width=w["community"]),
+              "peer_group": st.column_config.TextColumn("同类组", width=w["peer_group"],
+                                                        help="按户数划分的同类社区组（peer_groups）"),
+              "received": st.column_config.NumberColumn("受理", width=w["received"], help="本期受理事项（件）：少于 "
                                                         f"{league.min_cases} 件的社区样本不足，不排名"),
-              "index": st.column_config.NumberColumn("创熟指数", help=metrics.METRICS["assessment_index"].definition),
-              "rank": st.column_config.NumberColumn("排名" if league.group is None else "组内排名",
+              "index": st.column_config.NumberColumn("创熟指数", width=w["index"],
+                                                     help=metrics.METRICS["assessment_index"].definition),
+              "rank": st.column_config.NumberColumn("排名" if league.group is None else "组内排名", width=w["rank"],
                                                     help="按创熟指数从高到低；并列同名次"),
-              "change": st.column_config.NumberColumn("变化", help=f"与{league.previous.label}（同样的目标）相比的名次变化")}
+              "change": st.column_config.NumberColumn("变化", width=w["change"],
+                                                      help=f"与{league.previous.label}（同样的目标）相比的名次变化")}
     for r in league.metrics.itertuples(index=False):
         config[r.metric] = st.column_config.NumberColumn(
-            SHORT.get(r.metric, r.label), width=84, help=f"{r.label}（{r.unit}，{'越高越好' if r.better == 'higher' else '越低越好'}，"
+            SHORT.get(r.metric, r.label), width=w["metric"], help=f"{r.label}（{r.unit}，{'越高越好' if r.better == 'higher' else '越低越好'}，"
                                                f"权重 {r.weight:g}）：{r.definition}")
     return config
 
@@ -92,7 +99,7 @@ def league_table(league: League, key: str = "league") -> tuple[str, str] | None:
     """The league table with single-cell selection; returns the clicked (community, column) or None."""
     frame = league_frame(league)
     event = st.dataframe(_styled(league, frame), column_config=league_columns(league), hide_index=True,
-                         width="stretch", height=min(38 + 35 * len(frame) + 2, 640), placeholder=fmt.DASH,
+                         width="content", height=min(38 + 35 * len(frame) + 2, 640), placeholder=fmt.DASH,
                          on_select="rerun", selection_mode="single-cell", key=key)
     st.caption(LEGEND.format(amber=league.amber) + "。点选任一单元格，下方显示它的口径、目标和明细（含来源文件与行号）。")
     cells = event.selection.cells if event is not None and hasattr(event, "selection") else []

@@ -113,7 +113,9 @@ def index_bars(df: pd.DataFrame, title: str, *, dark: bool = False, height: int 
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(showlegend=False)
     if len(df):
-        value_axis(fig, max(120.0, float(values.max() if values.notna().any() else 0) * 1.15), "x")
+        top = max(120.0, float(values.max() if values.notna().any() else 0) * 1.25)  # room for the labels
+        value_axis(fig, top, "x")
+        fig.update_xaxes(range=[0, top])
     return _layout(fig, title, "创熟指数（分）", None, dark, height)
 
 

@@ -185,7 +185,8 @@ def test_the_profile_names_its_community_and_ranks_in_whole_numbers(app: AppTest
     app.switch_page("pages/community.py").run()
     assert "夏北社区" in app.caption[0].value and "全部社区" not in app.caption[0].value
     ranks = [m.proto.delta_description for m in app.metric]
-    assert "第 9 / 45 名" in ranks and "不参与排名" in ranks
+    assert "第 9 / 45 名" in ranks and any(r.startswith("不参与排名") for r in ranks)
+    assert "不参与排名 · 目标 ≥ 90.0%" in ranks  # the target is named; no status for a value that is 「—」
     assert not [r for r in ranks if "nan" in r or ".0 /" in r]
     undefined = [m for m in app.metric if m.value == "—"]
     assert undefined and all("受理不足 30 件" in m.proto.help for m in undefined)
