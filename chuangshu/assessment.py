@@ -256,6 +256,12 @@ def target_text(metric: str, target: float | None) -> str:
 
 # --- the league table --------------------------------------------------------------------------------
 
+def scope_of(f: Filters) -> Filters:
+    """The part of the sidebar's filters the 考核 uses (the as-of date and the communities): callers pass
+    this, so that changing the years or categories neither recomputes nor re-caches the league table."""
+    return Filters(as_of=f.as_of, year_from=f.as_of.year, year_to=f.as_of.year, communities=f.communities)
+
+
 def is_office(cur: duckdb.DuckDBPyConnection) -> bool:
     """True on the published database; False on a community's private copy, which has no load records
     (submissions) and no other community: its 考核 shows no ranks and nothing compared."""

@@ -298,7 +298,7 @@ def view_assessment(f: Filters) -> str:
     (a community account: its own figures against their targets)."""
     from chuangshu import assessment
 
-    league = ui.get("league_table", f, "month", ui.overlay())
+    league = ui.get("league_table", assessment.scope_of(f), "month", ui.overlay())
     if not league.compare or len(f.communities) == 1:  # one community: its figures against their targets
         community = f.communities[0] if f.communities else league.table["community"].iloc[0]
         cells = league.cells[league.cells["community"] == community].merge(league.metrics[["metric", "label"]],

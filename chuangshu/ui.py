@@ -222,7 +222,7 @@ def alert_badge(f: Filters) -> None:
     """The sidebar's 预警 badge: the number of warnings at the as-of date for the chosen communities (the
     user's own for a community account), linking to the 考核 page. Cached per database version, as-of
     date, communities and target edits, so it costs one lookup per page view."""
-    found = get("alert_count", Filters(as_of=f.as_of, communities=f.communities), overlay())
+    found = len(get("alerts", assessment.scope_of(f), overlay()))  # the 考核 page's list, from the same cache entry
     with st.sidebar:
         st.page_link("pages/assessment.py", label=f"预警 {found:,} 条" if found else "没有预警",
                      icon=":material/notification_important:" if found else ":material/check_circle:",

@@ -3,7 +3,7 @@ the rows behind any figure (figure → 口径 → rows → source file and row n
 import streamlit as st
 
 from chuangshu import assessment_ui as aui
-from chuangshu import fmt, metrics, ui
+from chuangshu import assessment, fmt, metrics, ui
 from chuangshu.assessment import SUBDISTRICT
 from chuangshu.filters import GRAINS
 
@@ -19,8 +19,8 @@ group = right.selectbox("比较范围", [None, *labels], key="assess_group", dis
                         format_func=lambda g: "全部社区" if g is None else labels[g],
                         help="选择同类组时只在组内排名，小社区与规模相近的社区比较")
 overlay = ui.overlay()
-league = ui.get("league_table", f, grain, overlay, group)
-found = ui.get("alerts", f, overlay)
+league = ui.get("league_table", assessment.scope_of(f), grain, overlay, group)
+found = ui.get("alerts", assessment.scope_of(f), overlay)
 
 whole = league.table[league.table["community"] == SUBDISTRICT]
 mine = whole if len(whole) else league.table.head(1)
