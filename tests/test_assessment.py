@@ -653,3 +653,36 @@ def test_the_period_switch_and_peer_groups(page: AppTest) -> None:
     assert not page.exception
     table = page.dataframe[0].value
     assert "全街道" not in list(table["community"]) and len(table) == 15
+
+
+def test_a_community_account_on_the_page(sample_db: Path, app_state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                         nav_apptest: None) -> None:
+    monkeypatch.setenv("CHUANGSHU_DB", str(sample_db))
+    monkeypatch.setenv("CHUANGSHU_STATE_DIR", str(app_state_dir))
+    auth.LIMITER.reset()
+    h = auth.hash_password("correct-horse-1", n=2**10)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.secrets.update({"users": {"zhang": {"name": "张三", "role": "viewer", "community": "桂南社区",
+                                           "password_hash": h}}})
+    at.session_state["auth_username"] = "zhang"
+    at.run()
+    at.switch_page("pages/assessment.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    league = at.dataframe[0].value
+    assert list(league["community"]) == ["桂南社区"] and league[["index", "rank", "change"]].isna().all().all()
+    assert at.selectbox(key="assess_group").disabled
+    assert not any(h.value == "名次变化最大的社区" for h in at.subheader)
+    assert any("仅街道办账号可见" in c.value for c in at.caption)
+    for frame in at.dataframe:
+        if "community" in frame.value.columns:
+            assert set(frame.value["community"].dropna()) <= {"桂南社区"}
+
+
+def test_the_brief_for_small_screens_agrees_with_the_league(cur: duckdb.DuckDBPyConnection) -> None:
+    brief = assessment.league_brief(cur, Filters(), "month")
+    league = assessment.league_table(cur, Filters(), "month")
+    ranked = league.table.dropna(subset=["rank"]).sort_values(["rank", "community"])
+    assert list(brief["top"]["community"]) == list(ranked["community"].head(5))
+    assert list(brief["bottom"]["community"]) == list(ranked["community"].tail(5))[::-1]
+    assert brief["period"] == "2022年6月" and brief["ranked_of"] == league.ranked_of
+    assert brief["alert_total"] == len(assessment.alerts(cur, Filters())) == sum(brief["alerts"].values())
