@@ -422,7 +422,8 @@ def league_table(cur: duckdb.DuckDBPyConnection, f: Filters, grain: str = "month
     its targets (explicit, else historic), ranked by the index among those with at least
     min_cases_<grain> cases received in the period, and compared with its rank in the previous
     period under the same targets. The rows shown follow the sidebar's communities (the ranks do
-    not: they are always among the whole pool); the sub-district's row comes first. ``compare=False``
+    not: they are always among the whole pool); the sub-district's row comes first, then the ranked
+    communities by rank, then the unranked ones. ``compare=False``
     (a community account) returns its own row without index, ranks, movers or anything computed
     from other communities (docs/assessment.md).
     """
@@ -460,7 +461,10 @@ def league_table(cur: duckdb.DuckDBPyConnection, f: Filters, grain: str = "month
     for g in cfg.groups:
         peer_now.update(_ranks(index_now, eligible, [c for c in pool if groups.get(c) == g]))
 
-    shown = [c for c in pool if not f.communities or c in f.communities]
+    # a league table reads top-down: ranked communities by rank (ties in reference order), then the unranked
+    order = {c: i for i, c in enumerate(pool)}
+    shown = sorted((c for c in pool if not f.communities or c in f.communities),
+                   key=lambda c: (c not in rank_now, rank_now.get(c, 0), order[c]))
     if compare and (group is None):
         shown = [SUBDISTRICT, *shown]
     names = dict(fetch_rows(cur, "assessment_short_names", {}))
