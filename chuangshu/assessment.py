@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -56,7 +57,24 @@ COUNTED = {"resolution_rate": "期末已办结", "on_time_rate": "按时办结",
 # Status of a judged cell: symbol, word, colour (never colour alone: the symbol and word say it too).
 STATUS = {"met": ("✓", "达标", "green"), "near": ("△", "接近", "orange"), "missed": ("✗", "未达标", "red")}
 NOT_JUDGED = ("·", "未评", "gray")
+# Light backgrounds of a judged cell on the page and in the deck (the symbol and word say it too).
+BACKGROUND = {"met": "#DCFCE7", "near": "#FEF3C7", "missed": "#FEE2E2"}
 DIRECTION = {"higher": "不低于", "lower": "不高于"}
+# Short headers of the league table's metric columns (page and deck alike).
+SHORT = {"resolution_rate": "办结率", "on_time_rate": "按时办结", "follow_up_rate": "回访率", "satisfaction_rate": "满意率",
+         "repeat_rate": "重复率", "overdue_open_rate": "在办超时", "head_coverage": "楼长覆盖",
+         "heads_per_100_households": "每百户楼长", "organizations_per_1000_households": "每千户组织",
+         "participation_per_100_households": "月均参与", "ledger_on_time_rate": "按时上报"}
+
+
+def cell_text(metric: str, value: Any, state: str | None) -> str:
+    """'96.4% ✓' for a judged cell, '96.4% ·' for one that is not judged, '—' without a value."""
+    if fmt.missing(value):
+        return fmt.DASH
+    m = METRICS[metric]
+    shown = fmt.pct(value) if m.kind == "rate" else f"{float(value):,.2f}"  # one column, one precision
+    symbol = STATUS.get(state or "", NOT_JUDGED)[0]
+    return f"{shown} {symbol}"
 
 
 # --- the rules, from reference data ------------------------------------------------------------------

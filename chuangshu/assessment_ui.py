@@ -13,26 +13,16 @@ from chuangshu import assessment, fmt, metrics, ui
 from chuangshu.assessment import SUBDISTRICT, Drill, League
 
 # Light backgrounds of a judged cell; the symbol and word in the cell say the same (never colour alone).
-BACKGROUND = {"met": "#DCFCE7", "near": "#FEF3C7", "missed": "#FEE2E2"}
+BACKGROUND = assessment.BACKGROUND
 LEGEND = ("✓ 达标（绿）　△ 接近目标（黄：达到目标的 {amber:.0%} 以上）　✗ 未达标（红）　"
           "· 未评：没有目标，或分母少于该指标的最少件数　「—」无法计算")
 # Column widths in pixels: the whole table fits a 1440-pixel screen with the sidebar closed, and a cell's
 # place on screen is known (tests/test_browser.py clicks one).
 WIDTHS = {"community": 92, "peer_group": 56, "received": 52, "index": 72, "rank": 52, "change": 52, "metric": 84}
-SHORT = {"resolution_rate": "办结率", "on_time_rate": "按时办结", "follow_up_rate": "回访率", "satisfaction_rate": "满意率",
-         "repeat_rate": "重复率", "overdue_open_rate": "在办超时", "head_coverage": "楼长覆盖",
-         "heads_per_100_households": "每百户楼长", "organizations_per_1000_households": "每千户组织",
-         "participation_per_100_households": "月均参与", "ledger_on_time_rate": "按时上报"}
+SHORT = assessment.SHORT  # column headers of the league table (the deck uses the same)
 
 
-def cell_text(metric: str, value: Any, state: str | None) -> str:
-    """'96.4% ✓' for a judged cell, '96.4% ·' for one that is not judged, '—' without a value."""
-    if fmt.missing(value):
-        return fmt.DASH
-    m = metrics.METRICS[metric]
-    shown = fmt.pct(value) if m.kind == "rate" else f"{float(value):,.2f}".rstrip("0").rstrip(".")
-    symbol = assessment.STATUS.get(state or "", assessment.NOT_JUDGED)[0]
-    return f"{shown} {symbol}"
+cell_text = assessment.cell_text  # '96.4% ✓': the page and the deck write a cell alike
 
 
 def league_frame(league: League) -> pd.DataFrame:

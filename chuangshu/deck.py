@@ -58,6 +58,7 @@ MUTED = theme.MUTED.lstrip("#")
 GRID = theme.GRID.lstrip("#")
 ACCENT = theme.ACCENT.lstrip("#")
 CARD = "F4F6F8"
+STATUS_FILL = {k: v.lstrip("#") for k, v in assessment.BACKGROUND.items()}  # 考核 cells as on the page
 BLUE = "2F6690"
 GOLD_HEX = theme.GOLD.lstrip("#")
 
@@ -790,6 +791,34 @@ class _Deck:
             self.text(s, x, y, w, 0.3, f"{label}（与{league.previous.label}相比）", 12, bold=True, name=f"assess:{direction}-title")
             self.text(s, x, y + 0.32, w, 1.7, "\n".join(lines), 11, name=f"assess:{direction}", line_spacing=1.15)
 
+    def assessment_grid_slides(self) -> None:
+        """考核明细: the page's league table itself, one row per ranked community (the sub-district first) and one
+        column per metric, each cell its value with ✓/△/✗ on the page's colours; 23 rows a slide."""
+        league = assessment.league_table(self.cur, self.f, "month", self.overlay, compare=self.compare)
+        if not self.compare or self.community:
+            return  # one community: its own slide already lists every metric against its target
+        t = league.table
+        shown = t[(t["community"] == assessment.SUBDISTRICT) | t["rank"].notna()]
+        keys = list(league.metrics["metric"])
+        head = ["排名", "社区", "创熟指数", *[assessment.SHORT.get(k, metrics.METRICS[k].label) for k in keys]]
+        rows, fills = [], []
+        for _, r in shown.iterrows():
+            rank = fmt.DASH if fmt.missing(r["rank"]) else str(int(r["rank"]))
+            rows.append([rank, r["short_name"], fmt.metric_value(r["index"], "", "score"),
+                         *[assessment.cell_text(k, r[k], r[f"{k}__status"]) for k in keys]])
+            fills.append([None, None, None, *[STATUS_FILL.get(r[f"{k}__status"] or "") for k in keys]])
+        per = 23
+        parts = [(rows[i:i + per], fills[i:i + per]) for i in range(0, len(rows), per)] or [([], [])]
+        width = (RIGHT - LEFT - 0.5 - 0.9 - 0.75) / max(len(keys), 1)
+        unranked = int((t["community"] != assessment.SUBDISTRICT).sum() - t["rank"].notna().sum())
+        for i, (part, fill) in enumerate(parts):
+            more = f"（{i + 1}/{len(parts)}）" if len(parts) > 1 else ""
+            s = self.slide(f"{league.span.label}考核明细{more}：逐项对照目标",
+                           f"{self.scope} · 同「考核」页：✓ 达标 △ 接近（达到目标的 {league.amber:.0%} 以上）✗ 未达标 · 未评；"
+                           f"按排名，样本不足、不排名的 {unranked} 个社区未列出")
+            self.grid(s, [head, *part], [0.5, 0.9, 0.75, *[width] * len(keys)], LEFT, CONTENT_TOP,
+                      name=f"table:league-grid:{i}", size=8, row_h=0.215, fills=fill)
+
     def _own_assessment_slide(self, league: assessment.League) -> None:
         """One community's 考核 slide: its figures against their targets; its rank for the office's deck."""
         mine = league.table[league.table["community"] != assessment.SUBDISTRICT]
@@ -812,7 +841,7 @@ class _Deck:
             m = metrics.METRICS[c.metric]
             rows.append([c.label, fmt.metric_value(c.value, m.unit, m.kind), assessment.target_text(c.metric, c.target),
                          assessment.status_text(c.status)])
-            fills.append([None, None, None, {"met": "DCFCE7", "near": "FEF3C7", "missed": "FEE2E2"}.get(c.status)])
+            fills.append([None, None, None, STATUS_FILL.get(c.status or "")])
         self.grid(s, rows, [3.2, 2.0, 2.6, 1.6], LEFT, CONTENT_TOP, name="table:own", size=12, row_h=0.4, fills=fills)
 
     def alerts_slide(self) -> None:
@@ -824,7 +853,7 @@ class _Deck:
                  else "预警：统计截至日没有触发预警")
         s = self.slide(title, f"{self.scope} · 截至{fmt.date_cn(self.f.as_of)} · "
                               + ("；".join(f"{k} {v} 条" for k, v in by_rule.items()) or "各项预警规则均未触发")
-                              + " · 规则与阈值见 alert_rules")
+                              + " · 规则与阈值见「考核」页的考核口径")
         if found.empty:
             return
         top = found.groupby("title", sort=False).head(4).head(18)
@@ -884,6 +913,7 @@ class _Deck:
             self.category_slide(row, by_year)
         self.ranking_slide()
         self.assessment_slide()
+        self.assessment_grid_slides()
         self.alerts_slide()
         self.teams_slide()
         self.organisations_slide()
