@@ -56,7 +56,9 @@ def _styled(league: League, frame: pd.DataFrame) -> Any:
             formats[k] = (lambda v, k=k, state=state: cell_text(k, v, state))
             colours.iloc[i, frame.columns.get_loc(k)] = (f"background-color: {BACKGROUND[state]}"
                                                          if state in BACKGROUND else "")
+        labelled = {k: formats.pop(k) for k in ("rank", "change")}  # NaN has words here (样本不足, 新进): no na_rep
         styler = styler.format(formats, subset=pd.IndexSlice[[frame.index[i]], list(formats)], na_rep=fmt.DASH)
+        styler = styler.format(labelled, subset=pd.IndexSlice[[frame.index[i]], list(labelled)])
         if row["community"] == SUBDISTRICT:
             colours.iloc[i, frame.columns.get_loc("community")] = "font-weight: bold"
     # a dict formatter without a subset would reset every other column's format: name the columns

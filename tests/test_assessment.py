@@ -697,3 +697,13 @@ def test_the_brief_for_small_screens_agrees_with_the_league(cur: duckdb.DuckDBPy
     assert list(brief["bottom"]["community"]) == list(ranked["community"].tail(5))[::-1]
     assert brief["period"] == "2022年6月" and brief["ranked_of"] == league.ranked_of
     assert brief["alert_total"] == len(assessment.alerts(cur, Filters())) == sum(brief["alerts"].values())
+
+
+def test_the_shown_table_says_why_a_community_has_no_rank(cur: duckdb.DuckDBPyConnection) -> None:
+    """The page's display values: an unranked community reads 样本不足, a newly ranked one 新进 (not 「—」)."""
+    from chuangshu import assessment_ui
+
+    league = assessment.league_table(cur, Filters(), "month")
+    html = assessment_ui._styled(league, assessment_ui.league_frame(league)).to_html()
+    for word, column in (("样本不足", "rank_label"), ("新进", "change_label")):
+        assert html.count(f">{word}<") == int((league.table[column] == word).sum()) > 0, word
