@@ -32,8 +32,9 @@ def league_frame(league: League) -> pd.DataFrame:
     out = pd.DataFrame({"community": t["community"], "peer_group": t["peer_group"].astype("object"),
                         "received": t["received"].astype("float64"),
                         "index": pd.to_numeric(t["index"], errors="coerce").astype("float64"),
-                        "rank": pd.to_numeric(t["rank"], errors="coerce").astype("float64"),
-                        "change": pd.to_numeric(t["change"], errors="coerce").astype("float64")})
+                        # words, not numbers: a missing rank says why (样本不足), a missing change too (新进); the
+                        # grid shows a null cell empty whatever its display value. Sort by 创熟指数 for the rank order.
+                        "rank": t["rank_label"].astype("object"), "change": t["change_label"].astype("object")})
     for k in keys:
         out[k] = pd.to_numeric(t[k], errors="coerce").astype("float64")
     return out
@@ -47,22 +48,18 @@ def _styled(league: League, frame: pd.DataFrame) -> Any:
     colours = pd.DataFrame("", index=frame.index, columns=frame.columns)
     for i in range(len(frame)):
         row = t.iloc[i]
-        formats = {"rank": (lambda _, text=row["rank_label"]: text),
-                   "change": (lambda _, text=row["change_label"]: text),
-                   "index": (lambda v: fmt.DASH if fmt.missing(v) else f"{float(v):.1f}"),
+        formats = {"index": (lambda v: fmt.DASH if fmt.missing(v) else f"{float(v):.1f}"),
                    "received": (lambda v: fmt.count(v))}
         for k in keys:
             state = row[f"{k}__status"]
             formats[k] = (lambda v, k=k, state=state: cell_text(k, v, state))
             colours.iloc[i, frame.columns.get_loc(k)] = (f"background-color: {BACKGROUND[state]}"
                                                          if state in BACKGROUND else "")
-        labelled = {k: formats.pop(k) for k in ("rank", "change")}  # NaN has words here (样本不足, 新进): no na_rep
         styler = styler.format(formats, subset=pd.IndexSlice[[frame.index[i]], list(formats)], na_rep=fmt.DASH)
-        styler = styler.format(labelled, subset=pd.IndexSlice[[frame.index[i]], list(labelled)])
         if row["community"] == SUBDISTRICT:
             colours.iloc[i, frame.columns.get_loc("community")] = "font-weight: bold"
     # a dict formatter without a subset would reset every other column's format: name the columns
-    styler = styler.format(lambda v: fmt.DASH if fmt.missing(v) else str(v), subset=["community", "peer_group"])
+    styler = styler.format(lambda v: fmt.DASH if fmt.missing(v) else str(v), subset=["community", "peer_group", "rank", "change"])
     return styler.apply(lambda _: colours, axis=None)
 
 
@@ -76,9 +73,10 @@ def league_columns(league: League) -> dict[str, Any]:
                                                         f"{league.min_cases} 件的社区样本不足，不排名"),
               "index": st.column_config.NumberColumn("创熟指数", width=w["index"],
                                                      help=metrics.METRICS["assessment_index"].definition),
-              "rank": st.column_config.NumberColumn("排名" if league.group is None else "组内排名", width=w["rank"],
-                                                    help="按创熟指数从高到低；并列同名次"),
-              "change": st.column_config.NumberColumn("变化", width=w["change"],
+              "rank": st.column_config.TextColumn("排名" if league.group is None else "组内排名", width=w["rank"],
+                                                  help="按创熟指数从高到低，并列同名次（按名次排序请点创熟指数列）；"
+                                                       f"本期受理少于 {league.min_cases} 件为样本不足，不排名"),
+              "change": st.column_config.TextColumn("变化", width=w["change"],
                                                       help=f"与{league.previous.label}（同样的目标）相比的名次变化")}
     for r in league.metrics.itertuples(index=False):
         config[r.metric] = st.column_config.NumberColumn(

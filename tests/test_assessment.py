@@ -632,7 +632,8 @@ def test_the_page_shows_the_metric_layers_league(page: AppTest, cur: duckdb.Duck
     league = assessment.league_table(cur, Filters(), "month", targets.load())
     table = page.dataframe[0].value
     assert list(table["community"]) == list(league.table["community"])
-    assert table["rank"].tolist() == pytest.approx(league.table["rank"].astype(float).tolist(), nan_ok=True)
+    assert table["rank"].tolist() == league.table["rank_label"].tolist()
+    assert table["change"].tolist() == league.table["change_label"].tolist()
     assert any(h.value == f"{league.span.label}考核" for h in page.subheader)
     sidebar_links = [link.proto.label for link in page.get("page_link")]
     found = assessment.alerts(cur, Filters())
@@ -680,7 +681,8 @@ def test_a_community_account_on_the_page(sample_db: Path, app_state_dir: Path, m
     at.switch_page("pages/assessment.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     league = at.dataframe[0].value
-    assert list(league["community"]) == ["桂南社区"] and league[["index", "rank", "change"]].isna().all().all()
+    assert list(league["community"]) == ["桂南社区"] and league["index"].isna().all()
+    assert set(league["rank"]) == set(league["change"]) == {"—"}
     assert at.selectbox(key="assess_group").disabled
     assert not any(h.value == "名次变化最大的社区" for h in at.subheader)
     assert any("仅街道办账号可见" in c.value for c in at.caption)
@@ -700,10 +702,17 @@ def test_the_brief_for_small_screens_agrees_with_the_league(cur: duckdb.DuckDBPy
 
 
 def test_the_shown_table_says_why_a_community_has_no_rank(cur: duckdb.DuckDBPyConnection) -> None:
-    """The page's display values: an unranked community reads 样本不足, a newly ranked one 新进 (not 「—」)."""
+    """The page's cells themselves (a null cell shows empty in the grid whatever the styler says): an unranked
+    community reads 样本不足, a newly ranked one 新进, the others their rank and ↑3 / ↓2 / 持平."""
     from chuangshu import assessment_ui
 
     league = assessment.league_table(cur, Filters(), "month")
-    html = assessment_ui._styled(league, assessment_ui.league_frame(league)).to_html()
-    for word, column in (("样本不足", "rank_label"), ("新进", "change_label")):
-        assert html.count(f">{word}<") == int((league.table[column] == word).sum()) > 0, word
+    frame = assessment_ui.league_frame(league).set_index("community")
+    t = league.table.set_index("community")
+    few = t[(t.index != SUBDISTRICT) & (t["received"] < league.min_cases)].index
+    assert len(few) and set(frame.loc[few, "rank"]) == {"样本不足"}
+    ranked = t["rank"].notna()
+    assert (frame.loc[ranked, "rank"] == t.loc[ranked, "rank"].astype(int).astype(str)).all()
+    assert frame["rank"].notna().all() and frame["change"].notna().all()
+    new = t[ranked & t["prev_rank"].isna()].index
+    assert len(new) and set(frame.loc[new, "change"]) == {"新进"}
