@@ -21,7 +21,7 @@ from chuangshu.filters import Filters
 DEFAULT_INTERVAL, MIN_INTERVAL, MAX_INTERVAL = 20, 5, 600
 POLL_S = 10  # how often the screen checks for a newly published load
 BG, FG, MUTED, PANEL = "#0B1220", "#E5E7EB", "#94A3B8", "#111B2E"
-VIEWS = ("数读", "事项趋势", "社区排名", "队伍与组织", "大事记")
+VIEWS = ("数读", "事项趋势", "社区排名", "队伍与组织", "大事记", "考核排名")
 TOP_N = 15  # bars on the ranking view
 TICK_KEY, VERSION_KEY = "bs_tick", "bs_version"  # session state: views shown so far, the version on screen
 
@@ -293,7 +293,57 @@ def view_milestones(f: Filters) -> str:
     return "街道层面的工作节点；曲线为每月受理事项" + empty
 
 
-RENDER = (view_kpis, view_trend, view_ranking, view_teams, view_milestones)
+def view_assessment(f: Filters) -> str:
+    """考核排名: the month's 创熟指数 ranking with rank changes (↑3 / ↓2), the sub-district's index and the movers
+    (a community account: its own figures against their targets)."""
+    from chuangshu import assessment
+
+    league = ui.get("league_table", assessment.scope_of(f), "month", ui.overlay())
+    if not league.compare or len(f.communities) == 1:  # one community: its figures against their targets
+        community = f.communities[0] if f.communities else league.table["community"].iloc[0]
+        cells = league.cells[league.cells["community"] == community].merge(league.metrics[["metric", "label"]],
+                                                                           on="metric")
+        grid([tile(c.label, fmt.metric_value(c.value, metrics.METRICS[c.metric].unit, metrics.METRICS[c.metric].kind),
+                   f"{assessment.status_text(c.status)}　{assessment.target_text(c.metric, c.target)}",
+                   {"met": "#16A34A", "near": "#D97706", "missed": "#DC2626"}.get(c.status, "#475569"), small=True)
+              for c in cells.itertuples(index=False)], 4)
+        if not league.compare:
+            return f"{league.span.label}：本社区各指标与目标（排名仅街道办账号可见）"
+        r = league.table[league.table["community"] == community].iloc[0]
+        rank = (f"第 {int(r['rank'])} / {league.ranked_of} 名（{r['change_label']}），创熟指数 "
+                f"{fmt.metric_value(r['index'], '分', 'score')}" if not fmt.missing(r["rank"]) else r["why"])
+        return f"{league.span.label}：{community}{rank}"
+    t = league.table
+    ranked = t.dropna(subset=["rank"]).sort_values(["rank", "community"]).head(TOP_N)
+    left, right = st.columns([0.64, 0.36], gap="large")
+    with left:
+        if f.communities:
+            title = f"所选社区的创熟指数（名次在全部 {league.ranked_of} 个排名社区之间）"
+        else:
+            title = f"创熟指数前 {len(ranked)} 名" if league.ranked_of > TOP_N else f"创熟指数（{league.ranked_of} 个社区）"
+        fig = charts.index_bars(ranked, title, dark=True)
+        fig.update_traces(textfont_size=22)
+        plot_or_empty(fig, 830, "可排名的社区", f)
+    with right:
+        whole = t[t["community"] == assessment.SUBDISTRICT]
+        st.html('<div style="height: 18px"></div>')
+        if len(whole):
+            r = whole.iloc[0]
+            change = (None if fmt.missing(r["index"]) or fmt.missing(r["prev_index"])
+                      else f"比{league.previous.label} {float(r['index']) - float(r['prev_index']):+.1f} 分")
+            grid([tile("全街道创熟指数", fmt.metric_value(r["index"], "分", "score"), change, theme.GOLD)], 1)
+        lists = []
+        for direction, label in (("up", "上升最多"), ("down", "下降最多")):
+            part = league.movers[league.movers["direction"] == direction]
+            lines = "<br>".join(f"{html.escape(m.short_name)}　<b>{html.escape(m.change_label)}</b>　第 {int(m.rank)} 名"
+                                for m in part.itertuples()) or "（无）"
+            lists.append(f'<div class="bs-scope">{label}<br>{lines}</div>')
+        grid(lists, 2)
+    return (f"{league.span.label}；名次变化与{league.previous.label}比较；受理少于 {league.min_cases} 件的社区样本不足，"
+            "不排名")
+
+
+RENDER = (view_kpis, view_trend, view_ranking, view_teams, view_milestones, view_assessment)
 
 
 def next_view(pinned: int | None) -> int:

@@ -121,10 +121,26 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
                                          "title": r["title"], "detail": r["detail"]} for r in t["milestones"]]),
         "ref_mobilisation_2020": pd.DataFrame([{k: r[k] for k in ("item", "figure", "unit", "sort_order")}
                                                for r in t["mobilisation_2020"]]),
+        "ref_targets": _frame(t["targets"], ("metric", "scope_kind", "scope", "period", "target", "direction",
+                                             "source", "note")),
+        "ref_assessment_metrics": _frame(t["assessment_metrics"], ("metric", "dimension", "weight", "min_base",
+                                                                   "sort_order", "note")),
+        "ref_assessment_settings": _frame(t["assessment_settings"], ("setting", "value", "note")),
+        "ref_peer_groups": _frame(t["peer_groups"], ("peer_group", "label", "households_from", "households_to",
+                                                     "sort_order")),
+        "ref_alert_rules": pd.DataFrame([{**{k: r[k] or None for k in ("rule", "title", "threshold", "unit",
+                                                                      "window_days", "min_base", "applies_to",
+                                                                      "sort_order", "note")},
+                                          "enabled": flag(r["enabled"])} for r in t["alert_rules"]]),
     }
     for table, frame in frames.items():
         con.execute(f"DELETE FROM {table}")
         insert_frame(con, table, frame)
+
+
+def _frame(rows: list[dict[str, str]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Reference rows as a frame of ``columns``, a blank cell as NULL (cast to the table's types on insert)."""
+    return pd.DataFrame([{k: (r.get(k) or "").strip() or None for k in columns} for r in rows], columns=list(columns))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:

@@ -1,7 +1,7 @@
 """大屏: a full-screen dark 1920×1080 view for the office screen, rotating through the headline views.
 
 Open http://host:8501/bigscreen (optional: ?interval=15 seconds per view, default 20;
-?view=1..5 to hold one view; ?chrome=1 to keep Streamlit's sidebar and header). The
+?view=1..6 to hold one view; ?chrome=1 to keep Streamlit's sidebar and header). The
 global filter parameters in the link (asof, years, c, k) apply as on every page. A small
 fragment polls the published database's version and reloads the screen when a new load
 is published. The views, tiles and styles are in chuangshu/bigscreen_ui.py.

@@ -18,7 +18,7 @@ def make_pptx(f: Filters, font: str, day: date) -> bytes:
     """The deck, built on the data the signed-in user may see (their community's database if scoped)."""
     cur = ui.data_cursor()
     try:
-        return deck.build(cur, f, font=font, generated_on=day)
+        return deck.build(cur, f, font=font, generated_on=day, overlay=ui.overlay())
     finally:
         cur.close()
 
@@ -60,13 +60,15 @@ with st.expander("幻灯片目录", expanded=False):
         "3. 各类事项逐年受理（按类别堆叠）",
         "4. 每类事项一页：逐年受理与办结、办结率、用时、在办",
         f"5. {ranking}",
-        "6. 队伍：三长人数、党员占比、覆盖小区",
-        "7. 组织：各类组织与每年新成立",
-        "8. 大事记",
-        "9. 指标口径：本材料用到的每项指标的定义",
+        "6. 考核：统计截至日所在月的创熟指数排名、名次变化最大的社区" + ("（社区账号：本社区各指标与目标）" if ui.scope() else ""),
+        "7. 预警：按规则触发的预警条数与最需要处理的几条",
+        "8. 队伍：三长人数、党员占比、覆盖小区",
+        "9. 组织：各类组织与每年新成立",
+        "10. 大事记",
+        "11. 指标口径：本材料用到的每项指标的定义",
     ]) + "\n\n每页页脚注明来源、统计日和筛选条件" + ("；示例数据的每页都有「示例数据」标记。" if ui.is_sample() else "。"))
 
-params = (ui.db_version(), f, font, date.today(), ui.scope())
+params = (ui.db_version(), f, font, date.today(), ui.scope(), ui.overlay())
 if st.button("生成汇报材料", type="primary", icon=":material/slideshow:", key="export_generate"):
     result: dict = {"params": params, "pdf": None, "pdf_error": None}
     with st.spinner("正在生成幻灯片……"):

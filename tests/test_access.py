@@ -24,7 +24,7 @@ QUALITY_PAGE = str(ROOT / "pages" / "quality.py")
 HOME = "桂南社区"
 OTHER = "江滨社区"
 PASSWORD = "correct-horse-1"
-DASHBOARD_PAGES = {"", "cases", "teams", "organizations", "projects", "community", "milestones"}
+DASHBOARD_PAGES = {"", "assessment", "cases", "teams", "organizations", "projects", "community", "milestones"}
 REPORT_PAGES = {"export", "bigscreen"}
 
 
@@ -94,7 +94,7 @@ def expected_pages(role: str, registered: set[str]) -> set[str]:
         return base
     if role == "analyst":
         return base | {"query"}
-    return base | {"query", "quality"} | ({"intake"} & registered)
+    return base | {"query", "quality"} | ({"intake", "targets"} & registered)
 
 
 def test_no_users_configured_runs_as_the_local_user(env: Path, nav_apptest: None) -> None:
@@ -181,6 +181,7 @@ def test_pages_refuse_a_visitor_who_is_not_signed_in(env: Path, secrets: dict) -
     ("quality.py", "li", "数据质量"), ("quality.py", "zhao", "数据质量"), ("quality.py", "wang", "数据质量"),
     ("intake.py", "li", "数据上报"), ("intake.py", "wang", "数据上报"), ("intake.py", "zhao", "数据上报"),
     ("query.py", "zhang", "即席查询"),
+    ("targets.py", "wang", "目标设置"), ("targets.py", "li", "目标设置"), ("targets.py", "zhao", "目标设置"),
 ])
 def test_pages_refuse_roles_without_the_permission(env: Path, secrets: dict, script: str, user: str,
                                                    permission: str) -> None:
