@@ -6,9 +6,11 @@ pages/ folder means "legacy auto-pages"; until dashboard.py has called st.naviga
 would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
 filters, no access checks). Deciding it here, before the server starts, closes that gap.
 It also migrates a database written by older code and rebuilds its marts, refuses one
-written by newer code (etl.api.ensure_current), and makes generated downloads
+written by newer code (etl.api.ensure_current), makes generated downloads
 short-lived (chuangshu.downloads: random URLs, gone seconds after the download instead of
-living on with the browser session).
+living on with the browser session), serves the static briefing at /briefing without a
+Streamlit session per reader (chuangshu.briefing_http) and keeps that briefing current:
+a watcher thread rewrites it whenever a new load is published (chuangshu.briefing).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from chuangshu import downloads
+from chuangshu import briefing, briefing_http, downloads
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 
@@ -27,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` in this process with st.navigation-only pages."""
     PagesManager.uses_pages_directory = False
     downloads.install()
+    briefing_http.install()
     _upgrade_database()
+    briefing.start_watcher()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()
 
