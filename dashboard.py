@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chuangshu import guard, signin, ui
+from chuangshu import guard, phone_ui, signin, ui
 from chuangshu.paths import db_path
 
 st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":material/diversity_3:", layout="wide")
@@ -33,6 +33,7 @@ PAGES = {
     "汇报": [
         st.Page("pages/export.py", title="汇报导出", icon=":material/slideshow:"),
         st.Page("pages/bigscreen.py", title="大屏", icon=":material/tv:", url_path="bigscreen"),
+        st.Page("pages/mobile.py", title="手机版", icon=":material/smartphone:", url_path="m"),
     ],
 }
 
@@ -49,7 +50,9 @@ ui.global_style()
 
 def show() -> None:
     """The sidebar's filters and the page, inside the error boundary (docs: chuangshu/guard.py)."""
-    ui.sidebar_filters(FILTER_NOTES.get(getattr(page, "url_path", "") or ""))
+    path = getattr(page, "url_path", "") or ""
+    ui.sidebar_filters(FILTER_NOTES.get(path))
+    phone_ui.offer(path)
     page.run()
 
 
