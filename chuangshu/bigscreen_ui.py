@@ -148,6 +148,8 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
   padding: 26px 44px 14px 44px !important; zoom: var(--bs-s, 1); }}
 html:not(.bs-staged) [data-testid="stMainBlockContainer"] {{ visibility: hidden; }}
 [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] {{ height: 100%; flex-wrap: nowrap; }}
+/* the stage keeps the design's columns in a narrow window (Streamlit stacks columns below 640 px) */
+[data-testid="stMainBlockContainer"] [data-testid="stColumn"] {{ min-width: 0 !important; }}
 """
     st.html(f"""<style>
 {'' if chrome else CHROME}

@@ -13,7 +13,7 @@ import pytest
 from lxml import html as lhtml
 from streamlit.testing.v1 import AppTest
 
-from chuangshu import fmt, metrics, phone_ui, sharing
+from chuangshu import bigscreen_ui, fmt, metrics, phone_ui, sharing
 from chuangshu.filters import Filters
 from svg_read import charts
 
@@ -161,6 +161,16 @@ def test_without_a_public_address_the_page_says_so(env) -> None:
     assert not at.exception
     assert any(sharing.MISSING_URL_NOTE in w.value for w in at.warning)
     assert any("简报未开放" in c.value for c in at.caption)
+
+
+def test_without_a_public_address_the_big_screen_says_how_to_set_one(env) -> None:
+    at = AppTest.from_file(str(ROOT / "pages" / "bigscreen.py"), default_timeout=120)
+    at.query_params["view"] = str([v.key for v in bigscreen_ui.VIEWS].index("qr") + 1)
+    at.run()
+    assert not at.exception and not at.error
+    html = body(at)
+    assert 'class="bs-qr-note"' in html and "CHUANGSHU_PUBLIC_URL" in html  # the corner says how
+    assert "未设置对外访问地址" in html and 'class="bs-qr-img"' not in html  # and no code to a wrong address
 
 
 def test_the_admin_sets_the_address_and_opens_the_briefing(env: Path, sample_db: Path) -> None:
