@@ -5,6 +5,10 @@ with a public address and the briefing open by access code). Screenshots go to t
 What "fits" means is measured in the page (tests/screen_checks.py): nothing outside the viewport, no page
 scrolling, no text wider than its box, no clipping container hiding content, no chart text leaving its chart
 or lying over another, the stage's blocks and tiles apart.
+
+To keep the suite's time down, the pages of a test load in parallel and the big screen's sizes after
+the first (1366×768) are reached by resizing the window: the stage script follows a resize exactly as
+on a fresh load (a projector changing resolution), and nothing the server draws depends on the width.
 """
 from __future__ import annotations
 
