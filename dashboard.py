@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chuangshu import guard, signin, ui
+from chuangshu import guard, phone_ui, signin, ui
 from chuangshu.paths import db_path
 
 st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":material/diversity_3:", layout="wide")
@@ -35,6 +35,7 @@ PAGES = {
     "汇报": [
         st.Page("pages/export.py", title="汇报导出", icon=":material/slideshow:"),
         st.Page("pages/bigscreen.py", title="大屏", icon=":material/tv:", url_path="bigscreen"),
+        st.Page("pages/mobile.py", title="手机版", icon=":material/smartphone:", url_path="m"),
     ],
 }
 
@@ -54,8 +55,10 @@ ui.global_style()
 
 def show() -> None:
     """The sidebar's filters and the page, inside the error boundary (docs: chuangshu/guard.py)."""
-    f = ui.sidebar_filters(FILTER_NOTES.get(getattr(page, "url_path", "") or ""))
+    path = getattr(page, "url_path", "") or ""
+    f = ui.sidebar_filters(FILTER_NOTES.get(path))
     ui.alert_badge(f)  # how many warnings fire at the as-of date, linking to 考核 (cached per database version)
+    phone_ui.offer(path)
     page.run()
 
 

@@ -34,7 +34,7 @@ from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
-from chuangshu import assessment, fmt, metrics, theme
+from chuangshu import assessment, fmt, metrics, sharing, theme
 from etl import cellsafe
 from chuangshu.filters import Filters
 from chuangshu.targets import NO_OVERLAY, Overlay
@@ -201,6 +201,7 @@ class _Deck:
     used: list[str] = field(default_factory=list)
     overlay: Overlay = NO_OVERLAY  # administrators' target edits (chuangshu.targets)
     compare: bool | None = None  # False on a community account's data (None: as the database says): no ranks
+    qr: tuple[str | None, str] = (None, "简报")  # (address, what it is) for the last slide's QR code
 
     def __post_init__(self) -> None:
         self.prs = Presentation()
@@ -896,6 +897,28 @@ class _Deck:
                 self.run(p, f"{m.label}（{m.unit}）", 12, bold=True)
                 self.run(p, f"：{m.definition}", 12, color=INK)
 
+    def closing_slide(self) -> None:
+        """The last slide: a QR code for the phones in the room (the briefing or the phone view), or how
+        to get one when no public address is set (chuangshu/sharing.py)."""
+        address, what = self.qr
+        if address is None:
+            s = self.slide("扫码阅读", "会后可在手机上查看本材料的数字")
+            self.text(s, LEFT, CONTENT_TOP + 0.4, RIGHT - LEFT, 1.6, sharing.MISSING_URL_NOTE, 16, color=MUTED,
+                      name="qr-missing")
+            return
+        s = self.slide(f"扫码查看{what}", "用手机扫码打开；与本材料同一口径，数据每次载入后自动更新")
+        side = 4.2
+        top = CONTENT_TOP + (CONTENT_BOTTOM - CONTENT_TOP - side) / 2
+        picture = s.shapes.add_picture(io.BytesIO(sharing.qr_png(address)), Inches(LEFT + 0.4), Inches(top),
+                                       Inches(side), Inches(side))
+        picture.name = "qr-code"
+        x = LEFT + side + 1.2
+        self.text(s, x, top + 0.5, RIGHT - x, 0.7, f"用手机扫码，查看{what}", 28, bold=True, name="qr-title")
+        self.text(s, x, top + 1.4, RIGHT - x, 0.9, address, 16, color=BLUE, name="qr-address")
+        self.text(s, x, top + 2.35, RIGHT - x, 1.2,
+                  f"数据截至{fmt.date_cn(self.f.as_of)}" + ("；示例数据，仅用于演示" if self.sample else ""), 14,
+                  color=MUTED, name="qr-note")
+
     def _period_note(self, extra: str) -> str:
         note = f"{self.scope} · {self.f.years_text()}"
         if self.partial is not None:
@@ -919,6 +942,7 @@ class _Deck:
         self.organisations_slide()
         self.milestones_slide()
         self.definitions_slides()
+        self.closing_slide()  # keep last: the QR code for the room
         self.footers()
         out = io.BytesIO()
         self.prs.save(out)
@@ -927,16 +951,18 @@ class _Deck:
 
 
 def build(cur: duckdb.DuckDBPyConnection, f: Filters, *, font: str = FONT_NOTO,
-          generated_on: date | None = None, overlay: Overlay = NO_OVERLAY, compare: bool | None = None) -> bytes:
+          generated_on: date | None = None, overlay: Overlay = NO_OVERLAY, compare: bool | None = None,
+          qr: tuple[str | None, str] | None = None) -> bytes:
     """The deck for ``f`` (a one-community deck when f names exactly one community) as .pptx bytes.
 
     ``overlay``: the administrators' target edits (chuangshu.targets.load()); on a community account's
     data (``compare=False``, found out from the database when None) the 考核 slide shows its own figures
-    against their targets, without ranks."""
+    against their targets, without ranks. ``qr`` is the last slide's QR code target, (address, what it
+    is), from :func:`chuangshu.sharing.target`; without an address the slide says how to set one."""
     if font not in FONTS:
         raise ValueError(f"font must be one of {FONTS}")
     return _Deck(cur, f, font=font, generated_on=generated_on or date.today(), overlay=overlay,
-                 compare=compare).build()
+                 compare=compare, qr=qr or (None, "简报")).build()
 
 
 def file_stem(f: Filters) -> str:

@@ -20,6 +20,7 @@ import pytest
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.oxml.ns import qn
+from pptx.util import Inches
 
 from chuangshu import deck, fmt, metrics, pdf
 from chuangshu.filters import Filters
@@ -234,14 +235,40 @@ def test_slide_structure_16_9_and_definitions(cur, all_deck) -> None:
     assert titles[7 + n_cats].startswith("在任三长")
     assert titles[8 + n_cats].startswith("在册组织")
     assert titles[9 + n_cats].startswith("大事记")
-    assert all(t.startswith("指标口径") for t in titles[10 + n_cats:])
+    assert all(t.startswith("指标口径") for t in titles[10 + n_cats:-1])
+    assert titles[-1] == "扫码阅读"  # the last slide: the room's QR code, here the note that no address is set
     # every metric the deck shows has its 口径 on the closing slides
-    definitions = "\n".join(by_name_in(s, "definitions") for s in list(prs.slides)[10 + n_cats:])
+    definitions = "\n".join(by_name_in(s, "definitions") for s in list(prs.slides)[10 + n_cats:-1])
     for key in (*metrics.HEADLINE, *metrics.SCOPE, "received", "resolved", "resolution_rate", "median_days",
                 "open_backlog", "received_per_1000", "party_share", "heads_per_compound", "organizations_active",
                 "assessment_index", "head_coverage", "ledger_on_time_rate", "alerts"):
         m = metrics.METRICS[key]
         assert f"{m.label}（{m.unit}）：{m.definition}" in definitions, key
+
+
+@pytest.mark.parametrize(("address", "what"), [("http://192.168.1.20:8501/briefing?code=k7m2p9q4", "简报"),
+                                               ("http://192.168.1.20:8501/m", "手机版看板")])
+def test_the_last_slide_carries_the_rooms_qr_code(cur, address: str, what: str) -> None:
+    from PIL import Image
+
+    from chuangshu import sharing
+
+    prs = open_deck(deck.build(cur, Filters(), generated_on=DAY, qr=(address, what)))
+    last = list(prs.slides)[-1]
+    assert by_name_in(last, "title") == f"扫码查看{what}"
+    assert by_name_in(last, "qr-address") == address
+    (picture,) = [s for s in last.shapes if s.name == "qr-code"]
+    assert picture.image.blob == sharing.qr_png(address)  # the code of exactly this address
+    image = Image.open(io.BytesIO(picture.image.blob))
+    assert image.width == image.height and picture.width == picture.height  # square, not stretched
+    assert picture.width >= Inches(4)  # big enough to scan from the room
+    assert "footer" in {s.name for s in last.shapes}
+
+
+def test_without_a_public_address_the_last_slide_says_how_to_set_one(all_deck) -> None:
+    last = list(open_deck(all_deck).slides)[-1]
+    assert not [s for s in last.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]  # no picture
+    assert "CHUANGSHU_PUBLIC_URL" in by_name_in(last, "qr-missing") and "现场扫码设置" in by_name_in(last, "qr-missing")
 
 
 def by_name_in(slide, name: str) -> str:

@@ -1,7 +1,8 @@
 """The edge sweep: every page over a grid of awkward filter sets, read as a user would read it.
 
 For each filter set one browser session (AppTest) opens the dashboard with the filters in its
-link, then visits every page (the big screen's five views, the 事项 drill-down). Each run must
+link, then visits every page (every view of the big screen, every section of the phone view, the 事项
+drill-down). Each run must
 end without an exception or an error box, and nothing on screen — labels, values, deltas, help,
 captions, tables, plotly titles, ticks and hover texts, HTML — may contain nan, None, NaT, <NA>,
 inf, an epoch number or an English month or day name (tests/edge_text.py). A link the data
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chuangshu.bigscreen_ui import VIEWS
+from chuangshu import bigscreen_ui, phone_ui
 from edge_text import forbidden, rendered
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -81,10 +82,16 @@ def test_every_page_survives_the_edge(env, nav_apptest, name: str) -> None:
         if page == "pages/assessment.py":
             found += assessment_clicks(at)
     at.switch_page("pages/bigscreen.py")
-    for view in range(1, len(VIEWS) + 1):
+    for view in range(1, len(bigscreen_ui.VIEWS) + 1):
         at.query_params["view"] = str(view)
         at.run()
         found += check(at, f"bigscreen view {view}")
+    del at.query_params["view"]
+    at.switch_page("pages/mobile.py")
+    for section in phone_ui.SECTIONS:  # the phone view, every section
+        at.query_params["s"] = section.key
+        at.run()
+        found += check(at, f"phone view {section.key}")
     assert not found, "\n".join(found)
 
 
