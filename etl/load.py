@@ -33,7 +33,6 @@ from etl.limits import LIMITS, Limits
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.reference import FILES as REFERENCE_FILES
 from etl.reference import Reference, load_reference
-from etl.transform import arrow_type
 
 SQL_DIR = Path(__file__).parent / "sql"
 LINEAGE = tuple(name for name, _, _ in migrations.LINEAGE)  # every record's lineage columns
@@ -141,22 +140,10 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.unregister("_incoming")
 
 
-def _storage_frame(records: pd.DataFrame, kind: LedgerKind) -> pa.Table:
-    """Records as an Arrow table with the storage types (row_hash is added by DuckDB at flush)."""
-    types = {f.name: arrow_type(f) for f in kind.fields}
-    columns = {c: _arrow_column(records[c], types.get(c, pa.large_string())) for c in kind.columns}
-    columns["source_sheet"] = _arrow_column(records["source_sheet"], pa.large_string())
-    columns["source_row"] = pa.array(records["source_row"].to_numpy(dtype=np.int64), pa.int64())
-    return pa.table(columns)
-
-
-def _arrow_column(column: pd.Series, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:
-    """One records column as Arrow of the given type (Arrow columns as they are, objects converted)."""
-    if isinstance(column.dtype, pd.ArrowDtype):
-        arr = pa.array(column.array)
-    else:
-        arr = pa.array(column.to_numpy(dtype=object), type=typ, from_pandas=True)
-    return arr if arr.type == typ else arr.cast(typ)
+def _storage_frame(records: pa.Table, kind: LedgerKind) -> pa.Table:
+    """Records with the storage columns (row_hash is added by DuckDB at flush): the parsed records
+    already hold the storage types (etl.transform.record_schema)."""
+    return records.select([*kind.columns, "source_sheet", "source_row"])
 
 
 def _hash_sql(columns: Iterable[str], dates: Iterable[str] = ()) -> str:
@@ -224,7 +211,7 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
         return summary
     frames: list[tuple[str, pa.Table]] = []
     for kind_name, records in parsed.records.items():
-        if records.empty:
+        if not records.num_rows:
             continue
         frame = _storage_frame(records, BY_NAME[kind_name])
         frame = frame.append_column("source_file", pa.array([name] * frame.num_rows, pa.large_string()))
@@ -693,13 +680,15 @@ def submission_rows(staged: Staged) -> pd.DataFrame:
         if parsed.error is not None:
             continue
         for kind_name, records in sorted(parsed.records.items()):
-            if records.empty:
+            if not records.num_rows:
                 continue
-            counts = records["community"].value_counts()
-            top = int(counts.max())
-            first, last = _date_span(records[MAIN_DATE[kind_name]])
+            counts = pc.value_counts(records.column("community"))
+            values, numbers = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+            top = max(numbers)
+            span = pc.min_max(records.column(MAIN_DATE[kind_name]))
+            first, last = span["min"].as_py(), span["max"].as_py()
             rows.append({"batch_id": batch_id, "source_file": parsed.name, "ledger_kind": kind_name,
-                         "community": sorted(counts[counts == top].index)[0], "rows": len(records),
+                         "community": min(v for v, c in zip(values, numbers) if c == top), "rows": records.num_rows,
                          "community_rows": top, "month_from": first.replace(day=1),
                          "month_to": last.replace(day=1), "loaded_at": loaded_at})
     return pd.DataFrame(rows, columns=list(SUBMISSION_COLUMNS))
@@ -709,15 +698,6 @@ def file_submissions(parsed: ParsedFile, loaded_at: datetime | None = None) -> p
     """The submissions rows one parsed file gives (batch_id 0): community, kinds, months, rows."""
     summary = FileSummary(parsed.name, "已载入")
     return submission_rows(Staged(log=[(0, parsed, summary, loaded_at or datetime.now().replace(microsecond=0))]))
-
-
-def _date_span(column: pd.Series) -> tuple[date, date]:
-    """Earliest and latest date of a records column (datetime.date objects or Arrow dates)."""
-    if isinstance(column.dtype, pd.ArrowDtype):
-        span = pc.min_max(pa.array(column.array))
-        return span["min"].as_py(), span["max"].as_py()
-    dates = pd.to_datetime(column)
-    return dates.min().date(), dates.max().date()
 
 
 def record_submissions(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
