@@ -524,12 +524,26 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     return report
 
 
+SMALL_LOAD = 250_000  # record rows (stored and staged): below, DuckDB works on one thread
+
+
+def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """One DuckDB thread for a small database: on a few thousand rows, handing work between threads
+    costs more than the work (an insert of the sample's cases takes three times the CPU on two
+    threads, and far longer when other processes hold the cores); big loads keep every core."""
+    rows = sum(t.num_rows for frames in staged.frames.values() for t in frames)
+    rows += sum(con.execute(f"SELECT count(*) FROM {kind.table}").fetchall()[0][0] for kind in KINDS)
+    if rows < SMALL_LOAD:
+        con.execute("SET threads = 1")
+
+
 def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
            dataset: str | None, where: str) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
     staged, loaded_at = _stage(con, ref, work, report, today, limits, where)
+    _size_threads(con, staged)
     flush(con, staged)
     check_keys(con)
     marts.build(con, full=bool(report.migrated))  # the pre-aggregated tables the dashboard reads

@@ -28,7 +28,7 @@ from etl.limits import LIMITS, Limits, check_file, check_grid
 from etl.normalise import is_blank
 from etl.reference import Reference
 from etl.scratch import table as scratch_table
-from etl.transform import StorageTypeError, sheet_region, transform
+from etl.transform import Rows, StorageTypeError, sheet_region, transform
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,11 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
 def _parse_sheets(parsed: ParsedFile, data: bytes, ref: Reference, today: date, limits: Limits | None) -> None:
     """Every sheet through grid checks → header → region → transform, then duplicates across sheets."""
     frames: dict[str, list[pa.Table]] = {}
+    sheet_rows: dict[str, list[tuple[str | None, Rows]]] = {}  # sheets read as rows, per kind: transformed together
+    rejects: list[tuple[int, Reject]] = []  # (sheet number, reject): listed in sheet order, as the sheets come
+    numbers: dict[str, list[int]] = {}  # sheet numbers of sheet_rows
     no_header: list[tuple[str | None, str]] = []
-    for raw in read_sheets(parsed.path, data, limits):
+    for number, raw in enumerate(read_sheets(parsed.path, data, limits)):
         on_time()
         if limits is not None:
             check_grid(raw.sheet, raw.grid, limits)
@@ -131,14 +134,29 @@ def _parse_sheets(parsed: ParsedFile, data: bytes, ref: Reference, today: date, 
         on_time()
         parsed.headers[raw.sheet] = match
         region = sheet_region(raw.grid, match)
+        parsed.sheets.append((raw.sheet, match.kind.name))
+        if isinstance(region, Rows):  # a workbook's sheet: with the kind's other sheets, after the loop
+            parsed.rows_read += len(region)
+            sheet_rows.setdefault(match.kind.name, []).append((raw.sheet, region))
+            numbers.setdefault(match.kind.name, []).append(number)
+            continue
         on_time()
         result = transform(region, match.kind, ref, today)
         parsed.rows_read += result.rows_read
-        parsed.sheets.append((raw.sheet, match.kind.name))
         sheet = pa.array([raw.sheet] * result.records.num_rows, pa.large_string())
         frames.setdefault(match.kind.name, []).append(result.records.append_column("source_sheet", sheet))
-        parsed.rejects.extend(Reject(raw.sheet, row, match.kind.name, problems)
-                              for row, problems in result.rejects)
+        rejects.extend((number, Reject(raw.sheet, row, match.kind.name, problems))
+                       for row, problems in result.rejects)
+    for name, parts in sheet_rows.items():  # one transform per kind and file: the same records and rejects
+        on_time()
+        joined = Rows.join(parts)
+        result = transform(joined, BY_NAME[name], ref, today)
+        frames.setdefault(name, []).append(result.records)
+        for pos, (row, problems) in zip(result.reject_positions, result.rejects):
+            index = joined.sheet_index(pos)
+            rejects.append((numbers[name][index], Reject(parts[index][0], row, name, problems)))
+    rejects.sort(key=lambda item: item[0])  # stable: each sheet's rejects keep their order
+    parsed.rejects.extend(reject for _, reject in rejects)
     if not frames:
         detail = no_header[0][1] if no_header else "文件中没有任何内容"
         raise LedgerError("file_no_header", detail=detail)

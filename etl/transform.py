@@ -1,6 +1,7 @@
 """Normalise and validate one sheet: raw cells in, canonical records and row problems out (pure)."""
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Callable
@@ -39,6 +40,7 @@ class SheetRecords:
     records: pa.Table
     rejects: list[tuple[int, list[Problem]]] = field(default_factory=list)
     rows_read: int = 0
+    reject_positions: list[int] = field(default_factory=list)  # of the rejects, in the region's rows
 
 
 @dataclass
@@ -47,13 +49,37 @@ class Rows:
     of each matched field, column by column, and the row numbers the clerk sees.
 
     Small sheets are the common case (a real ledger's sheets average two dozen rows), so this path
-    builds no DataFrame: a few hundred cells pay no per-sheet pandas overhead."""
+    builds no DataFrame: a few hundred cells pay no per-sheet pandas overhead. The sheets of one
+    kind in one file are transformed together (``join``): ``starts`` are where each sheet's rows
+    begin and ``sheets`` their names (then the records carry source_sheet)."""
 
     columns: dict[str, list[Any]]
     source_row: list[int]
+    starts: list[int] = field(default_factory=lambda: [0])
+    sheets: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.source_row)
+
+    @staticmethod
+    def join(parts: list[tuple[str | None, Rows]]) -> Rows:
+        """The rows of several sheets (sheet name, rows) one after the other; a column a sheet
+        lacks is blank (None) in its rows, which normalises as the missing column would."""
+        names = list(dict.fromkeys(name for _, rows in parts for name in rows.columns))
+        columns: dict[str, list[Any]] = {name: [] for name in names}
+        source_row: list[int] = []
+        starts: list[int] = []
+        for _, rows in parts:
+            starts.append(len(source_row))
+            for name in names:
+                cells = rows.columns.get(name)
+                columns[name].extend(cells if cells is not None else [None] * len(rows))
+            source_row.extend(rows.source_row)
+        return Rows(columns, source_row, starts, [sheet for sheet, _ in parts])
+
+    def sheet_index(self, position: int) -> int:
+        """Which of the joined sheets the row at ``position`` comes from."""
+        return bisect.bisect_right(self.starts, position) - 1
 
     def frame(self) -> pd.DataFrame:
         """As data_region has always returned it: object columns plus source_row."""
@@ -690,7 +716,7 @@ def _transform_rows(rows: Rows, kind: LedgerKind, ref: Reference, today: date) -
         if cells is None:  # an optional column the ledger does not have: all blank
             values[f.name] = [_blank_value(fn)] * count
             continue
-        values[f.name], errors = _apply_cells(cells, fn, known.memo(f))
+        values[f.name], errors = _apply_cells(cells, fn, known.memo(f), rows.starts)
         _add_problems(problems, f, errors, ref)
     for f in kind.required:
         column = values[f.name]
@@ -703,51 +729,60 @@ def _transform_rows(rows: Rows, kind: LedgerKind, ref: Reference, today: date) -
     bad = sorted(problems)
     rejects = [(rows.source_row[pos], problems[pos]) for pos in bad]
     source_row = rows.source_row
+    sheets = None if rows.sheets is None else [rows.sheets[i] for i, start in enumerate(rows.starts)
+                                                 for _ in range((rows.starts + [count])[i + 1] - start)]
     if bad:
         keep = [i for i in range(count) if i not in problems]
         values = {name: [column[i] for i in keep] for name, column in values.items()}
         source_row = [source_row[i] for i in keep]
+        sheets = None if sheets is None else [sheets[i] for i in keep]
     source = pa.array(source_row, pa.int64())
     if len(source_row) < DUCKDB_FROM:  # ids in Python: a query costs more than a few hundred hashes
         _derive_lists(values, kind)
         schema = record_schema(kind)
         arrays = [_typed(values[c], t) for c, t in zip(schema.names[:-1], schema.types[:-1])]
-        return SheetRecords(kind, pa.Table.from_arrays([*arrays, source], schema=schema), rejects, rows_read=count)
-    columns = {f.name: _typed(values[f.name], arrow_type(f)) for f in kind.fields}
-    return SheetRecords(kind, _derive(columns, source, kind), rejects, rows_read=count)
+        table = pa.Table.from_arrays([*arrays, source], schema=schema)
+    else:
+        table = _derive({f.name: _typed(values[f.name], arrow_type(f)) for f in kind.fields}, source, kind)
+    if sheets is not None:
+        table = table.append_column("source_sheet", pa.array(sheets, pa.large_string()))
+    return SheetRecords(kind, table, rejects, rows_read=count, reject_positions=bad)
 
 
 def _apply_cells(cells: list[Any], fn: Callable[[Any], Any], known: dict[tuple[type, Any], Any],
-                 ) -> tuple[list[Any], dict[int, CellError]]:
+                 starts: list[int] = (0,)) -> tuple[list[Any], dict[int, CellError]]:
     """fn of every cell, called once per distinct value; a blank (None, NaN) gives fn's blank value.
 
-    Distinct as _apply's factorize counts them within a column (Python equality: 1, 1.0 and True
-    are one value, the first one seen is the one normalised), so both paths give the same records;
-    ``known`` holds results by (type, value) across sheets."""
-    memo: dict[Any, Any] = {}
+    Distinct as _apply's factorize counts them within a sheet's column (Python equality: 1, 1.0
+    and True are one value, the first one seen is the one normalised; ``starts``: where each
+    sheet's cells begin), so both paths give the same records; ``known`` holds results by
+    (type, value) across sheets."""
     out: list[Any] = []
     errors: dict[int, CellError] = {}
     blank: Any = _UNSET
+    unset = _UNSET
+    memo: dict[Any, Any] = {}
+    boundaries = set(starts)
     for i, value in enumerate(cells):
+        if i in boundaries:
+            memo = {}
         if value is None or (value.__class__ is float and value != value):
-            if blank is _UNSET:
+            if blank is unset:
                 blank = _blank_value(fn)
             out.append(blank)
             continue
-        try:
-            result = memo[value]
-        except KeyError:
+        result = memo.get(value, unset)
+        if result is unset:
             key = (value.__class__, value)
-            try:
-                result = known[key]
-            except KeyError:
+            result = known.get(key, unset)
+            if result is unset:
                 try:
                     result = fn(value)
                 except CellError as exc:
                     result = exc
                 known[key] = result
             memo[value] = result
-        if result.__class__ is CellError or isinstance(result, CellError):
+        if isinstance(result, CellError):
             errors[i] = result
             out.append(None)
         else:
