@@ -230,7 +230,7 @@ def _drop_duplicates(records: pa.Table, kind: LedgerKind, parsed: ParsedFile) ->
     return records.filter(pa.array(keep))
 
 
-PYTHON_KEYS_UP_TO = 50_000  # rows: a dict of key tuples; above, DuckDB's window over the keys
+PYTHON_KEYS_UP_TO = 5_000  # rows: a dict of key tuples; above, DuckDB counts the distinct keys first
 
 
 def _first_of_keys(records: pa.Table, key: list[str]) -> tuple[dict[int, int], list[int]]:
@@ -247,8 +247,12 @@ def _first_of_keys(records: pa.Table, key: list[str]) -> tuple[dict[int, int], l
             if first != i:
                 firsts[i] = first
         return firsts, list(firsts)
-    keys = records.select(key).append_column("_i", pa.array(np.arange(records.num_rows, dtype=np.int64)))
     partition = ", ".join(f'"{k}"' for k in key)  # catalogue names  # noqa: S608
+    distinct = scratch_table(f"SELECT count(*) FROM (SELECT DISTINCT {partition} FROM _keys)",
+                             _keys=records.select(key)).column(0)[0].as_py()
+    if distinct == records.num_rows:  # the usual case: no key repeats (a hash count, no window)
+        return {}, []
+    keys = records.select(key).append_column("_i", pa.array(np.arange(records.num_rows, dtype=np.int64)))
     found = scratch_table(f"""SELECT _i, f FROM (SELECT _i, min(_i) OVER (PARTITION BY {partition}) AS f FROM _keys)
                               WHERE f <> _i ORDER BY _i""", _keys=keys)
     firsts = dict(zip(found.column("_i").to_pylist(), found.column("f").to_pylist()))
