@@ -35,6 +35,9 @@ def reset_salt_cache() -> None:
     _salt = None
 
 
+PERSON_ID_PARTS = ("community", "name", "phone", "building", "compound")  # what person_id is hashed from
+
+
 def person_id(community: str, name: str, phone: str, building: str | None, compound: str | None) -> str:
     """Stable pseudonymous id: community + name + phone, or + building (or compound) without a phone."""
     anchor = f"tel:{phone}" if phone else f"bld:{compound or ''}/{building or ''}"

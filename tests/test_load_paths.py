@@ -130,3 +130,31 @@ def test_a_big_file_takes_the_duckdb_paths_and_loads_the_same(tmp_path) -> None:
     assert len(records) == 6000 and [r.row_number for r in parsed.rejects] == [6002]
     for r in records[:50]:
         assert r["activity_id"] == stable_id("A", r["community"], r["name"], r["held_on"])
+
+
+def test_which_keys_name_their_community() -> None:
+    from etl.load import key_names_community
+
+    assert {k.name: key_names_community(k) for k in BY_NAME.values()} == {
+        "cases": True, "volunteers": True, "organizations": True, "micro_projects": False, "activities": True}
+
+
+def test_a_resent_file_that_moved_to_new_communities(tmp_path) -> None:
+    """The new-communities path: the earlier version's rows count as removed, the new ones as new."""
+    from conftest import query, write_csv
+
+    from etl.load import load_files
+
+    head = ["事项编号", "社区", "类别", "登记日期"]
+    path = write_csv(tmp_path / "事项.csv", [head, ["A-1", "桂南", "治安", "2021-03-01"],
+                                            ["A-2", "桂南", "治安", "2021-03-02"]])
+    other = write_csv(tmp_path / "其他.csv", [head, ["B-1", "同德", "治安", "2021-03-01"]])
+    db = tmp_path / "t.duckdb"
+    load_files([path, other], db, today=TODAY)
+    write_csv(path, [head, ["A-1", "凤鸣", "治安", "2021-03-01"], ["A-3", "凤鸣", "治安", "2021-03-05"],
+                     ["A-4", "凤鸣", "治安", "2021-03-06"]])
+    report = load_files([path], db, today=TODAY)
+    (summary,) = report.files
+    assert (summary.new, summary.changed, summary.unchanged, summary.removed) == (3, 0, 0, 2)
+    assert query(db, "SELECT community, case_id FROM cases ORDER BY ALL") == [
+        ("凤鸣社区", "A-1"), ("凤鸣社区", "A-3"), ("凤鸣社区", "A-4"), ("同德社区", "B-1")]
