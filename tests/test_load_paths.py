@@ -158,3 +158,15 @@ def test_a_resent_file_that_moved_to_new_communities(tmp_path) -> None:
     assert (summary.new, summary.changed, summary.unchanged, summary.removed) == (3, 0, 0, 2)
     assert query(db, "SELECT community, case_id FROM cases ORDER BY ALL") == [
         ("凤鸣社区", "A-1"), ("凤鸣社区", "A-3"), ("凤鸣社区", "A-4"), ("同德社区", "B-1")]
+
+
+def test_the_private_copy_is_the_published_file(tmp_path) -> None:
+    """copy_database: a reflink where the filesystem clones files, else the bytes; either way the same file."""
+    from etl.load import copy_database
+
+    src = tmp_path / "a.duckdb"
+    src.write_bytes(bytes(range(256)) * 5000)
+    dst = tmp_path / "b.duckdb"
+    dst.write_bytes(b"old")
+    assert copy_database(src, dst) in ("reflink", "copy")
+    assert dst.read_bytes() == src.read_bytes()
