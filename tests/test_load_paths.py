@@ -170,3 +170,16 @@ def test_the_private_copy_is_the_published_file(tmp_path) -> None:
     dst.write_bytes(b"old")
     assert copy_database(src, dst) in ("reflink", "copy")
     assert dst.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize(("rows", "cores", "load", "threads"), [
+    (14_000, 8, 0.0, 1),        # the sample: one thread whatever the machine
+    (1_400_000, 2, 1.0, 2),     # idle machine (the load itself is the one running job): every core
+    (1_400_000, 2, 2.0, 1),     # one other busy job on two cores
+    (1_400_000, 2, 7.5, 1),     # a crowded machine: never fewer than one
+    (1_400_000, 16, 4.0, 13),
+])
+def test_duckdb_threads_for_a_load(rows: int, cores: int, load: float, threads: int) -> None:
+    from etl.load import load_threads
+
+    assert load_threads(rows, cores, load) == threads
