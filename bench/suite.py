@@ -3,6 +3,7 @@
     python -m bench                          # scales 1, 10, 100, 1000 (the 1000x loads take many minutes)
     python -m bench --quick                  # scales 1 and 100 only
     python -m bench --scales 1,10,100,1000 --load-only   # the load rounds and the cost growth table only
+    python -m bench --scales 1,10,100,1000 --load-only --big-rounds 3   # fewer rounds from 1000× on
     python -m bench --scales 1,100 --skip-server --skip-apptest
     python -m bench --etl-big                # also the 1M-row CSV benchmark of bench.etl_bench
 
@@ -439,27 +440,36 @@ def render_load(results: dict) -> str:
     add("")
     add("### How load time grows with the data\n")
     add("Slope: log(time ratio) / log(scale ratio) from the previous scale (1 = linear, the goal for loads; "
-        "below 1 means fixed costs still dominate).\n")
-    add("| Scale | Rows | Ours (median) | Slope | DuckDB `read_csv` (median) | Slope |")
-    add("|---:|---:|---:|---:|---:|---:|")
+        "below 1 means fixed costs still dominate). Wall time swings with the machine's load average, which "
+        "may differ between scales' rounds; CPU time (the process's, DuckDB's threads included) much less.\n")
+    add("| Scale | Rows | Ours (median) | Slope | Ours CPU (median) | Slope | DuckDB `read_csv` (median) | Slope "
+        "| DuckDB CPU (median) | Slope |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     previous = None
     for s in scales:
         b = results["scales"][s]["build"]
-        ours_s, duck_s = median_seconds(b["rounds"], "ours"), median_seconds(b["rounds"], "duck")
+        r = b["rounds"]
+        now = [median_seconds(r, "ours"), _median_cpu(r, "ours"), median_seconds(r, "duck"), _median_cpu(r, "duck")]
         if previous is None:
-            slopes = ("–", "–")
+            slopes = ["–"] * 4
         else:
-            ps, po, pd_ = previous
-            span = math.log(int(s) / ps)
-            slopes = (f"{math.log(ours_s / po) / span:.2f}", f"{math.log(duck_s / pd_) / span:.2f}")
-        add(f"| {s}× | {b['ours']['rows_read']:,} | {ours_s:.2f} s | {slopes[0]} | {duck_s:.2f} s | {slopes[1]} |")
-        previous = (int(s), ours_s, duck_s)
+            span = math.log(int(s) / previous[0])
+            slopes = [f"{math.log(a / b_) / span:.2f}" if a and b_ else "–" for a, b_ in zip(now, previous[1])]
+        cells = " | ".join(f"{t:.2f} s | {sl}" if t else f"– | {sl}" for t, sl in zip(now, slopes))
+        add(f"| {s}× | {b['ours']['rows_read']:,} | {cells} |")
+        previous = (int(s), now)
     add("")
     row = load_target(results)
     add("| Target | Result | Met |")
     add("|---|---|---|")
     add(f"| {row[0]} | {row[1]} | {'yes' if row[2] else '**no**'} |")
     return "\n".join(lines)
+
+
+def _median_cpu(result: dict, name: str) -> float | None:
+    """The median CPU time of a contender's runs (None where the runs did not report it)."""
+    cpu = [r["cpu"] for r in result["runs"][name] if "cpu" in r]
+    return statistics.median(cpu) if cpu else None
 
 
 def load_target(results: dict) -> tuple[str, str, bool]:
@@ -620,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-scale", type=int, default=None,
                         help="scale for the server memory run (default: the largest scale up to 100)")
     parser.add_argument("--per-call", action="store_true", help="per-call breakdown at 1000× too (slow)")
-    parser.add_argument("--etl-big", action="store_true", help="also run bench.etl_bench (1M-row CSV, best of 3)")
+    parser.add_argument("--etl-big", action="store_true", help="also run bench.etl_bench (sample and 1M-row CSV, interleaved rounds)")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.load_only:
