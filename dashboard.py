@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chuangshu import signin, ui
+from chuangshu import guard, signin, ui
 from chuangshu.paths import db_path
 
 st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":material/diversity_3:", layout="wide")
@@ -36,8 +36,21 @@ PAGES = {
     ],
 }
 
+# Pages whose figures do not come from the sidebar's filters say so next to them.
+FILTER_NOTES = {"query": "即席查询不使用这些筛选：条件写在 SQL 或查询参数里。",
+                "intake": "数据上报不使用这些筛选。",
+                "export": "汇报导出沿用这里的事项类别；范围、年份和统计日在页面上单独设置。"}
+
 page = st.navigation(signin.allowed_pages(PAGES, user))  # only the pages this user's role may open
 st.sidebar.markdown("### 桂城“创熟”治理数据")
 signin.sidebar(user)
-ui.sidebar_filters()
-page.run()
+ui.global_style()
+
+
+def show() -> None:
+    """The sidebar's filters and the page, inside the error boundary (docs: chuangshu/guard.py)."""
+    ui.sidebar_filters(FILTER_NOTES.get(getattr(page, "url_path", "") or ""))
+    page.run()
+
+
+guard.run(show)

@@ -6,6 +6,7 @@
     python -m bench --scales 1,10,100,1000 --load-only --big-rounds 3   # fewer rounds from 1000× on
     python -m bench --scales 1,100 --skip-server --skip-apptest
     python -m bench --etl-big                # also the 1M-row CSV benchmark of bench.etl_bench
+    python -m bench --fair [-- --pairs 7]    # only the fair-sharing benchmark (bench.fair, issue 16)
 
 For each scale N it (1) generates N times the sample's records as CSV ledgers (etl.sample_scale),
 (2) loads them with our loader and, for comparison, with DuckDB's own read_csv, in interleaved
@@ -630,9 +631,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-scale", type=int, default=None,
                         help="scale for the server memory run (default: the largest scale up to 100)")
     parser.add_argument("--per-call", action="store_true", help="per-call breakdown at 1000× too (slow)")
-    parser.add_argument("--etl-big", action="store_true", help="also run bench.etl_bench (sample and 1M-row CSV, interleaved rounds)")
+    parser.add_argument("--etl-big", action="store_true",
+                        help="also run bench.etl_bench (sample and 1M-row CSV, interleaved rounds)")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
-    args = parser.parse_args(argv)
+    parser.add_argument("--fair", action="store_true",
+                        help="run only the fair-sharing benchmark (bench.fair: viewer page load while 6 analysts × "
+                             "3 tabs run heavy queries); the options after -- go to it")
+    args, rest = parser.parse_known_args(argv)
+    if args.fair:
+        from bench.fair import main as fair_main
+
+        return fair_main([a for a in rest if a != "--"] + (["--no-doc"] if args.no_doc else []))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.load_only:
         args.skip_queries = args.skip_apptest = args.skip_server = True
     scales = [1, 100] if args.quick else sorted({int(s) for s in args.scales.split(",") if s.strip()})

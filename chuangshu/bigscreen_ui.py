@@ -22,6 +22,7 @@ DEFAULT_INTERVAL, MIN_INTERVAL, MAX_INTERVAL = 20, 5, 600
 POLL_S = 10  # how often the screen checks for a newly published load
 BG, FG, MUTED, PANEL = "#0B1220", "#E5E7EB", "#94A3B8", "#111B2E"
 VIEWS = ("数读", "事项趋势", "社区排名", "队伍与组织", "大事记")
+TOP_N = 15  # bars on the ranking view
 TICK_KEY, VERSION_KEY = "bs_tick", "bs_version"  # session state: views shown so far, the version on screen
 
 
@@ -116,7 +117,7 @@ def style(chrome: bool) -> None:
 def header(f: Filters) -> None:
     """The top bar: brand, the sample badge, as-of date and when the data was published."""
     info = ui.get("dataset_info")
-    published = str(info.get("published_at", "—"))[:16]
+    published = fmt.timestamp_cn(info.get("published_at"))
     badge = '<span class="bs-badge">示例数据</span>' if ui.is_sample() else ""
     st.html(f"""<div class="bs-top">
   <div class="bs-brand"><b>桂城“创熟”治理数据</b>　熟人社区建设</div>
@@ -128,7 +129,7 @@ def header(f: Filters) -> None:
 def footer(f: Filters, screen: Settings) -> None:
     """The bottom line: source, filters, rotation and, for the sample, a reminder that it is not real."""
     sample = " · 示例数据：数字由示例台账生成，仅用于演示" if ui.is_sample() else ""
-    st.html(f'<div class="bs-foot">{html.escape(ui.SOURCE)} · {html.escape(f.describe())} · {screen.rotation}'
+    st.html(f'<div class="bs-foot">{html.escape(ui.SOURCE)} · {html.escape(ui.describe(f))} · {screen.rotation}'
             f'{sample}</div>')
 
 
@@ -189,9 +190,19 @@ def plot(fig: go.Figure, height: int, left: int = 110) -> None:
     st.plotly_chart(fig, width="stretch", theme=None, config={"displayModeBar": False, "staticPlot": True})
 
 
-def years_in_order(fig: go.Figure) -> None:
-    """Year categories left to right in ascending order."""
-    fig.update_xaxes(categoryorder="category ascending")
+def plot_or_empty(fig: go.Figure, height: int, what: str, f: Filters, left: int = 110) -> None:
+    """:func:`plot`, or a large empty-state panel when the chart has nothing to draw."""
+    if charts.is_blank(fig):
+        st.html(f'<div class="bs-scope" style="height:{height - 40}px;display:flex;flex-direction:column;'
+                f'justify-content:center;align-items:center;text-align:center">'
+                f'<b>所选范围内没有{html.escape(what)}</b><br>{html.escape(ui.empty_hint(f))}</div>')
+        return
+    plot(fig, height, left)
+
+
+def partial_note(f: Filters) -> str:
+    """'；2022年只统计到6月30日（不完整年份，斜线浅色）' for a view whose last year is partial, else ''."""
+    return f"；{f.end.year}年只统计到{f.end.month}月{f.end.day}日（斜线浅色）" if f.partial_year else ""
 
 
 def _headline(f: Filters) -> pd.DataFrame:
@@ -205,7 +216,7 @@ def view_kpis(f: Filters) -> str:
     """数读: the headline KPIs with year-over-year change and sparklines, and the scope of the work."""
     rows = _headline(f)
     tiles = []
-    for key in metrics.HEADLINE:
+    for key in [k for k in metrics.HEADLINE if k in rows.index]:  # a category filter keeps its own case figures
         r = rows.loc[key]
         category = next((c for c, k in metrics.CATEGORY_METRIC.items() if k == key), None)
         color = theme.CATEGORY_COLORS.get(category, "#4C86B3")
@@ -216,7 +227,7 @@ def view_kpis(f: Filters) -> str:
                         for k in metrics.SCOPE)
     tiles.append(f'<div class="bs-scope">工作范围<br>{scope}</div>')
     grid(tiles, 5)
-    return "事项按办结计，队伍与组织按统计日在册计；同比为与上年同期相比"
+    return "事项为区间内办结累计，队伍与组织按统计日在册；同比与上年同期比"
 
 
 def view_trend(f: Filters) -> str:
@@ -224,19 +235,29 @@ def view_trend(f: Filters) -> str:
     trend = ui.get("cases_by_year", f)
     fig = charts.bars(trend, "year", "received", "各类事项逐年受理量", color="category", x_title="登记年份",
                       y_title="受理事项（件）", dark=True)
-    years_in_order(fig)
-    plot(fig, 830)
-    return "按登记年份计，含仍在办理中的事项"
+    plot_or_empty(fig, 830, "事项记录", f)
+    return "按登记年份计，含仍在办理中的事项" + partial_note(f)
 
 
 def view_ranking(f: Filters) -> str:
-    """社区排名: the 15 communities with most cases, beside the service totals."""
-    ranking = ui.get("community_ranking", f)
+    """社区排名: the 15 communities with most cases (one community: its compounds), beside the service totals."""
     totals = ui.get("service_totals", f)
     left, right = st.columns([0.64, 0.36], gap="large")
     with left:
-        plot(charts.bars(ranking.head(15), "short_name", "received", "受理事项最多的 15 个社区", horizontal=True,
-                         x_title="受理事项（件）", text=True, dark=True), 830)
+        if len(f.communities) == 1:  # one community has no ranking among communities: its compounds instead
+            compounds = ui.get("compound_cases", f, f.communities[0])
+            top = compounds.head(TOP_N)
+            title = f"{f.communities[0]}受理事项最多的 {len(top)} 个小区" if len(compounds) > TOP_N else \
+                f"{f.communities[0]}各小区受理事项"
+            fig = charts.bars(top, "compound", "received", title, horizontal=True, x_title="受理事项（件）",
+                              text=True, dark=True)
+        else:
+            ranking = ui.get("community_ranking", f)
+            top = ranking.head(TOP_N)
+            title = f"受理事项最多的 {len(top)} 个社区" if len(ranking) > TOP_N else f"各社区受理事项（{len(ranking)} 个社区）"
+            fig = charts.bars(top, "short_name", "received", title, horizontal=True, x_title="受理事项（件）",
+                              text=True, dark=True)
+        plot_or_empty(fig, 830, "事项记录", f)
     with right:
         keys = ("received", "resolved", "resolution_rate", "on_time_rate", "satisfaction_rate", "open_backlog")
         st.html('<div style="height: 18px"></div>')
@@ -257,19 +278,19 @@ def view_teams(f: Filters) -> str:
     flows = ui.get("organization_flows", f)
     fig = charts.bars(flows, "year", "founded", "组织成立时间线：每年新成立的组织（不含楼道微信群）", color="kind",
                       x_title="成立年份", y_title="新成立（个）", dark=True)
-    years_in_order(fig)
-    plot(fig, 480)
-    return "三长按统计日在任计，组织按统计日在册（已成立未撤销）计"
+    plot_or_empty(fig, 480, "新成立的组织", f)
+    return "三长按统计日在任计，组织按统计日在册（已成立未撤销）计；不分事项类别" + partial_note(f)
 
 
 def view_milestones(f: Filters) -> str:
     """大事记: the sub-district's milestones over the monthly cases received."""
     monthly = ui.get("cases_by_month", f)
-    milestones = ui.get("milestones")
+    milestones = ui.get("milestones", f.as_of)
     fig = charts.milestones_over_trend(monthly, milestones, "“创熟”十一年：关键节点与每月受理事项", dark=True)
     fig.update_traces(textfont_size=18, selector=dict(mode="markers+text"))
     plot(fig, 830)
-    return "街道层面的工作节点；曲线为每月受理事项"
+    empty = "（所选范围内没有事项记录）" if monthly.empty else ""
+    return "街道层面的工作节点；曲线为每月受理事项" + empty
 
 
 RENDER = (view_kpis, view_trend, view_ranking, view_teams, view_milestones)
@@ -289,5 +310,6 @@ def show_view(index: int, f: Filters) -> None:
     dots = "".join(f'<span class="{"on" if i == index else ""}"></span>' for i in range(len(VIEWS)))
     head = st.empty()
     note = RENDER[index](f)
-    head.html(f'<div class="bs-head"><div class="bs-title"><span class="bs-accent"></span>{VIEWS[index]}'
+    title = "小区排名" if index == VIEWS.index("社区排名") and len(f.communities) == 1 else VIEWS[index]
+    head.html(f'<div class="bs-head"><div class="bs-title"><span class="bs-accent"></span>{title}'
               f'<span class="bs-sub">{html.escape(note)}</span></div><div class="bs-dots">{dots}</div></div>')

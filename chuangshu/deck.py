@@ -27,6 +27,7 @@ from pptx.chart.data import CategoryChartData
 from pptx.chart.xlsx import CategoryWorkbookWriter
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_MARKER_STYLE
+from pptx.enum.dml import MSO_PATTERN
 from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -186,6 +187,7 @@ class Series:
     values: list[float | None]
     color: str | None = None
     point_colors: list[str] | None = None
+    partial: int | None = None  # index of a partial period: hatched and lighter, as on screen
 
 
 @dataclass
@@ -204,7 +206,11 @@ class _Deck:
         self.sample = metrics.dataset_info(self.cur).get("dataset") == "sample"
         self.community = self.f.communities[0] if len(self.f.communities) == 1 else None
         self.scope = self.community or ("、".join(self.f.communities) if self.f.communities else "桂城街道")
-        self.years = list(range(self.f.year_from, self.f.end.year + 1)) if self.f.end >= self.f.start else []
+        periods = self.f.periods()
+        self.years = [p.year for p in periods]
+        self.year_labels = [p.label for p in periods]  # 2022年（1—6月） for a partial last year
+        self.partial = next((i for i, p in enumerate(periods) if not p.complete), None)
+        self.labels = metrics.category_labels(self.cur)
 
     # --- text -----------------------------------------------------------------------------------
 
@@ -290,7 +296,7 @@ class _Deck:
         self.run(self.para(tf, first=True, align=PP_ALIGN.CENTER), SAMPLE_MARK, 14, bold=True, color=ACCENT)
 
     def footer_text(self) -> str:
-        text = f"{SOURCE} · {self.f.describe()} · 生成于 {self.generated_on.isoformat()}"
+        text = f"{SOURCE} · {self.f.describe(labels=self.labels)} · 生成于 {self.generated_on.isoformat()}"
         if self.sample:
             text += f" · {SAMPLE_MARK}：数字由示例台账生成，仅用于演示"
         return text
@@ -346,6 +352,12 @@ class _Deck:
                 point = ps.points[i]
                 point.format.fill.solid()
                 point.format.fill.fore_color.rgb = _rgb(pc)
+            if s.partial is not None and kind not in (XL_CHART_TYPE.LINE, XL_CHART_TYPE.LINE_MARKERS):
+                fill = ps.points[s.partial].format.fill
+                fill.patterned()
+                fill.pattern = MSO_PATTERN.WIDE_UPWARD_DIAGONAL
+                fill.fore_color.rgb = _rgb(color)
+                fill.back_color.rgb = _rgb(_tint(color, 0.7))
         show_legend = len(series) > 1 if legend is None else legend
         chart.has_legend = show_legend
         if show_legend:
@@ -476,15 +488,19 @@ class _Deck:
     def kpi_slide(self) -> None:
         head = metrics.headline(self.cur, self.f)
         rows = {r["key"]: r for r in head.to_dict("records")}
-        self.use(*metrics.HEADLINE, *metrics.SCOPE)
-        vol, dis = rows["volunteers"], rows["disputes"]
-        title = (f"数读：在任三长{fmt.count(vol['value'], vol['unit'])}，"
-                 f"办结邻里矛盾{fmt.count(dis['value'], dis['unit'])}").replace(" ", "")
-        s = self.slide(title, f"{self.scope} · 事项按办结计，队伍与组织按{fmt.date_cn(self.f.end)}在册计；同比为与上年同期相比")
+        keys = [k for k in metrics.HEADLINE if k in rows]  # a category filter keeps its own case figures
+        self.use(*keys, *metrics.SCOPE)
+        vol, dis = rows["volunteers"], rows.get("disputes")
+        title = f"数读：在任三长{fmt.count(vol['value'], vol['unit'])}"
+        if dis is not None:
+            title += f"，办结邻里矛盾{fmt.count(dis['value'], dis['unit'])}"
+        title = title.replace(" ", "")
+        s = self.slide(title, f"{self.scope} · 事项按区间内办结累计（小图为逐年末累计），队伍与组织按"
+                              f"{fmt.date_cn(self.f.end)}在册计；同比为与上年同期（同样的月日）相比")
         cols, gap = 5, 0.16
         w = (RIGHT - LEFT - gap * (cols - 1)) / cols
         h, top = 1.42, CONTENT_TOP
-        for i, key in enumerate(metrics.HEADLINE):
+        for i, key in enumerate(keys):
             r = rows[key]
             m = metrics.METRICS[key]
             x, y = LEFT + (i % cols) * (w + gap), top + (i // cols) * (h + gap)
@@ -525,8 +541,9 @@ class _Deck:
         series = []
         for cat in cats:
             part = by_year[by_year["category"] == cat].set_index("year")["received"]
-            series.append(Series(cat, [part.get(y, 0) for y in self.years], theme.CATEGORY_COLORS.get(cat)))
-        self.chart(s, XL_CHART_TYPE.COLUMN_STACKED, [str(y) for y in self.years], series,
+            series.append(Series(self.labels.get(cat, cat), [part.get(y, 0) for y in self.years],
+                                 theme.CATEGORY_COLORS.get(cat), partial=self.partial))
+        self.chart(s, XL_CHART_TYPE.COLUMN_STACKED, self.year_labels, series,
                    LEFT, CONTENT_TOP, RIGHT - LEFT, CONTENT_BOTTOM - CONTENT_TOP, name="chart:trend:all",
                    y_title="受理事项（件）", gap_width=40, overlap=100)
 
@@ -543,8 +560,9 @@ class _Deck:
             title = f"{label}：本期没有受理此类事项"
         s = self.slide(title, self._period_note(f"按登记年份计；「其中已办结」为当年登记、截至{fmt.date_cn(self.f.end)}已办结"))
         color = theme.CATEGORY_COLORS.get(cat, BLUE)
-        self.chart(s, XL_CHART_TYPE.COLUMN_CLUSTERED, [str(y) for y in self.years],
-                   [Series("受理", received, _tint(color)), Series("其中已办结", resolved, color)],
+        self.chart(s, XL_CHART_TYPE.COLUMN_CLUSTERED, self.year_labels,
+                   [Series("受理", received, _tint(color), partial=self.partial),
+                    Series("其中已办结", resolved, color, partial=self.partial)],
                    LEFT, CONTENT_TOP, 8.6, CONTENT_BOTTOM - CONTENT_TOP, name=f"chart:trend:{cat}",
                    y_title=f"事项（{unit}）", gap_width=50, overlap=-10)
         facts = [("received", row["received"]), ("resolved", row["resolved"]),
@@ -653,7 +671,8 @@ class _Deck:
         total = sum(values)
         wechat = int(head.loc["wechat_groups", "value"])
         title = f"在册组织{total:,}个，另有楼道微信群{wechat:,}个"
-        s = self.slide(title, f"{self.scope} · 按{fmt.date_cn(self.f.end)}在册（已成立未撤销）计")
+        s = self.slide(title, self._period_note(f"各类组织按{fmt.date_cn(self.f.end)}在册（已成立未撤销）计；"
+                                                "右图为区间内每年新成立"))
         labels = [metrics.METRICS[metrics.ORG_METRIC[k]].label for k in kinds]
         colors = [theme.ORG_COLORS[k] for k in kinds]
         half = 5.2
@@ -666,14 +685,13 @@ class _Deck:
         for k in kinds:
             part = flows[flows["kind"] == k].set_index("year")["founded"]
             series.append(Series(metrics.METRICS[metrics.ORG_METRIC[k]].label,
-                                 [int(part.get(y, 0)) for y in self.years], theme.ORG_COLORS[k]))
-        self.chart(s, XL_CHART_TYPE.COLUMN_STACKED, [str(y) for y in self.years], series,
+                                 [int(part.get(y, 0)) for y in self.years], theme.ORG_COLORS[k], partial=self.partial))
+        self.chart(s, XL_CHART_TYPE.COLUMN_STACKED, self.year_labels, series,
                    LEFT + half + 0.4, CONTENT_TOP, RIGHT - LEFT - half - 0.4, CONTENT_BOTTOM - CONTENT_TOP,
                    name="chart:orgs:founded", title="每年新成立（个）", gap_width=40, overlap=100, font_size=11)
 
     def milestones_slide(self) -> None:
-        ms = metrics.milestones(self.cur)
-        ms = ms[pd.to_datetime(ms["happened_on"]) <= pd.Timestamp(self.f.as_of)].reset_index(drop=True)
+        ms = metrics.milestones(self.cur, self.f.as_of)
         first = ms["happened_on"].iloc[0].year if len(ms) else self.f.year_from
         s = self.slide(f"大事记：{first}年以来的关键节点", "街道层面的工作节点（不随社区筛选变化）")
         rows = len(ms) + 1
@@ -734,9 +752,9 @@ class _Deck:
                 self.run(p, f"：{m.definition}", 12, color=INK)
 
     def _period_note(self, extra: str) -> str:
-        note = f"{self.scope} · {self.f.year_from}—{self.f.year_to}年"
-        if self.f.end < date(self.f.end.year, 12, 31):
-            note += f"（{self.f.end.year}年数据截至{self.f.end.month}月{self.f.end.day}日）"
+        note = f"{self.scope} · {self.f.years_text()}"
+        if self.partial is not None:
+            note += f"（{self.f.end.year}年数据截至{self.f.end.month}月{self.f.end.day}日，图中斜线浅色，不宜与整年直接比较）"
         return f"{note} · {extra}"
 
     def build(self) -> bytes:

@@ -22,9 +22,10 @@ class View(NamedTuple):
     zh_title: str
     en: str
     columns: list[Column]
+    zh: str = ""  # the Chinese summary users read (the 即席查询 schema browser)
 
 
-VIEWS: dict[str, View] = {v.name: View(v.title, v.en, list(v.columns)) for v in catalogue.VIEWS}
+VIEWS: dict[str, View] = {v.name: View(v.title, v.en, list(v.columns), v.zh) for v in catalogue.VIEWS}
 
 
 def _access(view: catalogue.View) -> str:
@@ -79,7 +80,7 @@ def to_markdown() -> str:
         out.append(f"- [`{name}` {view.zh_title}](#{name})")
     out.append("")
     for name, view in VIEWS.items():
-        out += [f"## {name}", "", f"**{view.zh_title}** — {view.en}", "", f"访问 Access：{ACCESS[name]}", "",
+        out += [f"## {name}", "", f"**{view.zh_title}** — {view.zh}", "", view.en, "", f"访问 Access：{ACCESS[name]}", "",
                 "| 列名 Column | 类型 Type | 说明 | Description |", "|---|---|---|---|"]
         out += [f"| `{c.name}` | {c.type} | {_cell(c.zh)} | {_cell(c.en)} |" for c in view.columns]
         out.append("")

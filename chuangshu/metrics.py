@@ -6,15 +6,17 @@ never compute numbers themselves, so a figure reads the same everywhere.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from chuangshu.filters import Filters
+from chuangshu import fmt
+from chuangshu.filters import Bounds, Filters
 from chuangshu.queries import rows as fetch_rows
 from chuangshu.queries import run
 
@@ -67,7 +69,7 @@ METRICS: dict[str, Metric] = dict([
     _m("mediation_success_rate", "调解成功率", "%", "区间内办结的邻里矛盾中，处理结果为「成功」的比例。分母：已填写处理结果的办结事项。", "rate"),
     _m("follow_up_rate", "回访率", "%", "区间内办结的事项中，统计区间末前已回访的比例。分母：区间内办结的事项数。", "rate"),
     _m("satisfaction_rate", "满意率", "%", "已回访并评价的事项中，评价为「满意」或「基本满意」的比例。分母：有满意度评价的回访事项。", "rate"),
-    _m("repeat_rate", "重复事项率", "%", "区间内登记的事项中，同一小区同一类别在此前 90 天内已有事项的比例（未填小区的不计）。", "rate"),
+    _m("repeat_rate", "重复事项率", "%", "区间内登记、填写了小区的事项中，同一小区同一类别在此前 90 天内（含同一天）已有事项的比例。分母：区间内登记且填写了小区的事项数（未填小区的不计入分母和分子）。", "rate"),
     _m("received_per_1000", "每千户受理事项", "件", "区间内登记的事项数 ÷ 社区户数 × 1000，便于不同规模社区比较。"),
     _m("party_share", "党员占比", "%", "统计日在任三长中党员（含预备党员）的比例。分母：在任三长人数。", "rate"),
     _m("heads_per_compound", "每小区楼长", "名", "统计日在任楼长数 ÷ 有在任楼长的小区数。"),
@@ -100,12 +102,66 @@ def rate(numerator: float, denominator: float) -> float | None:
 
 def snapshot_dates(f: Filters) -> list[date]:
     """Year-ends inside the window plus the window's end (for sparklines of stock metrics)."""
-    dates = [date(y, 12, 31) for y in range(f.year_from, f.end.year) if date(y, 12, 31) < f.end]
-    return [*dates, f.end]
+    return [p.end for p in f.periods()] or [f.end]
+
+
+def data_span(cur: duckdb.DuckDBPyConnection) -> Bounds:
+    """What the loaded data allows the filters to ask for: its first and last day (defaults when empty)."""
+    first, last = fetch_rows(cur, "data_span", {})[0]
+    default = Bounds()
+    last = min(last, date.today()) if last is not None else default.last
+    first = min(first, last) if first is not None else min(default.first, last)
+    return Bounds(first=first, last=last)
+
+
+def category_labels(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Category key -> full name (旧楼加装电梯), in the canonical order."""
+    return dict(fetch_rows(cur, "category_labels", {}))
+
+
+def with_periods(df: pd.DataFrame, f: Filters, groups: Sequence[str] = ()) -> pd.DataFrame:
+    """A per-year frame with every year of the window (zero where nothing happened, for each group
+    present), each year labelled with its period (``period``: 2021年, 2022年（1—6月）) and flagged
+    ``partial`` when the as-of date cuts it short: the one rule every trend follows."""
+    periods = {p.year: p for p in f.periods()}
+    if df.empty:
+        return df.assign(period=pd.Series(dtype="str"), partial=pd.Series(dtype="bool"))
+    groups = [g for g in groups if g in df.columns]
+    values = [c for c in df.columns if c not in ("year", *groups)]
+    if groups:
+        combos = df[groups].drop_duplicates()
+        if "sort_order" in combos.columns:  # categories: the canonical order
+            combos = combos.sort_values("sort_order", kind="stable")
+        combos = combos.reset_index(drop=True)
+        combos["_order"] = range(len(combos))
+        grid = combos.merge(pd.DataFrame({"year": list(periods)}), how="cross")
+    else:
+        grid = pd.DataFrame({"year": list(periods), "_order": 0})
+    out = grid.merge(df, on=["year", *groups], how="left").sort_values(["year", "_order"], kind="stable")
+    for col in values:
+        if pd.api.types.is_numeric_dtype(df[col]):
+            out[col] = out[col].fillna(0).astype(df[col].dtype)
+    out["period"] = [periods[y].label for y in out["year"]]
+    out["partial"] = [not periods[y].complete for y in out["year"]]
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
+CASE_KEYS = {key: category for category, key in CATEGORY_METRIC.items()}  # headline keys that count cases
+
+
+def headline_keys(f: Filters) -> list[str]:
+    """The headline and scope figures shown for ``f``: a category filter leaves out the other categories' cases."""
+    return [k for k in (*HEADLINE, *SCOPE) if k not in CASE_KEYS or not f.categories or CASE_KEYS[k] in f.categories]
 
 
 def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """The 数读 KPIs and scope figures: value, prior-year value, delta %, yearly sparkline."""
+    """The 数读 KPIs and scope figures: value, prior-year value, delta %, sparkline of the same measure.
+
+    Case figures count resolved cases in the window (the sparkline is their running total at each
+    year's end); stocks are counted at the window's end (the sparkline at each year's end). With a
+    category filter only the chosen categories' case figures are returned. Year-over-year compares
+    the same window a year earlier: the same months and days, so a partial year meets a partial year.
+    """
     p = f.params()
     prior_end = f.shifted().end
     dates = snapshot_dates(f)
@@ -133,7 +189,9 @@ def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     years = list(range(f.year_from, f.end.year + 1))
     for category, key in CATEGORY_METRIC.items():
         current, prior = resolved.get(category, (0, 0))
-        put(key, current, prior, [by_year.get((category, y), 0) for y in years])
+        # the card is the window's running total, so its sparkline is too: the total at each year's
+        # end (the last point at the window's end equals the card), never a partial year's dip
+        put(key, current, prior, list(accumulate(by_year.get((category, y), 0) for y in years)))
 
     def stock(part: str, kinds: tuple[str | None, ...], key: str) -> None:
         get = lambda d: sum(stocks.get((part, k, d), 0) for k in kinds)  # noqa: E731
@@ -148,7 +206,7 @@ def headline(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     put("communities", n_comm, n_comm, [n_comm] * len(dates))
 
     rows = []
-    for key in (*HEADLINE, *SCOPE):
+    for key in headline_keys(f):
         m, v = METRICS[key], values[key]
         delta = rate(v["value"] - v["prior"], v["prior"]) if v["prior"] is not None else None
         rows.append({"key": key, "label": m.label, "unit": m.unit, "value": v["value"], "prior": v["prior"],
@@ -167,7 +225,8 @@ def category_table(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     df["follow_up_rate"] = [rate(a, b) for a, b in zip(df["followed_up"], df["resolved"])]
     df["satisfaction_rate"] = [rate(a, b) for a, b in zip(df["satisfied"], df["rated"])]
     df["repeats"] = [int(repeats["repeats"].get(c, 0)) for c in df["category"]]
-    df["repeat_rate"] = [rate(r, int(repeats["received"].get(c, 0))) for r, c in zip(df["repeats"], df["category"])]
+    df["repeat_base"] = [int(repeats["received"].get(c, 0)) for c in df["category"]]  # cases with a compound
+    df["repeat_rate"] = [rate(r, b) for r, b in zip(df["repeats"], df["repeat_base"])]
     return df
 
 
@@ -187,18 +246,30 @@ def totals_of(table: pd.DataFrame) -> dict[str, float | None]:
         "mediation_success_rate": rate(disputes["success"].sum(), disputes["with_outcome"].sum()),
         "follow_up_rate": rate(s["followed_up"], s["resolved"]),
         "satisfaction_rate": rate(s["satisfied"], s["rated"]),
-        "repeat_rate": rate(s["repeats"], s["received"]),
+        "repeat_rate": rate(s["repeats"], s["repeat_base"]),  # cases without a compound cannot repeat
     }
 
 
 def cases_by_year(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Received and resolved cases per reporting year and category."""
-    return run(cur, "cases_by_year", f.params())
+    """Received and resolved cases per reporting year and category, every year of the window (period, partial)."""
+    return with_periods(run(cur, "cases_by_year", f.params()), f, ("category", "label", "sort_order"))
 
 
 def cases_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Received and resolved cases per reporting month (trend under the milestones)."""
-    return run(cur, "cases_by_month", f.params())
+    """Received and resolved cases per reporting month (trend under the milestones): months without
+    cases between the first and the last are zero; the last month is ``partial`` when the window
+    ends inside it, and ``period`` names each month (2022年6月（截至15日）)."""
+    df = run(cur, "cases_by_month", f.params())
+    if df.empty:
+        return df.assign(period=pd.Series(dtype="str"), partial=pd.Series(dtype="bool"))
+    months = pd.date_range(df["month"].min(), df["month"].max(), freq="MS").date
+    df = pd.DataFrame({"month": months}).merge(df.assign(month=pd.to_datetime(df["month"]).dt.date),
+                                                on="month", how="left")
+    df[["received", "resolved"]] = df[["received", "resolved"]].fillna(0).astype("int64")
+    cut = f.partial_month
+    df["partial"] = [m == cut for m in df["month"]]
+    df["period"] = [fmt.month_label(m, f.end if m == cut else None) for m in df["month"]]
+    return df
 
 
 def backlog_ageing(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
@@ -228,11 +299,16 @@ def top_rates(ranking: pd.DataFrame, top: int = 15) -> pd.DataFrame:
 
 
 def community_category_matrix(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Cases received per community × category (for the heatmap), all cells present."""
+    """Cases received per community × category (for the heatmap), all cells present; columns are the
+    categories' full names in the canonical order, as in every table."""
     df = run(cur, "community_category_matrix", f.params())
     if df.empty:
-        return df.pivot_table(index="community", columns="category", values="received", fill_value=0, aggfunc="sum")
-    return df.set_index(["community", "category"])["received"].unstack("category", fill_value=0)
+        return pd.DataFrame(index=pd.Index([], name="community", dtype="str"))
+    order = df.drop_duplicates("label").sort_values("sort_order")["label"].tolist()
+    matrix = df.set_index(["community", "label"])["received"].unstack("label", fill_value=0)
+    matrix = matrix[order]
+    matrix.columns.name = None
+    return matrix
 
 
 def compound_cases(cur: duckdb.DuckDBPyConnection, f: Filters, community: str) -> pd.DataFrame:
@@ -267,8 +343,8 @@ def volunteer_summary(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, o
 
 
 def volunteer_flows(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Appointments and departures per year and role."""
-    return run(cur, "volunteer_flows", f.params())
+    """Appointments and departures per year and role, every year of the window (period, partial)."""
+    return with_periods(run(cur, "volunteer_flows", f.params()), f, ("role",))
 
 
 def organizations_by_kind(cur: duckdb.DuckDBPyConnection, f: Filters, wechat: bool = False) -> pd.DataFrame:
@@ -278,14 +354,16 @@ def organizations_by_kind(cur: duckdb.DuckDBPyConnection, f: Filters, wechat: bo
 
 
 def organization_flows(cur: duckdb.DuckDBPyConnection, f: Filters, wechat: bool = False) -> pd.DataFrame:
-    """Organisations founded and dissolved per year and kind (founding timeline; WeChat groups apart)."""
+    """Organisations founded and dissolved per year of the window and kind (founding timeline; WeChat
+    groups apart), every year of the window (period, partial)."""
     df = run(cur, "organization_flows", f.params())
-    return df[(df["kind"] == "楼道微信群") == wechat].reset_index(drop=True)
+    return with_periods(df[(df["kind"] == "楼道微信群") == wechat].reset_index(drop=True), f, ("kind",))
 
 
 def micro_projects(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, pd.DataFrame]:
     """微创熟: by year, by review round and by community, with approval and completion rates."""
     out = {name: run(cur, f"micro_projects_by_{name}", f.params()) for name in ("year", "round", "community")}
+    out["year"] = with_periods(out["year"], f)  # every year of the window, before the rates
     for df in out.values():
         df["approval_rate"] = [rate(a, b) for a, b in zip(df["funded"], df["applications"])]
         df["funds_wan"] = (df["funds_yuan"] / 10000).round(2)
@@ -305,8 +383,8 @@ def micro_project_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str
 
 
 def activities_by_year(cur: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Activities and participants per year and kind."""
-    return run(cur, "activities_by_year", f.params())
+    """Activities and participants per year and kind, every year of the window (period, partial)."""
+    return with_periods(run(cur, "activities_by_year", f.params()), f, ("kind",))
 
 
 PROFILE_METRICS = ("received_per_1000", "resolution_rate", "median_days", "volunteers_per_100_households",
@@ -336,7 +414,11 @@ def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str
         ranked = col.rank(ascending=key in lower_is_better, method="min")
         m = METRICS[key]
         value = me[key].iloc[0]
-        rows.append({"key": key, "label": m.label, "unit": m.unit, "definition": m.definition,
+        why = None
+        if pd.isna(value):
+            why = (f"{community}在所选范围内受理不足 {MIN_CASES_FOR_RATE} 件，不计比率，也不参与排名。"
+                   if key == "resolution_rate" else "所选范围内没有可计算的记录。")
+        rows.append({"key": key, "label": m.label, "unit": m.unit, "definition": m.definition, "why": why,
                      "value": None if pd.isna(value) else float(value),
                      "median": float(col.median()) if compare and col.notna().any() else None,
                      "rank": None if not compare or pd.isna(value) else int(ranked[me.index[0]]),
@@ -345,9 +427,12 @@ def community_profile(cur: duckdb.DuckDBPyConnection, f: Filters, community: str
     return pd.DataFrame(rows)
 
 
-def milestones(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The programme's milestones 2011–2022, with the date as precise as it is known (2013年, 2011年8月)."""
+def milestones(cur: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pd.DataFrame:
+    """The programme's milestones 2011–2022 up to ``as_of`` (none after the as-of date), with the date as
+    precise as it is known (2013年, 2011年8月)."""
     df = run(cur, "milestones", {})
+    if as_of is not None:
+        df = df[pd.to_datetime(df["happened_on"]) <= pd.Timestamp(as_of)].reset_index(drop=True)
     df["when"] = [_when(d, p) for d, p in zip(df["happened_on"], df["precision"])]
     return df
 
@@ -418,3 +503,18 @@ DERIVED: dict[str, tuple[str, Callable[..., Any]]] = {
     "service_totals": ("category_table", totals_of),
     "community_rate_ranking": ("community_ranking", top_rates),
 }
+
+
+def rate_ranking_title(shown: int, total: int) -> str:
+    """The per-1,000-households ranking chart's title, saying how many communities it shows."""
+    if total <= 1:
+        return "每千户受理事项"
+    if shown < total:
+        return f"每千户受理事项最多的 {shown} 个社区（共 {total} 个）"
+    return f"各社区每千户受理事项（{total} 个社区）"
+
+
+def rate_ranking_note(shown: int, total: int) -> str:
+    """What the per-1,000-households ranking counts (the note under its chart)."""
+    base = "每千户受理事项 = 区间内受理事项 ÷ 社区户数 × 1000，便于不同规模的社区比较；按从多到少排列"
+    return base + (f"，下载的数据含全部 {total} 个社区" if shown < total else "")

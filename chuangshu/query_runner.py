@@ -4,7 +4,8 @@ The 即席查询 page, saved queries and the tests all call :func:`run_query`; i
 Streamlit. Safety comes from the engine, not from keyword lists:
 
 * the query runs in a separate worker process (:mod:`chuangshu.query_worker`, started
-  with "spawn", a small pool reused between queries) whose address space is capped with
+  with "spawn", a small pool reused between queries and stopped after ``WORKER_IDLE_S``
+  without one, since a worker keeps its allocators' caches) whose address space is capped with
   ``RLIMIT_AS`` before DuckDB is imported; it opens the database file itself, read-only
   and locked down like :mod:`chuangshu.db` (external access disabled, extension
   autoload/autoinstall off, memory and thread limits, configuration locked), so DuckDB
@@ -20,8 +21,16 @@ Streamlit. Safety comes from the engine, not from keyword lists:
   caller always has its answer by then; a worker that dies (address-space limit, OOM
   killer) is reported as a memory failure;
 * at most ``max_rows`` rows and ``max_bytes`` bytes are fetched (the result is streamed,
-  so a huge result is never materialised); ``truncated`` says whether more existed;
-* at most ``MAX_CONCURRENT`` queries (worker processes) run at once;
+  so a huge result is never materialised; bytes are the DataFrame's memory, so a 500-column
+  result is cut by bytes long before its rows run out); ``truncated`` says whether more
+  existed, ``nbytes`` what the result holds;
+* fair sharing: at most ``MAX_CONCURRENT`` queries (worker processes) run at once, a user
+  at most ``MAX_PER_USER`` (a further query of theirs waits ``USER_WAIT_S``, then is turned
+  away with 「您已有 N 个查询在运行……」); workers run at a low CPU priority (``WORKER_NICE``)
+  with one DuckDB thread each (``WORKER_THREADS``), so on a small server the dashboard's
+  pages always come first; waiting never blocks anyone but the caller, and ``cancel``
+  (e.g. the tab was closed) stops the wait and the query at once. How many result bytes a
+  user may keep in the dashboard is :mod:`chuangshu.query_results`' business;
 * errors come back as plain Chinese in ``QueryResult.error`` (no stack traces), and every
   call is appended to the audit log (:mod:`chuangshu.audit`);
 * with ``scope="<community>"`` (a community-scoped user) the query runs on that
@@ -41,7 +50,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
@@ -66,12 +75,19 @@ def _env_float(name: str, default: float) -> float:
 
 DEFAULT_TIMEOUT_S = _env_float("CHUANGSHU_QUERY_TIMEOUT_S", 5.0)
 DEFAULT_MAX_ROWS = int(_env_float("CHUANGSHU_QUERY_MAX_ROWS", 10_000))
-DEFAULT_MAX_BYTES = int(_env_float("CHUANGSHU_QUERY_MAX_MB", 64) * 1024 * 1024)
+MB = 1024 * 1024
+DEFAULT_MAX_BYTES = int(_env_float("CHUANGSHU_QUERY_MAX_MB", 16) * MB)  # one result, in the dashboard's memory
+USER_MAX_BYTES = max(DEFAULT_MAX_BYTES, int(_env_float("CHUANGSHU_QUERY_USER_MB", 48) * MB))  # one user's results
+TOTAL_MAX_BYTES = max(USER_MAX_BYTES, int(_env_float("CHUANGSHU_QUERY_TOTAL_MB", 256) * MB))  # everybody's
 MAX_CONCURRENT = max(1, int(_env_float("CHUANGSHU_QUERY_CONCURRENCY", 8)))
 MAX_PER_USER = max(1, int(_env_float("CHUANGSHU_QUERY_PER_USER", 2)))
+USER_WAIT_S = max(0.0, _env_float("CHUANGSHU_QUERY_USER_WAIT_S", 1.0))  # a user's extra query waits this long
+WORKER_NICE = min(19, max(0, int(_env_float("CHUANGSHU_QUERY_NICE", 10))))  # added to the workers' nice value
+WORKER_THREADS = max(1, int(_env_float("CHUANGSHU_QUERY_THREADS", 1)))  # DuckDB threads per worker process
 MAX_SQL_CHARS = 100_000
 GRACE_S = 1.0  # after the interrupt, how long the worker may take to stop before it is killed
 POOL_SIZE = max(1, int(_env_float("CHUANGSHU_QUERY_WORKERS", 2)))  # idle worker processes kept
+WORKER_IDLE_S = max(1.0, _env_float("CHUANGSHU_QUERY_WORKER_IDLE_S", 60))  # an idle worker stops after this
 WORKER_MEMORY = int(_env_float("CHUANGSHU_QUERY_WORKER_MB", 3072) * 1024 * 1024)  # RLIMIT_AS per worker
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 START_WAIT_S = 30.0  # how long a new worker may take to start and open the database
@@ -112,6 +128,12 @@ class QueryBusy(QueryError):
     outcome = "busy"
 
 
+class QueryCancelled(QueryError):
+    """The caller gave up (the page was closed) while the query waited or ran."""
+
+    outcome = "cancelled"
+
+
 class DatabaseUnavailable(QueryError):
     outcome = "unavailable"
 
@@ -129,6 +151,20 @@ MSG_SETTINGS = "不允许修改数据库设置"
 MSG_EXTENSIONS = "不允许安装或加载扩展"
 MSG_ATTACH = "不允许挂载或卸载其他数据库"
 MSG_EXPORT = "不允许用 SQL 导出或写入文件；请用结果下方的“下载 CSV / Excel”按钮"
+MSG_CANCELLED = "查询已取消：页面已关闭或已切换到其他页面"
+
+
+def msg_user_busy(timeout_s: float) -> str:
+    """The message for a user whose own queries already take every slot they may have."""
+    return (f"您已有 {MAX_PER_USER} 个查询在运行（每人最多同时运行 {MAX_PER_USER} 个），"
+            f"请等其中一个结束（最长约 {timeout_s:g} 秒）后再试")
+
+
+def msg_too_large(max_bytes: int, rows: int) -> str:
+    """The detail shown under a result cut by the byte limit."""
+    return (f"结果超过单个结果 {max_bytes / MB:g} MB 的上限，只保留了前 {rows:,} 行。"
+            "请减少列数（不要 SELECT *）或加条件缩小范围")
+
 
 _TYPE_MESSAGES = {
     duckdb.StatementType.COPY: MSG_EXPORT,
@@ -169,13 +205,22 @@ class QueryResult:
     elapsed_ms: float = 0.0
     error: str | None = None  # plain Chinese, no stack trace
     detail: str | None = None  # the engine's one-line message, where it is safe to show
-    outcome: str = "ok"  # ok, refused, timeout, memory, busy, unavailable, error
+    outcome: str = "ok"  # ok, refused, timeout, memory, busy, cancelled, unavailable, error
     max_rows: int = DEFAULT_MAX_ROWS
     timeout_s: float = DEFAULT_TIMEOUT_S
+    nbytes: int = 0  # memory the DataFrame holds (Arrow string buffers, numpy arrays)
+    released: str | None = None  # why the rows were let go (plain Chinese); None while they are held
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def release(self, reason: str) -> None:
+        """Let go of the rows (a new DataFrame, so nothing keeps the old one's memory); keep the counts."""
+        if self.released is None:
+            self.df = pd.DataFrame()
+            self.nbytes = 0
+            self.released = reason
 
     @property
     def rows(self) -> list[tuple]:
@@ -358,7 +403,9 @@ def _timeout_message(timeout_s: float) -> str:
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 _running: set["_Job"] = set()
 _running_lock = threading.Lock()
+_user_done = threading.Condition(_running_lock)  # notified whenever a query ends
 _per_user: dict[str, int] = {}  # queries still running per known user (guarded by _running_lock)
+POLL_S = 0.2  # how often a waiting call looks at ``cancel``
 _idle: list["_Worker"] = []  # started worker processes waiting for a query (guarded by _pool_lock)
 _busy: set["_Worker"] = set()
 _pool_lock = threading.Lock()
@@ -375,11 +422,13 @@ class _Worker:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         env = {"MALLOC_ARENA_MAX": "2", **os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)}
+            p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p),
+            "CHUANGSHU_THREADS": str(WORKER_THREADS)}  # the dashboard's own connection keeps its threads
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from chuangshu.query_worker import main; "
-                 "main(int(sys.argv[1]), int(sys.argv[2]))", str(theirs.fileno()), str(WORKER_MEMORY)],
+                 "main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))", str(theirs.fileno()),
+                 str(WORKER_MEMORY), str(WORKER_NICE)],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env, close_fds=True,
             )
         except BaseException:
@@ -388,6 +437,7 @@ class _Worker:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
+        self.idle_since = time.monotonic()
 
     def alive(self) -> bool:
         return self.process.poll() is None and not self.conn.closed
@@ -420,9 +470,37 @@ def _return_worker(worker: _Worker, healthy: bool) -> None:
     with _pool_lock:
         _busy.discard(worker)
         if healthy and worker.alive() and len(_idle) < POOL_SIZE:
+            worker.idle_since = time.monotonic()
             _idle.append(worker)
+            _start_reaper()
             return
     worker.kill()  # a dead, stuck or surplus worker; a fresh one is started when needed
+
+
+_reaper: threading.Thread | None = None
+
+
+def _start_reaper() -> None:
+    """Start (once; caller holds ``_pool_lock``) the thread that stops workers idle for ``WORKER_IDLE_S``."""
+    global _reaper
+    if _reaper is None or not _reaper.is_alive():
+        _reaper = threading.Thread(target=_reap_idle_workers, name="query-worker-reaper", daemon=True)
+        _reaper.start()
+
+
+def _reap_idle_workers() -> None:
+    """A worker keeps what its queries left behind (DuckDB's and the allocators' caches: a fresh one
+    is ~150 MB, one after a 500-column result ~240 MB), so idle workers do not stay: after
+    ``WORKER_IDLE_S`` without a query they are stopped, and the next query starts a fresh one."""
+    while True:
+        time.sleep(min(5.0, WORKER_IDLE_S / 2))
+        now = time.monotonic()
+        with _pool_lock:
+            old = [w for w in _idle if now - w.idle_since >= WORKER_IDLE_S]
+            for worker in old:
+                _idle.remove(worker)
+        for worker in old:
+            worker.kill()
 
 
 @atexit.register
@@ -451,6 +529,43 @@ def _forget(job: _Job) -> None:
                 _per_user[job.user] = left
             else:
                 _per_user.pop(job.user, None)
+        _user_done.notify_all()
+
+
+def _cancelled(cancel: Callable[[], bool] | None) -> bool:
+    if cancel is None:
+        return False
+    try:
+        return bool(cancel())
+    except Exception:  # noqa: BLE001 - a broken probe never stops a query
+        return False
+
+
+def _admit(job: _Job, timeout_s: float, cancel: Callable[[], bool] | None) -> None:
+    """Count ``job`` against its user: wait up to ``USER_WAIT_S`` while they already run
+    ``MAX_PER_USER`` queries, then turn it away (only this caller's thread waits)."""
+    with _user_done:
+        if job.user is not None:
+            deadline = time.monotonic() + USER_WAIT_S
+            while _per_user.get(job.user, 0) >= MAX_PER_USER:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise QueryBusy(msg_user_busy(timeout_s))
+                if _cancelled(cancel):
+                    raise QueryCancelled(MSG_CANCELLED)
+                _user_done.wait(min(left, POLL_S))
+            _per_user[job.user] = _per_user.get(job.user, 0) + 1
+        _running.add(job)
+
+
+def _take_slot(timeout_s: float, cancel: Callable[[], bool] | None) -> None:
+    """One of the ``MAX_CONCURRENT`` slots, waiting up to ``SLOT_WAIT_S`` (or raise busy)."""
+    deadline = time.monotonic() + min(SLOT_WAIT_S, max(timeout_s, 0.1))
+    while not _slots.acquire(timeout=max(0.0, min(POLL_S, deadline - time.monotonic()))):
+        if _cancelled(cancel):
+            raise QueryCancelled(MSG_CANCELLED)
+        if time.monotonic() >= deadline:
+            raise QueryBusy(f"当前同时运行的查询太多（全站最多 {MAX_CONCURRENT} 个），请稍后再试")
 
 
 def _resolve_db(db: Any) -> dbmod.PublishedDatabase:
@@ -472,17 +587,23 @@ def run_query(
     max_bytes: int | None = None,
     audit: bool = True,
     scope: str | None = None,
+    owner: str | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> QueryResult:
     """Run one read-only SELECT safely; never raises for anything the user typed.
 
     ``params`` are bound by DuckDB (``$name`` placeholders; extra values are ignored).
     ``db`` is a :class:`chuangshu.db.PublishedDatabase`, a path, or None for the
     configured database. ``user`` and ``source`` (``adhoc``, ``saved:<name>``,
-    ``example:<id>``...) go to the audit log with the outcome; a known ``user`` may run
-    at most ``MAX_PER_USER`` queries at once. ``client`` (e.g. the browser's address) is
-    only recorded. ``scope`` (a community name) runs the query on that community's rows
-    only (:func:`chuangshu.scope.scoped`); None is the whole database.
+    ``example:<id>``...) go to the audit log with the outcome. ``owner`` (default: ``user``)
+    is whom the per-user limit counts against: at most ``MAX_PER_USER`` queries at once; a
+    further one waits up to ``USER_WAIT_S`` for one of them to end, then is turned away.
+    ``client`` (e.g. the browser's address) is only recorded. ``scope`` (a community name)
+    runs the query on that community's rows only (:func:`chuangshu.scope.scoped`); None is
+    the whole database. ``cancel`` is polled while the call waits: when it returns True
+    (the page was closed) the query is stopped and the outcome is ``cancelled``.
     """
+    owner = user if owner is None else owner
     timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s)
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
     max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
@@ -510,7 +631,7 @@ def run_query(
             except dbmod.DatabaseMissing:
                 raise DatabaseUnavailable("数据库尚未生成或正在更新，暂时无法查询。请稍后再试") from None
             views = scope_mod.VISIBLE_VIEWS
-        _execute(database, sql, bound, result, timeout_s, max_rows, max_bytes, user, views)
+        _execute(database, sql, bound, result, timeout_s, max_rows, max_bytes, owner, views, cancel)
     except QueryError as exc:
         result.error, result.detail, result.outcome = exc.message, exc.detail, exc.outcome
     except Exception:  # noqa: BLE001 - never a stack trace for the user
@@ -523,23 +644,20 @@ def run_query(
 
 
 def _execute(database: Any, sql: str, params: Any, result: QueryResult, timeout_s: float, max_rows: int,
-             max_bytes: int, user: str | None = None, views: Sequence[str] = PUBLIC_VIEWS) -> None:
+             max_bytes: int, user: str | None = None, views: Sequence[str] = PUBLIC_VIEWS,
+             cancel: Callable[[], bool] | None = None) -> None:
     job = _Job(user)
-    with _running_lock:
-        if user is not None and _per_user.get(user, 0) >= MAX_PER_USER:
-            raise QueryBusy(f"您已有 {MAX_PER_USER} 个查询在运行，请等它们结束（最长约 {timeout_s:g} 秒）后再试")
-        if user is not None:
-            _per_user[user] = _per_user.get(user, 0) + 1
-        _running.add(job)
+    _admit(job, timeout_s, cancel)
     try:
-        if not _slots.acquire(timeout=min(SLOT_WAIT_S, max(timeout_s, 0.1))):
-            raise QueryBusy("当前同时运行的查询太多，请稍后再试")
+        _take_slot(timeout_s, cancel)
         try:
-            reply, timed_out = _run_in_worker(database, sql, params, timeout_s, max_rows, max_bytes)
+            reply, timed_out = _run_in_worker(database, sql, params, timeout_s, max_rows, max_bytes, cancel)
         finally:
             _slots.release()
     finally:
         _forget(job)
+    if reply[0] == "cancelled":
+        raise QueryCancelled(MSG_CANCELLED)
     if reply[0] == "missing":
         raise DatabaseUnavailable("数据库尚未生成或正在更新，暂时无法查询。请稍后再试")
     if reply[0] == "memory":
@@ -550,21 +668,22 @@ def _execute(database: Any, sql: str, params: Any, result: QueryResult, timeout_
             raise _translate(error_type(reply[2]), timeout_s=timeout_s, timed_out=timed_out, views=views)
         log.error("ad-hoc query failed: %s: %s", reply[1], reply[2])
         raise QueryFailed("查询出错（内部错误，已记录）")
-    _, columns, types, df, truncated, too_large = reply
-    result.columns, result.types, result.df = columns, types, df
+    _, columns, types, df, truncated, too_large, nbytes = reply
+    result.columns, result.types, result.df, result.nbytes = columns, types, df, nbytes
     result.row_count = len(df)
     result.truncated = truncated
     if too_large:
-        result.detail = f"结果超过 {max_bytes / (1024 * 1024):g} MB，只返回了前 {len(df):,} 行"
+        result.detail = msg_too_large(max_bytes, len(df))
 
 
 def _run_in_worker(database: Any, sql: str, params: Any, timeout_s: float, max_rows: int,
-                   max_bytes: int) -> tuple[tuple, bool]:
+                   max_bytes: int, cancel: Callable[[], bool] | None = None) -> tuple[tuple, bool]:
     """Run the query in a worker process: (its reply, whether it was interrupted).
 
-    At the time limit the worker is told to interrupt the query; if it has not answered
-    ``GRACE_S`` later it is killed (and replaced on next use). A worker that dies — the
-    address-space limit, the kernel's OOM killer — is a memory failure.
+    At the time limit — or as soon as ``cancel`` says so (reply ``("cancelled",)``) — the
+    worker is told to interrupt the query; if it has not answered ``GRACE_S`` later it is
+    killed (and replaced on next use). A worker that dies — the address-space limit, the
+    kernel's OOM killer — is a memory failure.
     """
     task: dict[str, Any] = dict(sql=sql, params=params, timeout_s=timeout_s, max_rows=max_rows,
                                 max_bytes=max_bytes)
@@ -581,19 +700,28 @@ def _run_in_worker(database: Any, sql: str, params: Any, timeout_s: float, max_r
             worker.conn.send(("run", task))
             if fd is not None:
                 reduction.send_handle(worker.conn, fd, worker.process.pid)
-            if not worker.conn.poll(START_WAIT_S):
+            if not _wait_reply(worker.conn, START_WAIT_S, cancel):
+                if _cancelled(cancel):  # the worker is killed (not healthy): it may be about to start the query
+                    raise QueryCancelled(MSG_CANCELLED)
                 log.error("query worker did not start within %.0fs", START_WAIT_S)
-                raise QueryFailed("查询出错（内部错误，已记录）")
+                raise QueryBusy("服务器繁忙：查询进程未能及时启动，请稍后再试")
             reply = worker.conn.recv()
             if reply[0] == "started":
-                if not worker.conn.poll(timeout_s):
-                    timed_out = True
+                cancelled = False
+                if not _wait_reply(worker.conn, timeout_s, cancel):
+                    cancelled = _cancelled(cancel)
+                    timed_out = not cancelled
                     worker.conn.send(("interrupt",))
                     if not worker.conn.poll(GRACE_S):
                         # The engine did not stop (e.g. one huge value being built): kill it.
                         log.warning("query still running %.1fs after its limit; worker killed", GRACE_S)
+                        if cancelled:
+                            raise QueryCancelled(MSG_CANCELLED)
                         raise QueryTimeout(_timeout_message(timeout_s))
                 reply = worker.conn.recv()
+                if cancelled:
+                    healthy = True
+                    return ("cancelled",), False
         except (EOFError, OSError):
             try:
                 worker.process.wait(1.0)
@@ -605,6 +733,19 @@ def _run_in_worker(database: Any, sql: str, params: Any, timeout_s: float, max_r
         return reply, timed_out
     finally:
         _return_worker(worker, healthy)
+
+
+def _wait_reply(conn: Connection, timeout_s: float, cancel: Callable[[], bool] | None) -> bool:
+    """Wait up to ``timeout_s`` for the worker's answer; False at the limit or once ``cancel`` is true."""
+    if cancel is None:
+        return conn.poll(timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = deadline - time.monotonic()
+        if conn.poll(max(0.0, min(POLL_S, left))):
+            return True
+        if left <= POLL_S or _cancelled(cancel):
+            return False
 
 
 def _audit(result: QueryResult, params: Any, user: str | None, source: str,

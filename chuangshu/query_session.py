@@ -4,6 +4,14 @@ Session-state names (``sql``, ``source``, ``saved_name``, ``result``, ``result_v
 ``pending``, ``flash``, ``url_done``) and the link format (``?q=<saved name>&p.<param>=<value>`` or
 ``?example=<id>``) are the page's contract with its tests and with links already shared. The widgets
 that read and write this state are in :mod:`chuangshu.query_ui`.
+
+The result's rows are registered with :data:`chuangshu.query_results.STORE` under this session's
+:func:`tab` and its user, which bounds them in bytes and lets them go when the browser tab goes:
+:func:`tab` is a session-scoped ``st.cache_resource``, which Streamlit releases (calling
+:func:`_tab_gone`) as soon as the session's websocket disconnects, long before the session itself
+is dropped (``server.disconnectedSessionTTL``). A query still running when the tab goes, or when
+Streamlit abandons the run for a newer one (another page, another widget), is cancelled
+(:func:`query_abandoned`), so it neither keeps its worker nor counts against the user's limit.
 """
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from chuangshu import fmt, query_runner, signin
+from chuangshu import fmt, query_results, query_runner, signin
 from chuangshu import saved_queries as sq
 from chuangshu.auth import User
 from chuangshu.examples import BY_ID as EXAMPLES_BY_ID
@@ -167,8 +175,53 @@ def share_url(name: str, values: dict) -> str:
 
 
 def audit_user(user: User) -> str | None:
-    """The signed-in user's name for the audit log and per-user limits (None in local mode)."""
+    """The signed-in user's name for the audit log (None in local mode)."""
     return None if user.method == "local" else user.username
+
+
+def limit_owner(user: User) -> str:
+    """Whom the per-user limits (queries at once, result bytes) count against: the signed-in
+    user, or the one local user when no users are configured."""
+    return user.username
+
+
+def _tab_gone(tab: query_results.Tab) -> None:
+    """Streamlit released this session's resources (its websocket disconnected): let its result go."""
+    query_results.STORE.close_tab(tab)
+
+
+@st.cache_resource(scope="session", on_release=_tab_gone, show_spinner=False)
+def tab() -> query_results.Tab:
+    """This browser tab's handle in the result store (one per session, released when the tab goes)."""
+    return query_results.STORE.open_tab()
+
+
+def query_abandoned() -> bool:
+    """True once nobody will see this run's result, so its query should stop now.
+
+    Streamlit has asked the run to stop: the tab was closed, or — with ``runner.fastReruns``, the
+    default — the session started a newer run (the user went to another page, or touched a
+    widget), which Streamlit begins at once in a new thread while this one is abandoned. Without
+    fast reruns, a pending rerun on another page counts too; a rerun of this page does not (the
+    query goes on and its result is shown). False outside a script run. Reads the run's pending
+    request (``ScriptRequests``, not a public API: on any surprise the answer is False, i.e. the
+    query simply runs to its end).
+    """
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        requests = getattr(ctx, "script_requests", None) if ctx is not None else None
+        state = getattr(requests, "_state", None)
+        if state == ScriptRequestType.STOP:
+            return True
+        if state == ScriptRequestType.RERUN:
+            target = getattr(getattr(requests, "_rerun_data", None), "page_script_hash", "")
+            return bool(target) and target != ctx.page_script_hash
+        return False
+    except Exception:  # noqa: BLE001 - another Streamlit version: never cancel
+        return False
 
 
 def _source(sql: str) -> str:
@@ -187,9 +240,15 @@ def run(sql: str, values: dict, query: sq.SavedQuery | None, param_error: str | 
     if param_error:
         st.session_state.result = query_runner.QueryResult(sql=sql, error=param_error, outcome="error")
     else:
+        here = tab()  # before the query: if the tab goes while it runs, its result is let go on arrival
+        owner = limit_owner(user)
         with st.spinner("查询中…"):
             result = query_runner.run_query(sql, values, user=audit_user(user), client=signin.client_address(),
-                                            source=_source(sql), scope=user.community)
+                                            source=_source(sql), scope=user.community, owner=owner,
+                                            cancel=query_abandoned)
+        if result.outcome == "cancelled":
+            return  # nobody waits for it (the tab went, or a newer run of this session replaced this one)
+        query_results.STORE.hold(here, owner, result)
         st.session_state.result = result
         st.session_state.result_values = values
     if query is not None and not param_error:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from chuangshu import charts, dictionary, export, fmt, query_runner, signin
+from chuangshu import charts, dictionary, export, fmt, query_runner, signin, widgets
 from chuangshu import db as dbmod
 from chuangshu import query_session as session
 from chuangshu import saved_queries as sq
@@ -35,7 +35,9 @@ def intro(scope: str | None) -> None:
     st.title("即席查询")
     st.caption(
         f"在公开视图上写 SQL 回答图表之外的问题。只读、每次一条 SELECT；"
-        f"单次查询最长 {query_runner.DEFAULT_TIMEOUT_S:g} 秒，最多显示和导出 {query_runner.DEFAULT_MAX_ROWS:,} 行；"
+        f"单次查询最长 {query_runner.DEFAULT_TIMEOUT_S:g} 秒，最多显示和导出 {query_runner.DEFAULT_MAX_ROWS:,} 行"
+        f"（每个结果不超过 {query_runner.DEFAULT_MAX_BYTES / query_runner.MB:g} MB）；"
+        f"每人最多同时运行 {query_runner.MAX_PER_USER} 个查询，关闭页面后结果即释放；"
         "每次查询都会记入审计日志。"
     )
     if scope is not None:
@@ -60,8 +62,8 @@ def schema_browser(scope: str | None) -> None:
                 if hit.any():
                     frame = frame[hit]
             with st.expander(f"`{name}` {view.zh_title}", expanded=bool(needle)):
-                st.caption(view.en)
-                st.dataframe(frame[["列名", "类型", "说明"]], hide_index=True, width="stretch")
+                st.caption(view.zh or view.zh_title)
+                st.dataframe(frame[["列名", "类型", "说明"]], hide_index=True, width="stretch", placeholder="—")
 
 
 def database_version() -> str | None:
@@ -132,6 +134,21 @@ def choice_options(options_sql: str, version: str, scope: str | None = None) -> 
     return [str(v) for v in sq.options_for(param, user=None, scope=scope)]
 
 
+def _date_widget(label: str, key: str, initial: Any, help_text: str | None) -> dt.date:
+    """A date parameter as 年/月/日 boxes (chuangshu.widgets: Chinese whatever the browser's language);
+    ``st.session_state[key]`` stays the parameter's value, as for the other parameter widgets."""
+    synced = f"{key}__synced"
+    value = st.session_state.get(key, initial)
+    if not isinstance(value, dt.date):
+        value = dt.date.today()
+    if st.session_state.get(synced) != value:  # set from outside (a saved query, a shared link)
+        widgets.set_date(key, value)
+    low, high = dt.date(2000, 1, 1), dt.date(dt.date.today().year + 5, 12, 31)
+    picked = widgets.date_select(label, key, low, high, value, help=help_text)
+    st.session_state[key] = st.session_state[synced] = picked
+    return picked
+
+
 def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     """The widget for a declared parameter, by its type; returns the widget's value."""
     key = session.param_key(param, param.name)
@@ -152,7 +169,7 @@ def _typed_widget(param: sq.Param, version: str, scope: str | None) -> Any:
     if param.type == "float":
         return st.number_input(label, **common)
     if param.type == "date":
-        return st.date_input(label, **common)
+        return _date_widget(label, key, common.get("value"), common["help"])
     if param.type == "bool":
         return st.checkbox(label, **common)
     if param.type == "choice":
@@ -211,6 +228,10 @@ def results() -> None:
         if result.detail:
             st.caption(f"数据库原文：{result.detail}")
         return
+    if result.released:
+        st.info(f"{result.released}。（原结果 {result.row_count:,} 行）点击“运行查询”可重新获取。",
+                icon=":material/memory:")
+        return
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("行数", f"{result.row_count:,}")
     c2.metric("耗时", f"{result.elapsed_ms:,.0f} 毫秒")
@@ -226,7 +247,7 @@ def results() -> None:
     for name, kind in zip(result.columns, result.types):
         if kind == "DATE" and name in df.columns:
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config or None)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config or None, placeholder="NULL")
     if not df.empty:
         quick_chart(df)
     downloads(result)
@@ -268,15 +289,15 @@ def downloads(result: query_runner.QueryResult) -> None:
     """CSV and Excel downloads of the result (built only when clicked, outside the script run: so
     everything they need is taken from the session now)."""
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
-    df = result.df
     values = dict(st.session_state.get("result_values") or {})
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("下载 CSV", data=lambda: export.to_csv_bytes(df), file_name=f"即席查询_{stamp}.csv",
+    # The callables read result.df when clicked (never capture the frame itself): Streamlit keeps them
+    # until the session is dropped, and a released result must not stay in memory through them.
+    d1.download_button("下载 CSV", data=lambda: export.to_csv_bytes(result.df), file_name=f"即席查询_{stamp}.csv",
                        mime=export.CSV_MIME, key="dl_csv", on_click="ignore", icon="⬇️")
     d2.download_button(
         "下载 Excel", file_name=f"即席查询_{stamp}.xlsx", mime=export.XLSX_MIME, key="dl_xlsx",
-        data=lambda: export.to_xlsx_bytes(
-            {"结果": df, "查询说明": _info_sheet(result, values)}),
+        data=lambda: export.to_xlsx_bytes({"结果": result.df, "查询说明": _info_sheet(result, values)}),
         on_click="ignore", icon="⬇️")
 
 

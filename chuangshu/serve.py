@@ -6,9 +6,10 @@ pages/ folder means "legacy auto-pages"; until dashboard.py has called st.naviga
 would serve a deep link such as /cases by running pages/cases.py alone (no sidebar, no
 filters, no access checks). Deciding it here, before the server starts, closes that gap.
 It also migrates a database written by older code and rebuilds its marts, refuses one
-written by newer code (etl.api.ensure_current), and makes generated downloads
-short-lived (chuangshu.downloads: random URLs, gone seconds after the download instead of
-living on with the browser session).
+written by newer code (etl.api.ensure_current), makes generated downloads short-lived
+(chuangshu.downloads: random URLs, gone seconds after the download instead of living on with
+the browser session), and fixes glibc's malloc thresholds so that memory freed after big query
+results goes back to the system (chuangshu.memtrim).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 from chuangshu import downloads
+from chuangshu.memtrim import configure_malloc
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` in this process with st.navigation-only pages."""
     PagesManager.uses_pages_directory = False
     downloads.install()
+    configure_malloc()  # freed result memory goes back to the system (chuangshu.memtrim)
     _upgrade_database()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()

@@ -8,21 +8,24 @@ screen built from :func:`get` / :func:`data_cursor` therefore follow the scope t
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from chuangshu import db, fmt, metrics, signin
+from chuangshu import charts, db, fmt, metrics, signin, widgets
 from chuangshu import scope as scoping
 from chuangshu.auth import User
-from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters, from_query_params, to_query_params
+from chuangshu.filters import Bounds, Filters, parse_query_params, to_query_params
 
 SOURCE = "来源：各社区上报台账（创熟台账库）"
 FILTER_KEY = "filters"
 INITIAL_KEY = "filters_from_link"
+NOTES_KEY = "filters_link_notes"
+WIDGET_KEYS = ("f_as_of", "f_years", "f_communities", "f_categories")
+# The sidebar's filters, by the name page_header's ``applies`` uses, and how a page says one does not apply.
+DIMENSIONS = {"years": "年份范围", "communities": "社区", "categories": "事项类别"}
 
 
 def db_version() -> str:
@@ -127,19 +130,42 @@ def choices() -> tuple[list[str], list[str]]:
     return communities, categories
 
 
-def sidebar_filters() -> Filters:
-    """The global filters in the sidebar, initialised from and written back to the URL."""
+def category_labels() -> dict[str, str]:
+    """Category key -> full name (停车 -> 停车难问题), in the canonical order."""
+    return get("category_labels")
+
+
+def bounds() -> Bounds:
+    """What the loaded data (the user's scope) allows the filters to ask for."""
+    return get("data_span")
+
+
+def sidebar_filters(note: str | None = None) -> Filters:
+    """The global filters in the sidebar, initialised from the URL (corrected to the data, with notes)
+    and written back to it. ``note`` says, on pages that do not use them, that they do not apply."""
     communities, categories = choices()
-    if INITIAL_KEY not in st.session_state:  # first run of a session: the link decides
-        st.session_state[INITIAL_KEY] = from_query_params(st.query_params.to_dict(), communities, categories)
-    initial: Filters = st.session_state[INITIAL_KEY]
+    labels = category_labels()
+    limits = bounds()
+    state = st.session_state
+    if INITIAL_KEY not in state:  # first run of a session: the link decides, within what the data allows
+        initial, notes = parse_query_params(st.query_params.to_dict(), communities, categories, limits)
+        state[INITIAL_KEY], state[NOTES_KEY] = initial, notes
+        widgets.set_date("f_as_of", initial.as_of)
+        state["f_years"] = (initial.year_from, initial.year_to)
+        state.pop("f_years__top", None)
+    initial: Filters = state[INITIAL_KEY]
+    default = limits.default()
     with st.sidebar:
         st.markdown("#### 筛选")
-        as_of = st.date_input("统计截至", value=initial.as_of, key="f_as_of", min_value=date(PROGRAMME_START_YEAR, 8, 1),
-                              max_value=date.today(), format="YYYY-MM-DD", help="所有数字按此日期计算（默认 2022-06-30）")
-        max_year = max(date.today().year, DEFAULT_AS_OF.year)
-        years = st.slider("年份范围", PROGRAMME_START_YEAR, max_year, value=(initial.year_from, initial.year_to),
-                          key="f_years", help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
+        if note:
+            st.caption(note)
+        as_of = widgets.date_select("统计截至", "f_as_of", limits.first, limits.last, initial.as_of,
+                                    help=f"所有数字按此日期计算；可选 {fmt.date_cn(limits.first)} 至数据的最后一天 "
+                                         f"{fmt.date_cn(limits.last)}")
+        years = widgets.year_range("年份范围", "f_years", limits.first_year, as_of.year,
+                                   (initial.year_from, initial.year_to),
+                                   help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计。"
+                                        "最晚到统计截至日期所在的年份")
         community = scope()
         if community is None:
             chosen = st.multiselect("社区", communities, default=list(initial.communities), key="f_communities",
@@ -148,16 +174,18 @@ def sidebar_filters() -> Filters:
             chosen = st.multiselect("社区", [community], default=[community], key="f_community_scoped",
                                     disabled=True, help="本账号只能查看本社区的数据")
         cats = st.multiselect("事项类别", categories, default=list(initial.categories), key="f_categories",
-                              placeholder="全部类别")
-        f = Filters(as_of=as_of, year_from=years[0], year_to=min(years[1], as_of.year),
-                    communities=tuple(chosen), categories=tuple(cats))
+                              placeholder="全部类别", format_func=lambda c: labels.get(c, c),
+                              help="只作用于事项（受理、办结等）的数字；队伍、组织、项目与活动不分类别")
+        f = Filters(as_of=as_of, year_from=years[0], year_to=years[1], communities=tuple(chosen),
+                    categories=tuple(cats))
         if st.button("恢复默认", width="stretch"):
-            for key in ("f_as_of", "f_years", "f_communities", "f_categories", FILTER_KEY, INITIAL_KEY):
-                st.session_state.pop(key, None)
+            widgets.forget(*WIDGET_KEYS)
+            for key in (FILTER_KEY, INITIAL_KEY, NOTES_KEY):
+                state.pop(key, None)
             st.query_params.clear()
             st.rerun()
-    st.session_state[FILTER_KEY] = f
-    wanted = to_query_params(f)
+    state[FILTER_KEY] = f
+    wanted = to_query_params(f, default)
     current = {k: v for k, v in st.query_params.to_dict().items() if k in ("asof", "years", "c", "k")}
     if current != wanted:
         for key in ("asof", "years", "c", "k"):
@@ -170,7 +198,7 @@ def sidebar_filters() -> Filters:
 def filters() -> Filters:
     """The filters chosen in the sidebar (defaults if the sidebar has not run), narrowed to the
     user's community for a community-scoped user."""
-    f = st.session_state.get(FILTER_KEY, Filters())
+    f = st.session_state.get(FILTER_KEY) or bounds().default()
     community = scope()
     return f.only(community) if community is not None and f.communities != (community,) else f
 
@@ -180,62 +208,144 @@ def is_sample() -> bool:
     return get("dataset_info").get("dataset") == "sample"
 
 
-def page_header(title: str, subtitle: str | None = None) -> Filters:
-    """Page title, the as-of date once, the sample badge; returns the current filters.
+def describe(f: Filters, applies: tuple[str, ...] = tuple(DIMENSIONS), with_as_of: bool = True) -> str:
+    """The scope a figure shows, in words: only the filters it honours (full category names)."""
+    return f.describe(with_as_of, years="years" in applies, communities="communities" in applies,
+                      categories="categories" in applies, labels=category_labels())
+
+
+def ignored(f: Filters, applies: tuple[str, ...]) -> list[str]:
+    """The sidebar filters that are set but do not apply to a figure (for a visible note)."""
+    out = []
+    if "categories" not in applies and f.categories:
+        out.append(DIMENSIONS["categories"])
+    if "communities" not in applies and f.communities:
+        out.append(DIMENSIONS["communities"])
+    if "years" not in applies and (f.year_from, f.year_to) != (bounds().first_year, f.as_of.year):
+        out.append(DIMENSIONS["years"])
+    return out
+
+
+def ignored_note(f: Filters, applies: tuple[str, ...], what: str = "本页", partly: dict[str, str] | None = None) -> str | None:
+    """'侧栏的事项类别筛选不适用于本页' when a set filter does not apply (``partly``: dimension -> the one
+    part it does apply to), else None."""
+    partly = partly or {}
+    names = [n for n in ignored(f, applies) if n not in {DIMENSIONS[d] for d in partly}]
+    parts = [f"侧栏的{'、'.join(names)}筛选不适用于{what}"] if names else []
+    parts += [f"{DIMENSIONS[d]}筛选只用于{where}" for d, where in partly.items() if DIMENSIONS[d] in ignored(f, applies)]
+    return "；".join(parts) if parts else None
+
+
+def page_header(title: str, subtitle: str | None = None, *, applies: tuple[str, ...] = tuple(DIMENSIONS),
+                shown: Filters | None = None, partly: dict[str, str] | None = None) -> Filters:
+    """Page title, the scope actually shown (``shown``, default the sidebar's filters, described by
+    the filters the page honours: ``applies``), the sample badge, a note for any set filter that does
+    not apply (or applies to one part only: ``partly``) and for every correction made to the link;
+    returns the sidebar's filters.
 
     Stops the page for a visitor who is not signed in."""
     require()
     f = filters()
+    view = shown or f
     st.title(title)
-    line = f"数据截至 **{fmt.date_cn(f.as_of)}** · {f.describe(with_as_of=False)}"
+    line = f"数据截至 **{fmt.date_cn(view.as_of)}** · {describe(view, applies, with_as_of=False).replace('；', ' · ')}"
     if is_sample():
         line = ":red-badge[示例数据] " + line + " · 数字由示例台账生成，仅用于演示"
     st.caption(line)
+    note = ignored_note(f, applies, partly=partly)
+    if note:
+        st.caption(f":material/filter_alt_off: {note}。")
+    link_notes()
     if subtitle:
         st.markdown(subtitle)
     return f
 
 
+def link_notes() -> None:
+    """The corrections made to the link's filters, while the filters are still the ones it asked for."""
+    notes = st.session_state.get(NOTES_KEY) or []
+    if notes and st.session_state.get(FILTER_KEY) == st.session_state.get(INITIAL_KEY):
+        st.info("链接中的筛选条件已按数据范围调整：" + "".join(notes), icon=":material/auto_fix_high:")
+
+
+def empty_hint(f: Filters, applies: tuple[str, ...] = tuple(DIMENSIONS)) -> str:
+    """What to change when a view has nothing to show, from the filters that are set."""
+    tips = []
+    if (f.year_from, f.year_to) != (bounds().first_year, f.as_of.year) and "years" in applies:
+        tips.append(f"扩大年份范围（当前 {f.years_text()}）")
+    if f.communities and "communities" in applies:
+        tips.append("选择其他社区或取消社区筛选")
+    if f.categories and "categories" in applies:
+        tips.append("取消事项类别筛选")
+    if f.as_of < bounds().last:
+        tips.append(f"把统计截至日期调到 {fmt.date_cn(bounds().last)}")
+    return "可以" + "，或".join(tips) + "。" if tips else "所选范围内的台账还没有这类记录。"
+
+
+def empty_state(what: str, f: Filters, applies: tuple[str, ...] = tuple(DIMENSIONS)) -> None:
+    """The designed empty state: '所选范围内没有事项记录' and what to change."""
+    st.info(f"所选范围内没有{what}。{empty_hint(f, applies)}", icon=":material/search_off:")
+
+
+def _help(definition: str, value: object, why: str | None = None) -> str:
+    """A card's hover text: its 口径, and why it shows 「—」 when it does."""
+    text = f"口径：{definition}"
+    return text + "\n\n「—」：" + (why or fmt.UNDEFINED_HELP.removeprefix("「—」表示")) if fmt.missing(value) else text
+
+
 def kpi_cards(df: pd.DataFrame, columns: int = 4, group: str | None = None, keys: list[str] | None = None) -> None:
-    """KPI cards: big number with unit, year-over-year delta, sparkline, definition on hover."""
+    """KPI cards: big number with unit, year-over-year delta, sparkline of the same measure, 口径 on hover."""
     if group is not None:
         df = df[df["group"] == group]
     if keys is not None:
-        df = df.set_index("key").loc[keys].reset_index()
+        df = df.set_index("key").loc[[k for k in keys if k in set(df["key"])]].reset_index()
     rows = [df.iloc[i:i + columns] for i in range(0, len(df), columns)]
     for chunk in rows:
         cols = st.columns(columns)
         for col, (_, r) in zip(cols, chunk.iterrows()):
             m = metrics.METRICS[r["key"]]
             delta, arrow = fmt.delta_short(r.get("delta_pct"))
+            spark = r.get("spark")
             col.metric(
                 label=r["label"], value=fmt.metric_value(r["value"], r["unit"], m.kind),
                 delta=delta, delta_color="normal" if arrow else "off", delta_arrow="auto" if arrow else "off",
                 delta_description="同比" if delta else None,
-                chart_data=r["spark"] if isinstance(r.get("spark"), list) and len(r["spark"]) > 1 else None,
-                chart_type="area", help=f"口径：{r['definition']}", border=True,
+                chart_data=charts.sparkline_values(spark) if isinstance(spark, list) and len(spark) > 1 else None,
+                chart_type="area", help=_help(r["definition"], r["value"]), border=True,
             )
 
 
 def metric_card(col: Any, key: str, value: float | None) -> None:
-    """One metric from the registry on a card, with its definition on hover."""
+    """One metric from the registry on a card, with its definition (and why 「—」) on hover."""
     m = metrics.METRICS[key]
-    col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=f"口径：{m.definition}", border=True)
+    col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=_help(m.definition, value), border=True)
 
 
-def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None, image: bool = True) -> None:
-    """A chart with its caption (source, as-of, filters), its data as an xlsx download and, with ``image``,
-    a 「图片」 popover offering PNG and SVG (every file built only when clicked: chuangshu.downloads)."""
+def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None, image: bool = True, *,
+          f: Filters | None = None, applies: tuple[str, ...] = tuple(DIMENSIONS), what: str = "可显示的数据") -> None:
+    """A chart with its caption (source, as-of, the scope ``f`` it shows, described by the filters it
+    honours), its data as an xlsx download with Chinese headers and, with ``image``, a 「图片」 popover
+    offering PNG and SVG (every file built only when clicked: chuangshu.downloads). A chart with nothing
+    to draw is replaced by the empty state (what is missing and what to change); a partial last year is
+    explained under it."""
     from chuangshu.export import to_xlsx_bytes
 
-    f = filters()
+    f = f or filters()
+    if data.empty or charts.is_blank(fig):
+        st.markdown(f"**{fig.layout.title.text or name}**")
+        empty_state(what, f, applies)
+        return
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
-    text = f"{SOURCE} · {f.describe()}"
-    if note:
-        text = note + " · " + text
+    notes = [n for n in (note, ignored_note(filters(), applies, "本图")) if n]
+    if "partial" in data.columns and data["partial"].astype(bool).any() and "year" in data.columns:
+        notes.append(fmt.partial_note(f.end))
+    text = f"{SOURCE} · {describe(f, applies)}"
+    if notes:
+        text = "；".join(notes) + " · " + text
     st.caption(text + (" · 示例数据" if is_sample() else ""))
     row = st.container(horizontal=True, gap="small")
-    row.download_button("下载数据", lambda: to_xlsx_bytes(data), file_name=f"{name}.xlsx", key=f"dl_{name}",
+    row.download_button("下载数据", lambda: to_xlsx_bytes(fmt.for_download(data)), file_name=f"{name}.xlsx",
+                        key=f"dl_{name}",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         icon=":material/download:", type="tertiary", help="本图数据（Excel）", on_click="ignore")
     img = row if image else None
@@ -265,8 +375,13 @@ def definitions(keys: list[str]) -> None:
 
 
 def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], height: int | None = None, key: str | None = None,
-          selectable: bool = False) -> Any:
-    """A table with Chinese headers; kinds: text, count, pct, days, wan, date, float."""
+          selectable: bool = False, empty: str = "（无）") -> Any:
+    """A table with Chinese headers; kinds: text, count, pct, days, wan, date, datetime, float.
+
+    Missing values read 「—」 (never None); an empty table is the sentence ``empty`` instead of a grid."""
+    if df.empty:
+        st.caption(empty)
+        return None
     config = {}
     for col, (label, kind) in columns.items():
         if kind == "count":
@@ -281,12 +396,14 @@ def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], height: int | N
             config[col] = st.column_config.NumberColumn(label, format="%.1f")
         elif kind == "date":
             config[col] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        elif kind == "datetime":
+            config[col] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
         else:
             config[col] = st.column_config.TextColumn(label)
     kwargs: dict[str, Any] = {"hide_index": True, "column_config": config, "column_order": list(columns),
-                              "width": "stretch"}
+                              "width": "stretch", "placeholder": fmt.DASH}
     if height:
-        kwargs["height"] = height
+        kwargs["height"] = min(height, 38 + 35 * len(df) + 2)
     if selectable:
         kwargs.update(on_select="rerun", selection_mode="single-row", key=key)
     return st.dataframe(df, **kwargs)
@@ -307,13 +424,54 @@ def selected(event: Any, df: pd.DataFrame, column: str) -> Any:
 
 
 def profile_cards(profile: pd.DataFrame, compare: bool = True, columns: int = 3) -> None:
-    """A community's KPIs; with ``compare``, the sub-district median and its rank under each."""
+    """A community's KPIs; with ``compare``, the sub-district median and its rank (whole numbers) under each."""
     for start in range(0, len(profile), columns):
         cols = st.columns(columns)
-        for col, r in zip(cols, profile.iloc[start:start + columns].itertuples(index=False)):
-            m = metrics.METRICS[r.key]
-            rank = f"第 {r.rank} / {r.ranked_of} 名" if compare and r.rank else ("不参与排名" if compare else None)
-            col.metric(r.label, fmt.metric_value(r.value, r.unit, m.kind),
-                       delta=f"街道中位数 {fmt.metric_value(r.median, r.unit, m.kind)}" if compare else None,
+        for col, r in zip(cols, profile.iloc[start:start + columns].to_dict("records")):
+            m = metrics.METRICS[r["key"]]
+            rank = (fmt.rank(r["rank"], r["ranked_of"]) or "不参与排名") if compare else None
+            median = fmt.metric_value(r["median"], r["unit"], m.kind)
+            col.metric(r["label"], fmt.metric_value(r["value"], r["unit"], m.kind),
+                       delta=f"街道中位数 {median}" if compare else None,
                        delta_color="off", delta_arrow="off", delta_description=rank,
-                       help=f"口径：{r.definition}", border=True)
+                       help=_help(r["definition"], r["value"], r.get("why")), border=True)
+
+
+def global_style() -> None:
+    """Stylesheet for every page: Streamlit's English uploader words replaced by Chinese ones."""
+    st.html("""<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "选择文件"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "或把文件拖到这里（大小与格式要求见下方说明）"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzone"] > span:not(:has(button)) { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] > span:not(:has(button))::after {
+  content: "松开鼠标即可添加文件"; font-size: 0.875rem; }
+[class*="-datebox"] .react-aria-ComboBox [role="group"] > button { display: none; }
+[class*="-datebox"] .react-aria-ComboBox input { padding-left: 0.5rem; padding-right: 0.25rem; text-overflow: clip; }
+</style>""")
+
+
+def is_zero(df: pd.DataFrame, keys: Any) -> bool:
+    """True when the figures ``keys`` of a headline frame are all zero (or none is there)."""
+    shown = df[df["key"].isin(list(keys))]
+    return not pd.to_numeric(shown["value"], errors="coerce").fillna(0).any()
+
+
+def zero_note(df: pd.DataFrame, keys: Any, what: str, f: Filters) -> None:
+    """The empty state under KPI cards whose figures (``keys`` of a headline frame) are all zero."""
+    if len(df[df["key"].isin(list(keys))]) and is_zero(df, keys):
+        empty_state(what, f)
+
+
+def published_cards(df: pd.DataFrame, f: Filters, year: int, note: str) -> None:
+    """Published sub-district figures of one year: shown when the window includes that year, with a
+    visible note that the community and category filters do not change them."""
+    if not f.year_from <= year <= f.end.year:
+        st.caption(f"所选范围（{f.years_text()}，截至{fmt.date_cn(f.as_of)}）不含 {year} 年，不显示这组 {year} 年的数字。")
+        return
+    figure_cards(df, "item", "figure", "unit", note=note, columns=3)  # six across truncates 1,33… and the labels
+    extra = "不随社区、事项类别筛选变化" if (f.communities or f.categories) else "不随筛选变化"
+    st.caption(f":material/info: 以上为街道公布的全街道数字，{extra}。")

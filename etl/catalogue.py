@@ -17,7 +17,7 @@ that the views built by views.sql have exactly these columns and types.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from etl.kinds import ACTIVITIES, BY_NAME, CASES, KINDS, MICRO_PROJECTS, ORGANIZATIONS, VOLUNTEERS, LedgerKind
@@ -45,6 +45,7 @@ class View:
     access: str
     columns: tuple[Column, ...]
     kind: str | None = None  # the ledger kind whose rows it shows (LEDGER views)
+    zh: str = ""  # summary in Chinese, for users (the English one is for the docs): from _ZH_SUMMARIES
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -243,9 +244,26 @@ _OTHER_VIEWS: tuple[View, ...] = (
     )),
 )
 
-VIEWS: tuple[View, ...] = tuple(
-    View(kind.view, *_LEDGER_VIEWS[kind][:2], LEDGER, _LEDGER_VIEWS[kind][2] + _LINEAGE, kind=kind.name)
-    for kind in KINDS) + _OTHER_VIEWS
+# Each view's summary in Chinese: what the 即席查询 schema browser shows users (tests: every view has one).
+_ZH_SUMMARIES: dict[str, str] = {
+    "cases": "每行一件事项（居民诉求或问题），来自各社区的事项台账。",
+    "volunteers": "每行一次楼长、巷长或街长的任职（一人可有多次任职）。",
+    "organizations": "社区组织：街坊会、小区自治小组、社团、红色业委会、“创熟”加油站、楼道微信群。",
+    "micro_projects": "“微创熟”项目的申报，含评审结果和资助金额。",
+    "activities": "社区活动：邻里节、志愿服务、文化活动、宣讲、防疫值守等。",
+    "communities": "桂城街道的社区（参考数据）。",
+    "compounds": "小区：街道小区名单，以及台账中出现、尚未登记的小区（is_known = false）。",
+    "categories": "事项类别，含统计用名称、计量单位和服务时限。",
+    "milestones": "2011 年以来“创熟”工作的大事记。",
+    "mobilisation_2020": "2020 年疫情防控动员参与群防群治的力量（街道公布数字）。",
+    "rejects": "载入时未能接收的台账行及原因。",
+    "load_batches": "每个载入（或被拒收）的台账文件一行。",
+    "submissions": "哪个社区上报了哪类台账、覆盖哪些月份：每个载入文件、每类台账一行（重报的文件再加一行）。",
+}
+
+VIEWS: tuple[View, ...] = tuple(replace(view, zh=_ZH_SUMMARIES.get(view.name, "")) for view in (
+    *(View(kind.view, *_LEDGER_VIEWS[kind][:2], LEDGER, _LEDGER_VIEWS[kind][2] + _LINEAGE, kind=kind.name)
+      for kind in KINDS), *_OTHER_VIEWS))
 BY_VIEW: dict[str, View] = {view.name: view for view in VIEWS}
 
 # ---- derived lists: every module takes its list from here (tests/test_catalogue.py scans for copies)

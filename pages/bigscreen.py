@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chuangshu import bigscreen_ui as screen_ui
-from chuangshu import theme, ui
+from chuangshu import guard, theme, ui
 
 screen = screen_ui.settings(st.query_params)
 theme.register(dark=True)
@@ -21,12 +21,14 @@ screen_ui.header(f)
 
 
 @st.fragment(run_every=screen.run_every)
+@guard.guarded  # a fragment reruns on its own, outside the page's error boundary
 def rotating_view() -> None:
     """The held view, or the next one each interval."""
     screen_ui.show_view(screen_ui.next_view(screen.pinned), f)
 
 
 @st.fragment(run_every=screen_ui.POLL_S)
+@guard.guarded
 def watch_for_new_load() -> None:
     """Reload the whole screen (header included) as soon as a new load is published."""
     if screen_ui.new_load_published():

@@ -5,8 +5,8 @@ from datetime import date
 
 import streamlit as st
 
-from chuangshu import deck, fmt, pdf, ui
-from chuangshu.filters import DEFAULT_AS_OF, PROGRAMME_START_YEAR, Filters
+from chuangshu import deck, fmt, metrics, pdf, ui, widgets
+from chuangshu.filters import Filters
 
 WHOLE = "全街道（全部社区）"
 FONT_LABELS = {deck.FONT_NOTO: "Noto Sans CJK SC（思源黑体，与看板一致，推荐）",
@@ -26,26 +26,23 @@ def make_pptx(f: Filters, font: str, day: date) -> bytes:
 g = ui.page_header("汇报导出", "一键生成汇报用的幻灯片（16:9，图表可在 PowerPoint / WPS 中直接编辑数据）和同样内容的 PDF。"
                               "范围、年份和统计日默认取侧栏的筛选，可在下面单独调整；事项类别沿用侧栏。")
 communities, _ = ui.choices()
+limits = ui.bounds()
 options = communities if ui.scope() else [WHOLE, *communities]  # a community account: its own only
 if "export_scope" not in st.session_state:
     st.session_state["export_scope"] = g.communities[0] if len(g.communities) == 1 else options[0]
-    st.session_state["export_as_of"] = g.as_of
+    widgets.set_date("export_as_of", g.as_of)
     st.session_state["export_years"] = (g.year_from, g.year_to)
 
-left, middle, right = st.columns([1.2, 1, 1.4])
+left, middle, right = st.columns([1.2, 1.3, 1.3])
 scope = left.selectbox("汇报范围", options, key="export_scope", help="选择一个社区时，所有数字只计该社区")
-as_of = middle.date_input("统计截至", key="export_as_of", min_value=date(PROGRAMME_START_YEAR, 8, 1),
-                          max_value=date.today(), format="YYYY-MM-DD")
-max_year = max(as_of.year, DEFAULT_AS_OF.year)
-if st.session_state["export_years"][1] > max_year:
-    st.session_state["export_years"] = (min(st.session_state["export_years"][0], max_year), max_year)
-years = right.slider("统计年份", PROGRAMME_START_YEAR, max_year, key="export_years",
-                     help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
-f = Filters(as_of=as_of, year_from=years[0], year_to=min(years[1], as_of.year),
+with middle:
+    as_of = widgets.date_select("统计截至", "export_as_of", limits.first, limits.last, g.as_of,
+                                help=f"可选 {fmt.date_cn(limits.first)} 至数据的最后一天 {fmt.date_cn(limits.last)}")
+with right:
+    years = widgets.year_range("统计年份", "export_years", limits.first_year, as_of.year, (g.year_from, g.year_to),
+                               help="受理、办结等流量指标只计此区间；在任人数等存量指标按区间末计")
+f = Filters(as_of=as_of, year_from=years[0], year_to=years[1],
             communities=() if scope == WHOLE else (scope,), categories=g.categories)
-if f.year_from > f.year_to:
-    f = Filters(as_of=as_of, year_from=f.year_to, year_to=f.year_to, communities=f.communities,
-                categories=f.categories)
 
 font = st.radio("幻灯片字体", list(FONT_LABELS), format_func=FONT_LABELS.get, horizontal=True, key="export_font")
 pdf_ok = pdf.available()
@@ -54,12 +51,12 @@ want_pdf = st.checkbox("同时生成 PDF（约需 5–10 秒）", value=pdf_ok, 
 if not pdf_ok:
     st.warning(pdf.MISSING_MESSAGE, icon=":material/picture_as_pdf:")
 
-st.caption(f"本次导出：{f.describe()}")
+st.caption(f"本次导出：{ui.describe(f)}")
 with st.expander("幻灯片目录", expanded=False):
     ranking = "本社区各小区受理事项" if f.communities else "各社区受理事项与每千户受理事项（前 15 名）"
     st.markdown("\n".join([
         "1. 封面：范围、统计区间、统计日",
-        "2. 数读：14 项核心指标（同比、逐年小图）与工作范围",
+        f"2. 数读：{len([k for k in metrics.headline_keys(f) if k in metrics.HEADLINE])} 项核心指标（同比、逐年小图）与工作范围",
         "3. 各类事项逐年受理（按类别堆叠）",
         "4. 每类事项一页：逐年受理与办结、办结率、用时、在办",
         f"5. {ranking}",
@@ -86,7 +83,7 @@ result = st.session_state.get(RESULT)
 if result and result["params"] == params:
     stem = deck.file_stem(f)
     size = len(result["pptx"]) / 1024
-    st.success(f"已生成：{scope}，{f.year_from}—{f.year_to}年，数据截至{fmt.date_cn(f.as_of)}。"
+    st.success(f"已生成：{scope}，{f.years_text()}，数据截至{fmt.date_cn(f.as_of)}。"
                f"PPTX 约 {size:,.0f} KB。", icon=":material/check_circle:")
     a, b, _ = st.columns([1, 1, 2])
     pptx, pdf_bytes = result["pptx"], result["pdf"]  # handed over only when clicked (chuangshu.downloads)

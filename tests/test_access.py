@@ -501,7 +501,9 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
 
 def _communities_in(frame: pd.DataFrame) -> set[str]:
     out: set[str] = set()
-    for col in ("community", "short_name"):
+    from chuangshu.fmt import COLUMNS  # chart downloads carry Chinese headers
+
+    for col in ("community", "short_name", COLUMNS["community"], COLUMNS["short_name"]):
         if col in frame.columns:
             out |= {str(v) for v in frame[col].dropna()}
     if frame.index.name == "community":

@@ -75,22 +75,30 @@ def years(f: Filters) -> list[int]:
     return list(range(f.year_from, f.end.year + 1))
 
 
+def year_labels(f: Filters) -> list[str]:
+    """The period labels the deck's year axes must show (these tests use month-end as-of dates)."""
+    out = [f"{y}年" for y in years(f)]
+    if f.end != date(f.end.year, 12, 31):
+        out[-1] = f"{f.end.year}年（1—{f.end.month}月）" if f.end.month > 1 else f"{f.end.year}年（1月）"
+    return out
+
+
 def expected_charts(cur, f: Filters) -> dict[str, tuple[list[str], dict[str, list[float]]]]:
     """What each chart must show, computed from the metric layer independently of the deck builder."""
     ys = years(f)
     out: dict[str, tuple[list[str], dict[str, list[float]]]] = {}
     head = metrics.headline(cur, f).set_index("key")
-    for key in metrics.HEADLINE:
+    for key in [k for k in metrics.HEADLINE if k in head.index]:  # a category filter drops other case cards
         spark = head.loc[key, "spark"]
         out[f"spark:{key}"] = ([str(i) for i in range(len(spark))], {"趋势": [float(v) for v in spark]})
     by_year = metrics.cases_by_year(cur, f)
     table = metrics.category_table(cur, f)
-    out["chart:trend:all"] = ([str(y) for y in ys], {
-        c: [float(by_year[(by_year["category"] == c) & (by_year["year"] == y)]["received"].sum()) for y in ys]
-        for c in table["category"]})
+    out["chart:trend:all"] = (year_labels(f), {
+        label: [float(by_year[(by_year["category"] == c) & (by_year["year"] == y)]["received"].sum()) for y in ys]
+        for c, label in zip(table["category"], table["label"])})
     for c in table["category"]:
         part = by_year[by_year["category"] == c]
-        out[f"chart:trend:{c}"] = ([str(y) for y in ys], {
+        out[f"chart:trend:{c}"] = (year_labels(f), {
             "受理": [float(part[part["year"] == y]["received"].sum()) for y in ys],
             "其中已办结": [float(part[part["year"] == y]["resolved"].sum()) for y in ys]})
     summary = metrics.volunteer_summary(cur, f)
@@ -120,7 +128,7 @@ def expected_charts(cur, f: Filters) -> dict[str, tuple[list[str], dict[str, lis
     out["chart:orgs:kinds"] = ([metrics.METRICS[metrics.ORG_METRIC[k]].label for k in kinds],
                                {"在册组织（个）": [float(head.loc[metrics.ORG_METRIC[k], "value"]) for k in kinds]})
     flows = metrics.organization_flows(cur, f)
-    out["chart:orgs:founded"] = ([str(y) for y in ys], {
+    out["chart:orgs:founded"] = (year_labels(f), {
         metrics.METRICS[metrics.ORG_METRIC[k]].label:
             [float(flows[(flows["kind"] == k) & (flows["year"] == y)]["founded"].sum()) for y in ys] for k in kinds})
     return out
@@ -266,7 +274,7 @@ def test_categories_and_years_follow_the_filters(cur) -> None:
     found = charts(prs)
     assert {n for n in found if n.startswith("chart:trend:")} == {"chart:trend:all", "chart:trend:邻里矛盾",
                                                                    "chart:trend:停车"}
-    assert categories_of(found["chart:trend:all"]) == ["2018", "2019", "2020"]
+    assert categories_of(found["chart:trend:all"]) == ["2018年", "2019年", "2020年"]
     expected = expected_charts(cur, f)
     for name in found:
         assert series_of(found[name]) == expected[name][1], name
@@ -283,7 +291,7 @@ def test_missing_values_become_blanks_not_errors(cur) -> None:
     prs = open_deck(data)
     texts = "\n".join(deck.slide_texts(data))
     assert "本期没有受理此类事项" in texts and fmt.DASH in texts
-    assert charts(prs)["chart:trend:all"].plots[0].categories[0] == "2011"
+    assert charts(prs)["chart:trend:all"].plots[0].categories[0] == "2011年"
 
 
 # --- the PDF -----------------------------------------------------------------------------------

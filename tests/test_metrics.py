@@ -21,7 +21,8 @@ FACTS = {  # published figures, cumulative as of 2022-06-30 (facts.md: "exact")
 def frames(cur) -> dict[str, pd.DataFrame]:
     """The public views as plain DataFrames: the independent side of every comparison."""
     return {v: cur.execute(f"SELECT * FROM {v}").df()
-            for v in ("cases", "volunteers", "organizations", "categories", "communities", "micro_projects")}
+            for v in ("cases", "volunteers", "organizations", "categories", "communities", "micro_projects",
+                      "compounds")}
 
 
 @pytest.mark.parametrize(("key", "expected"), FACTS.items())
@@ -149,3 +150,110 @@ def test_metric_docs_are_generated_from_the_registry() -> None:
 def test_every_metric_shown_has_a_definition_and_unit() -> None:
     for m in metrics.METRICS.values():
         assert m.label and m.unit and len(m.definition) > 10, m.key
+
+
+# --- totals-level rates against independent counts (each written from its 口径, not from the SQL) ------
+
+TOTALS_FILTERS = [
+    *FILTERS,
+    Filters(categories=("停车", "邻里矛盾")),
+    Filters(as_of=date(2021, 9, 15), year_from=2019, year_to=2021, communities=("夏北社区", "桂南社区"),
+            categories=("停车", "邻里矛盾")),
+    Filters(as_of=date(2012, 12, 31), year_from=2011, year_to=2012),  # before the first case
+]
+
+
+def _window(f: Filters) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return pd.Timestamp(f.start), pd.Timestamp(f.end)
+
+
+def _pct(num: float, den: float) -> float | None:
+    return None if not den else 100 * num / den
+
+
+def _repeats(cases: pd.DataFrame) -> pd.Series:
+    """Per case: an earlier case (or one of the same day) of the same compound and category at most 90 days before."""
+    c = cases[cases["compound"].notna()].copy()
+    c["day"] = pd.to_datetime(c["reported_on"])
+    c = c.sort_values(["community", "compound", "category", "day", "case_id"])
+    gap = c.groupby(["community", "compound", "category"])["day"].diff().dt.days
+    return (gap <= 90).reindex(cases.index, fill_value=False)
+
+
+@pytest.mark.parametrize("f", TOTALS_FILTERS, ids=lambda f: f.describe())
+def test_service_totals_equal_independent_counts(cur, frames, f: Filters) -> None:
+    totals = metrics.service_totals(cur, f)
+    cases = frames["cases"]
+    repeat = _repeats(cases)  # looks back across all the community's cases, not only the window's
+    if f.communities:
+        cases = cases[cases["community"].isin(f.communities)]
+    if f.categories:
+        cases = cases[cases["category"].isin(f.categories)]
+    start, end = _window(f)
+    rep, res = pd.to_datetime(cases["reported_on"]), pd.to_datetime(cases["resolved_on"])
+    fu = pd.to_datetime(cases["followed_up_on"])
+    received = (rep >= start) & (rep <= end)
+    resolved = (res >= start) & (res <= end)
+    sla = cases["category"].map(frames["categories"].set_index("category")["sla_days"])
+    disputes = resolved & (cases["category"] == "邻里矛盾")
+    followed = resolved & (fu <= end)
+    rated = followed & cases["satisfaction"].notna()
+    with_compound = received & cases["compound"].notna()
+    assert totals["received"] == received.sum()
+    assert totals["resolved"] == resolved.sum()
+    assert totals["open_backlog"] == ((rep <= end) & (res.isna() | (res > end))).sum()
+    expected = {
+        "resolution_rate": _pct((received & (res <= end)).sum(), received.sum()),
+        "on_time_rate": _pct((resolved & ((res - rep).dt.days <= sla)).sum(), resolved.sum()),
+        "mediation_success_rate": _pct((disputes & (cases["outcome"] == "成功")).sum(),
+                                       (disputes & cases["outcome"].notna()).sum()),
+        "follow_up_rate": _pct(followed.sum(), resolved.sum()),
+        "satisfaction_rate": _pct((rated & cases["satisfaction"].isin(["满意", "基本满意"])).sum(), rated.sum()),
+        "repeat_rate": _pct((with_compound & repeat.loc[cases.index]).sum(), with_compound.sum()),
+    }
+    for key, value in expected.items():
+        assert totals[key] == pytest.approx(value), key
+
+
+def test_repeat_rate_excludes_cases_without_a_compound_at_the_totals_level_too(cur, frames) -> None:
+    totals = metrics.service_totals(cur, Filters())
+    table = metrics.category_table(cur, Filters())
+    assert totals["repeat_rate"] == pytest.approx(100 * table["repeats"].sum() / table["repeat_base"].sum())
+    all_received = 100 * table["repeats"].sum() / table["received"].sum()
+    assert totals["repeat_rate"] > all_received  # 19.7 % on the sample, not the 17.4 % of all cases
+
+
+@pytest.mark.parametrize("f", TOTALS_FILTERS, ids=lambda f: f.describe())
+def test_project_and_team_totals_equal_independent_counts(cur, frames, f: Filters) -> None:
+    start, end = _window(f)
+    mp = frames["micro_projects"]
+    vols = frames["volunteers"]
+    if f.communities:
+        mp = mp[mp["community"].isin(f.communities)]
+        vols = vols[vols["community"].isin(f.communities)]
+    applied = mp[(pd.to_datetime(mp["applied_on"]) >= start) & (pd.to_datetime(mp["applied_on"]) <= end)]
+    funded = applied[applied["is_funded"].astype(bool)]
+    done = funded[pd.to_datetime(funded["completed_on"]) <= end]
+    totals = metrics.micro_project_totals(cur, f)
+    assert totals["applications"] == len(applied)
+    assert totals["approval_rate"] == pytest.approx(_pct(len(funded), len(applied)))
+    assert totals["completion_rate"] == pytest.approx(_pct(len(done), len(funded)))
+    assert totals["funds_granted"] == pytest.approx(float(funded["amount_yuan"].astype(float).sum()) / 10000)
+
+    summary = metrics.volunteer_summary(cur, f)
+    active = _active(vols, "appointed_on", "left_on", f.end)
+    people = active["person_id"].nunique()
+    party = active.loc[active["is_party_member"].astype(bool), "person_id"].nunique()
+    assert summary["total"] == people
+    assert summary["party_share"] == pytest.approx(_pct(party, people))
+    heads = (active[(active["role"] == "楼长") & active["compound"].notna()]
+             .groupby(["community", "compound"])["person_id"].nunique().rename("heads").reset_index())
+    compounds = frames["compounds"]
+    heads = heads.merge(compounds[compounds["kind"] == "小区"], on=["community", "compound"])
+    with_heads = heads[heads["heads"] > 0]
+    expected = round(with_heads["heads"].sum() / len(with_heads), 1) if len(with_heads) else None
+    assert summary["compounds_with_heads"] == len(with_heads)
+    assert summary["heads_per_compound"] == pytest.approx(expected)
+    known = with_heads[with_heads["households"].fillna(0) > 0]
+    per_100 = round(100 * known["heads"].sum() / known["households"].sum(), 2) if len(known) else None
+    assert summary["heads_per_100_households"] == pytest.approx(per_100)

@@ -156,6 +156,25 @@ def test_save_a_query_from_the_page(app):
     assert any("已保存" in s.value for s in at.success)
 
 
+def test_the_quick_chart_speaks_chinese_and_wears_the_dashboard_colours(app):
+    """Dates as 2021年 (never 'Jan 2021'), counts as 1万 (never 10k), the dashboard's palette."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from edge_text import forbidden, plotly_texts
+
+    at = app.run()
+    at.selectbox(key="example_pick").select("monthly_flow").run()
+    assert not at.exception and not at.error
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    xaxis, yaxis = spec["layout"]["xaxis"], spec["layout"]["yaxis"]
+    assert xaxis["tickformat"] in ("%Y年", "%Y年%-m月") and xaxis["hoverformat"] == "%Y年%-m月%-d日"
+    assert yaxis["tickmode"] == "array" and all(not t.endswith("k") for t in yaxis["ticktext"])
+    assert spec["layout"]["template"]["layout"]["font"]["family"].startswith("Noto Sans CJK SC")
+    assert not forbidden(list(plotly_texts(at.get("plotly_chart")[0].proto.spec)))
+
+
 # --------------------------------------------------------------------------- owners and plain-text descriptions
 
 PASSWORD = "correct-horse-1"

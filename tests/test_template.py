@@ -284,7 +284,7 @@ def test_a_clerk_downloads_fills_and_uploads_a_template_in_a_real_browser(app_ur
     """数据上报 in chromium: download the 组织名册 template for 同德社区, fill two rows, preview: zero rejects."""
     from playwright.sync_api import expect
 
-    from test_browser import ARTIFACTS, assert_no_error, wait_idle
+    from test_browser import ARTIFACTS, assert_no_error, choose, wait_idle
 
     page.set_viewport_size({"width": 1440, "height": 1400})
     page.goto(f"{app_url}/intake")
@@ -294,9 +294,8 @@ def test_a_clerk_downloads_fills_and_uploads_a_template_in_a_real_browser(app_ur
     for label, text, option in (("台账", "组织", "组织名册"), ("社区", "同德", COMMUNITY)):
         box = main.get_by_test_id("stSelectbox").filter(has_text=label).first
         expect(box).to_be_visible()
-        box.click()
-        page.keyboard.type(text)
-        page.get_by_role("option", name=option, exact=True).click()
+        choose(page, box, text, option)
+        expect(box.get_by_role("combobox")).to_have_value(option)
         wait_idle(page)
     page.screenshot(path=str(ARTIFACTS / "intake-template.png"), full_page=True)
     button = page.get_by_role("button", name="下载台账模板")

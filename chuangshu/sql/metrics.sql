@@ -83,7 +83,7 @@ WHERE len($categories) = 0 OR list_contains($categories, k.category)
 ORDER BY k.sort_order;
 
 -- name: backlog_ageing
-SELECT category,
+SELECT o.category, k.label,
        CASE WHEN age <= 30 THEN '30天以内' WHEN age <= 90 THEN '31–90天' WHEN age <= 180 THEN '91–180天'
             WHEN age <= 365 THEN '181–365天' ELSE '一年以上' END AS bucket,
        CASE WHEN age <= 30 THEN 1 WHEN age <= 90 THEN 2 WHEN age <= 180 THEN 3
@@ -92,8 +92,9 @@ SELECT category,
 FROM (SELECT category, $end - reported_on AS age, n FROM agg_case_open
       WHERE open_until > $end AND reported_on <= $end
         AND (len($communities) = 0 OR list_contains($communities, community))
-        AND (len($categories) = 0 OR list_contains($categories, category)))
-GROUP BY ALL ORDER BY bucket_order, category;
+        AND (len($categories) = 0 OR list_contains($categories, category))) o
+LEFT JOIN categories k USING (category)
+GROUP BY o.category, k.label, k.sort_order, bucket, bucket_order ORDER BY bucket_order, k.sort_order;
 
 -- name: cases_by_year
 WITH rep AS (
@@ -109,8 +110,9 @@ WITH rep AS (
       AND (len($categories) = 0 OR list_contains($categories, category))
     GROUP BY ALL
 )
-SELECT year, category, received::BIGINT AS received, coalesce(resolved, 0)::BIGINT AS resolved
-FROM rep LEFT JOIN res USING (year, category) ORDER BY ALL;
+SELECT year, category, k.label, k.sort_order, received::BIGINT AS received, coalesce(resolved, 0)::BIGINT AS resolved
+FROM rep LEFT JOIN res USING (year, category) LEFT JOIN categories k USING (category)
+ORDER BY year, k.sort_order, category;
 
 -- name: cases_by_month
 WITH rep AS (
@@ -166,12 +168,13 @@ WHERE len($communities) = 0 OR list_contains($communities, m.community)
 ORDER BY received DESC, m.community;
 
 -- name: community_category_matrix
-SELECT community, category, sum(received)::BIGINT AS received
-FROM case_reported_rows($end, $end)
-WHERE day BETWEEN $start AND $end
-  AND (len($communities) = 0 OR list_contains($communities, community))
-  AND (len($categories) = 0 OR list_contains($categories, category))
-GROUP BY ALL ORDER BY ALL;
+-- Received per community and category, with the category's full name and canonical order.
+SELECT r.community, r.category, k.label, k.sort_order, sum(r.received)::BIGINT AS received
+FROM case_reported_rows($end, $end) r LEFT JOIN categories k USING (category)
+WHERE r.day BETWEEN $start AND $end
+  AND (len($communities) = 0 OR list_contains($communities, r.community))
+  AND (len($categories) = 0 OR list_contains($categories, r.category))
+GROUP BY ALL ORDER BY r.community, k.sort_order;
 
 -- name: compound_cases
 WITH c AS (
@@ -190,7 +193,8 @@ WHERE coalesce(c.received, 0) > 0 OR c.open_backlog > 0
 ORDER BY received DESC, compound;
 
 -- name: case_list
-SELECT case_id, compound, category, reported_on, resolved_on,
+SELECT case_id, compound, category, (SELECT label FROM categories k WHERE k.category = cases.category) AS label,
+       reported_on, resolved_on,
        CASE WHEN resolved_on IS NULL OR resolved_on > $end THEN '办理中' ELSE '已办结' END AS status,
        handled_by, outcome, followed_up_on, satisfaction, description, source_file, source_row
 FROM cases
@@ -203,8 +207,9 @@ ORDER BY reported_on DESC, case_id
 LIMIT 2000;
 
 -- name: repeat_cases
--- Repeats are flagged per case when the marts are built (agg_case_reported.repeats).
-SELECT category, sum(with_compound) FILTER (WHERE day >= $start)::BIGINT AS received,
+-- Repeats are flagged per case when the marts are built (agg_case_reported.repeats); the
+-- denominator ("received") is the cases with a compound: a case without one cannot repeat.
+SELECT category, coalesce(sum(with_compound) FILTER (WHERE day >= $start), 0)::BIGINT AS received,
        coalesce(sum(repeats) FILTER (WHERE day >= $start), 0)::BIGINT AS repeats
 FROM case_reported_rows($end, $end)
 WHERE day <= $end
@@ -263,7 +268,7 @@ ORDER BY ALL;
 -- name: organization_flows
 SELECT year(day) AS year, kind, sum(founded)::INTEGER AS founded, sum(dissolved)::INTEGER AS dissolved
 FROM agg_organization_flows
-WHERE day <= $end AND (len($communities) = 0 OR list_contains($communities, community))
+WHERE day BETWEEN $start AND $end AND (len($communities) = 0 OR list_contains($communities, community))
 GROUP BY ALL ORDER BY ALL;
 
 -- name: micro_projects_by_year
@@ -304,15 +309,19 @@ WHERE day BETWEEN $start AND $end
 GROUP BY ALL ORDER BY ALL;
 
 -- name: community_profile
+-- Every community (for the median and the rank); case figures follow the category filter.
 WITH rep AS (
     SELECT community, sum(received) AS received FROM case_reported_rows($end, $end)
-    WHERE day BETWEEN $start AND $end GROUP BY community
+    WHERE day BETWEEN $start AND $end AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY community
 ), res AS (
     SELECT community, sum(resolved) AS received_resolved FROM case_resolved_rows($end, $end)
-    WHERE day <= $end AND reported_month >= $start GROUP BY community
+    WHERE day <= $end AND reported_month >= $start AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY community
 ), hist AS (
     SELECT community, days, sum(n) AS n FROM case_duration_rows($end, $end)
-    WHERE day BETWEEN $start AND $end GROUP BY community, days
+    WHERE day BETWEEN $start AND $end AND (len($categories) = 0 OR list_contains($categories, category))
+    GROUP BY community, days
 ), cum AS (
     SELECT community, days, sum(n) OVER (PARTITION BY community ORDER BY days) AS upto,
            sum(n) OVER (PARTITION BY community) AS total
@@ -448,3 +457,14 @@ SELECT 'heads', NULL, snap, NULL, n::BIGINT, NULL FROM hs WHERE n > 0
 UNION ALL
 SELECT 'communities', NULL, NULL, NULL, count(*), NULL
 FROM communities WHERE len($communities) = 0 OR list_contains($communities, community);
+
+-- name: data_span
+-- The first and last day of the loaded records (main dates of every ledger, read from the marts):
+-- the as-of date and year filters are bounded by it. NULLs when nothing is loaded.
+SELECT least((SELECT min(day) FROM agg_case_reported), (SELECT min(day) FROM agg_volunteer_stock),
+             (SELECT min(appointed_on) FROM agg_volunteer_multi), (SELECT min(day) FROM agg_organization_stock),
+             (SELECT min(day) FROM agg_activities), (SELECT min(applied_on) FROM micro_projects)) AS first_day,
+       (SELECT max(latest) FROM agg_latest) AS last_day;
+
+-- name: category_labels
+SELECT category, label FROM categories ORDER BY sort_order;
