@@ -457,9 +457,9 @@ def view_assessment(f: Filters) -> str:
         lists = []
         for direction, label in (("up", "上升最多"), ("down", "下降最多")):
             part = league.movers[league.movers["direction"] == direction]
-            lines = "<br>".join(f"{html.escape(m.short_name)}　<b>{html.escape(m.change_label)}</b>　第 {int(m.rank)} 名"
-                                for m in part.itertuples()) or "（无）"
-            lists.append(f'<div class="bs-scope">{label}<br>{lines}</div>')
+            lines = "".join(f'<div class="r"><span>{html.escape(m.short_name)}</span><b>{html.escape(m.change_label)}</b>'
+                            f'<span>第 {int(m.rank)} 名</span></div>' for m in part.itertuples()) or "<div>（无）</div>"
+            lists.append(f'<div class="bs-scope"><div class="h">{label}</div>{lines}</div>')  # one line per mover
         grid(lists, 2)
     return (f"{league.span.label}；名次变化与{league.previous.label}比较；受理少于 {league.min_cases} 件的社区样本不足，"
             "不排名")
