@@ -1,31 +1,40 @@
-"""ETL benchmark: the bundled sample, and a 1,000,000-row case ledger against DuckDB and pandas.
+"""ETL benchmark: the bundled sample against its reading floor, and a 1,000,000-row case ledger
+against DuckDB's own reader and pandas, every ratio from interleaved rounds (bench/pairs.py).
 
-    python -m bench.etl_bench                 # everything (a few minutes on 2 cores)
+    python -m bench.etl_bench                 # everything, 5 rounds (a few minutes on 2 cores)
     python -m bench.etl_bench --rows 200000   # smaller big case
-    python -m bench.etl_bench --profile       # also cProfile our load of the big CSV
+    python -m bench.etl_bench --rounds 7      # more rounds
+    python -m bench.etl_bench --profile       # also cProfile our load of the big CSV (one extra run)
 
-Each measured step runs in a fresh interpreter (multiprocessing "spawn"), so its peak RSS is
-its own, imports included; the time is taken around the work only. The big CSV is written once
-(vectorised with numpy/pandas) under bench/out/ (git-ignored) and reused by every contender.
-Results are printed as a Markdown table for docs/benchmarks.md.
+Each run is a fresh interpreter (multiprocessing "spawn"), so its peak RSS is its own, imports
+included; the time is taken around the work only. Every round runs every contender once, in an
+order that rotates from round to round, and each contender's ratio is taken against the
+reference of the same round; the median of the per-round ratios and their spread are reported
+with the load average at the start of each round. The big CSV is written once (vectorised with
+numpy/pandas) under bench/out/ (git-ignored) and reused by every contender. Results are printed
+as a Markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import platform
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.pairs import load_text, rounds, run_job, text
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 HEADER = ["事项编号", "社区", "小区", "类别", "登记日期", "办结日期", "处理力量", "事项描述", "处理结果",
           "回访日期", "满意度", "备注"]
+TARGETS = {"sample": 0.3, "big": 0.5}  # sample: ours / reading floor; big: ours / DuckDB read_csv
+ETL_START, ETL_END = "<!-- bench:etl:start -->", "<!-- bench:etl:end -->"
 
 
 # ------------------------------------------------------------------ the big ledger
@@ -128,7 +137,7 @@ def job_ours(csv_path: str, db_path: str, profile: str | None = None, skip_marts
     if skip_marts:  # the loader alone: marts.build (etl/sql/marts.sql) replaced by a no-op in this process
         from etl import marts
 
-        marts.build = lambda con: None
+        marts.build = lambda con, full=False: None
 
     # warm-up on the first lines (imports, reference data, schema), then the real thing
     tiny = Path(db_path).with_name("warm.csv")
@@ -137,6 +146,7 @@ def job_ours(csv_path: str, db_path: str, profile: str | None = None, skip_marts
     load_files([tiny], Path(db_path).with_name("warm.duckdb"), limits=None)
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
+    cpu = time.process_time()
     if profile:
         import cProfile
 
@@ -146,8 +156,9 @@ def job_ours(csv_path: str, db_path: str, profile: str | None = None, skip_marts
     else:
         report = load_files([Path(csv_path)], Path(db_path), limits=None)  # 166 MB: past the intake limits
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     totals = report.totals()
-    return {"seconds": seconds, "rows": totals["rows_read"], "loaded": totals["new"],
+    return {"seconds": seconds, "cpu": cpu, "rows": totals["rows_read"], "loaded": totals["new"],
             "rejected": totals["rejected"], "rss_mb": _peak_rss_mb()}
 
 
@@ -156,13 +167,15 @@ def job_duckdb(csv_path: str, db_path: str, profile: str | None = None) -> dict:
 
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
+    cpu = time.process_time()
     con = duckdb.connect(db_path)
     con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv_path}')")
     con.execute("CHECKPOINT")
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
-    return {"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": rows,
+            "rss_mb": _peak_rss_mb()}
 
 
 def job_pandas(csv_path: str, db_path: str, profile: str | None = None) -> dict:
@@ -171,6 +184,7 @@ def job_pandas(csv_path: str, db_path: str, profile: str | None = None) -> dict:
 
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
+    cpu = time.process_time()
     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     unparsed = 0
     for col in ("登记日期", "办结日期", "回访日期"):
@@ -182,7 +196,8 @@ def job_pandas(csv_path: str, db_path: str, profile: str | None = None) -> dict:
     con.execute("CREATE TABLE t AS SELECT * FROM frame")
     con.execute("CHECKPOINT")
     con.close()
-    return {"seconds": time.perf_counter() - started, "rows": len(frame), "unparsed_dates": unparsed,
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": len(frame),
+            "unparsed_dates": unparsed,
             "rss_mb": _peak_rss_mb()}
 
 
@@ -195,29 +210,55 @@ def job_sample(sample_dir: str, db_path: str, profile: str | None = None) -> dic
     load_files(files[:1], Path(db_path))  # warm-up
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
+    cpu = time.process_time()
     report = load_files(files, Path(db_path))
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     totals = report.totals()
-    return {"seconds": seconds, "rows": totals["rows_read"], "files": len(report.files),
+    return {"seconds": seconds, "cpu": cpu, "rows": totals["rows_read"], "files": len(report.files),
             "loaded": totals["new"], "rejected": totals["rejected"], "rss_mb": _peak_rss_mb()}
 
 
-def run_job(job, *args) -> dict:
-    """Run one contender in a fresh interpreter and return its measurements."""
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        return pool.apply(job, args)
+def job_sample_floor(sample_dir: str, db_path: str, profile: str | None = None) -> dict:
+    """The reading floor of the sample: every workbook sheet read by python-calamine into a grid
+    (what our reader starts from) and every CSV read by DuckDB's read_csv into a table of a file
+    database (UTF-8, or byte for byte as Latin-1 when it is GBK: the same amount of work), checkpointed."""
+    import duckdb
+    import python_calamine as calamine
 
+    from etl.extract import ledger_files
 
-def best_of(n: int, job, *args) -> dict:
-    return _best([run_job(job, *args) for _ in range(n)])
-
-
-def _best(runs: list[dict]) -> dict:
-    best = dict(min(runs, key=lambda r: r["seconds"]))
-    best["all_seconds"] = [round(r["seconds"], 3) for r in runs]
-    best["rss_mb"] = max(r["rss_mb"] for r in runs)
-    return best
+    files = ledger_files([Path(sample_dir)])
+    warm = next(p for p in files if p.suffix == ".xlsx")  # warm-up: the first workbook, and DuckDB itself
+    calamine.CalamineWorkbook.from_path(str(warm)).get_sheet_by_name(
+        calamine.CalamineWorkbook.from_path(str(warm)).sheet_names[0]).to_python()
+    duckdb.connect().close()
+    Path(db_path).unlink(missing_ok=True)
+    started = time.perf_counter()
+    cpu = time.process_time()
+    con = duckdb.connect(db_path)
+    con.execute("SET enable_progress_bar = false")
+    cells = 0
+    for i, path in enumerate(files):
+        if path.suffix.lower() == ".csv":
+            try:
+                path.read_bytes().decode("utf-8")
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                encoding = "latin-1"
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv(?, encoding = '{encoding}', all_varchar = true, "
+                        "header = false, null_padding = true)", [str(path)])
+            cells += con.execute(f"SELECT count(*) FROM t{i}").fetchone()[0]
+        else:
+            workbook = calamine.CalamineWorkbook.from_path(str(path))
+            for name in workbook.sheet_names:
+                cells += len(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    con.execute("CHECKPOINT")
+    con.close()
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    Path(db_path).unlink(missing_ok=True)
+    return {"seconds": seconds, "cpu": cpu, "rows": cells, "files": len(files), "rss_mb": _peak_rss_mb()}
 
 
 # ------------------------------------------------------------------ report
@@ -241,78 +282,119 @@ def machine() -> str:
             f"duckdb {duckdb.__version__}")
 
 
+def sample_rounds(sample: Path, work: Path, count: int) -> dict:
+    """Interleaved rounds of our load of the sample and its reading floor."""
+    return rounds({"floor": (job_sample_floor, (str(sample), str(work / "floor.duckdb"))),
+                   "ours": (job_sample, (str(sample), str(work / "sample.duckdb")))},
+                  reference="floor", count=count, rate=lambda r: 1 / r["seconds"])
+
+
+def big_rounds(csv_path: Path, work: Path, count: int) -> dict:
+    """Interleaved rounds of the four contenders on the big case CSV."""
+    db = str(work / "big.duckdb")
+    return rounds({"duck": (job_duckdb, (str(csv_path), db)), "pandas": (job_pandas, (str(csv_path), db)),
+                   "ours": (job_ours, (str(csv_path), db)), "loader": (job_ours, (str(csv_path), db, None, True))},
+                  reference="duck", count=count)
+
+
+def _med(result: dict, name: str, key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in result["runs"][name])
+
+
+def sample_lines(r: dict, generated: float) -> list[str]:
+    ours, floor = r["runs"]["ours"][0], r["runs"]["floor"][0]
+    return [
+        "| Sample (216 ledgers, 593 sheets) | Median time | Ours / floor (median, spread) | CPU time | "
+        "Ours / floor in CPU time | Peak RSS | Notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
+        f"| reading floor: python-calamine grids + DuckDB `read_csv` of the CSVs | {_med(r, 'floor'):.2f} s | 1.00 | "
+        f"{_med(r, 'floor', 'cpu'):.2f} s | 1.00 | "
+        f"{max(x['rss_mb'] for x in r['runs']['floor']):.0f} MiB | {floor['rows']:,} rows read |",
+        f"| **ours: `load_files`** (limits, validation, ids, marts, atomic publish) | {_med(r, 'ours'):.2f} s | "
+        f"**{text(r['ratios']['ours'])}** | {_med(r, 'ours', 'cpu'):.2f} s | {text(r['cpu_ratios']['ours'])} | "
+        f"{max(x['rss_mb'] for x in r['runs']['ours']):.0f} MiB | "
+        f"{ours['loaded']:,} rows loaded, {ours['rejected']} rejected; sample generated in {generated:.1f} s |",
+        "", f"Load average at the start of the rounds: {load_text(r)}. Target: ≥ {TARGETS['sample']}.",
+    ]
+
+
+def big_lines(r: dict, rows: int, size: float) -> list[str]:
+    notes = {"duck": "types sniffed, dates not understood",
+             "pandas": f"{r['runs']['pandas'][0]['unparsed_dates']:,} non-ISO dates lost to NaT",
+             "ours": f"{r['runs']['ours'][0]['rejected']:,} rejected",
+             "loader": "marts replaced by a no-op in that process"}
+    names = {"duck": "DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)`",
+             "pandas": "pandas `read_csv` + `to_datetime` + DuckDB insert",
+             "ours": "**ours: `load_files`** (validate, normalise, ids, marts, publish)",
+             "loader": "ours without `marts.build` (the loader alone)"}
+    lines = [f"| {rows:,}-row case CSV ({size:.0f} MiB) | Median time | Rows/s | vs DuckDB (median, spread) "
+             "| CPU time | vs DuckDB in CPU time | Peak RSS | Notes |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name in ("duck", "pandas", "ours", "loader"):
+        seconds = _med(r, name)
+        ratio = "1.00" if name == "duck" else text(r["ratios"][name])
+        cpu = "1.00" if name == "duck" else text(r["cpu_ratios"][name])
+        lines.append(f"| {names[name]} | {seconds:.2f} s | {rows / seconds:,.0f} | {ratio} | {_med(r, name, 'cpu'):.2f} s "
+                     f"| {cpu} | "
+                     f"{max(x['rss_mb'] for x in r['runs'][name]):,.0f} MiB | {notes[name]} |")
+    lines += ["", f"Load average at the start of the rounds: {load_text(r)}. Target for ours: ≥ {TARGETS['big']}."]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.etl_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each contender (the best is reported)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (each runs every contender once)")
     parser.add_argument("--skip-sample", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="cProfile our load of the big CSV")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile our load of the big CSV (an extra run)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--doc", action="store_true", help="also write the results into docs/benchmarks.md")
     args = parser.parse_args(argv)
     os.environ.setdefault("CHUANGSHU_SALT", "bench-salt")
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="etl-bench-", dir=args.out))
     print(f"机器：{machine()}；开始时负载 {os.getloadavg()[0]:.1f}", flush=True)
-    lines: list[str] = []
+    sections: list[list[str]] = []
     try:
         if not args.skip_sample:
-            try:
-                from etl.sample import generate
-            except ImportError:
-                print("etl.sample.generate 尚不可用，跳过示例数据计时", flush=True)
-            else:
-                sample = work / "sample"
-                started = time.perf_counter()
-                generate(sample)
-                gen = time.perf_counter() - started
-                r = best_of(args.repeat, job_sample, str(sample), str(work / "sample.duckdb"))
-                lines.append(f"| Sample ledgers: `load_files` of all {r['files']} files (generated in {gen:.1f} s) "
-                             f"| {r['rows']:,} | {r['seconds']:.2f} s | {r['rows'] / r['seconds']:,.0f} | – "
-                             f"| {r['rss_mb']:.0f} MiB | runs {r['all_seconds']}; {r['loaded']:,} rows loaded, "
-                             f"{r['rejected']} rejected |")
-                print(lines[-1], flush=True)
+            from etl.sample import generate
 
-        csv_path = args.out / f"cases_{args.rows}.csv"
-        if not csv_path.exists():
+            sample = work / "sample"
             started = time.perf_counter()
-            write_big_cases_csv(csv_path, args.rows)
-            print(f"已生成 {csv_path}（{csv_path.stat().st_size / 2**20:.0f} MiB，"
-                  f"{time.perf_counter() - started:.1f} s）", flush=True)
-        size = csv_path.stat().st_size / 2**20
-        db = str(work / "big.duckdb")
-        prof = str(work / "ours.prof") if args.profile else None
-        runs: dict[str, list[dict]] = {"duck": [], "pandas": [], "ours": [], "loader": []}
-        for _ in range(args.repeat):  # interleaved, so that a busy moment hits all contenders alike
-            runs["duck"].append(run_job(job_duckdb, str(csv_path), db))
-            runs["pandas"].append(run_job(job_pandas, str(csv_path), db))
-            runs["ours"].append(run_job(job_ours, str(csv_path), db, prof))
-            runs["loader"].append(run_job(job_ours, str(csv_path), db, None, True))
-        duck, pand, ours, loader = (_best(runs[k]) for k in ("duck", "pandas", "ours", "loader"))
-        duck_rate = duck["rows"] / duck["seconds"]
-        for name, r, note in [
-            ("DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)`", duck, "types sniffed, dates not understood"),
-            ("pandas `read_csv` + `to_datetime` + DuckDB insert", pand,
-             f"{pand['unparsed_dates']:,} non-ISO dates lost to NaT"),
-            ("ours: `load_files` (validate, normalise, publish)", ours,
-             f"{ours['rejected']:,} rejected"),
-            ("ours without `marts.build` (the loader alone)", loader, "marts replaced by a no-op"),
-        ]:
-            rate = r["rows"] / r["seconds"]
-            lines.append(f"| {args.rows:,}-row case CSV ({size:.0f} MiB): {name} | {r['rows']:,} | "
-                         f"{r['seconds']:.2f} s | {rate:,.0f} | {rate / duck_rate:.2f} | {r['rss_mb']:.0f} MiB | "
-                         f"runs {r['all_seconds']}; {note} |")
-            print(lines[-1], flush=True)
-        print("\n| Case | Rows | Time | Rows/s | vs DuckDB | Peak RSS | Notes |\n|---|---:|---:|---:|---:|---:|---|")
-        print("\n".join(lines))
-        ratio = (ours["rows"] / ours["seconds"]) / duck_rate
-        alone = (loader["rows"] / loader["seconds"]) / duck_rate
-        print(f"\n吞吐比（ours / DuckDB read_csv）：{ratio:.2f}（目标 ≥ 0.5）；不建 marts：{alone:.2f}；"
-              f"结束时负载 {os.getloadavg()[0]:.1f}")
-        if prof:
-            import pstats
+            generate(sample)
+            generated = time.perf_counter() - started
+            print("示例台账：ours 与读取下限（calamine + DuckDB read_csv）交替运行", flush=True)
+            sections.append(sample_lines(sample_rounds(sample, work, args.rounds), generated))
+        if not args.skip_big:
+            csv_path = args.out / f"cases_{args.rows}.csv"
+            if not csv_path.exists():
+                started = time.perf_counter()
+                write_big_cases_csv(csv_path, args.rows)
+                print(f"已生成 {csv_path}（{csv_path.stat().st_size / 2**20:.0f} MiB，"
+                      f"{time.perf_counter() - started:.1f} s）", flush=True)
+            size = csv_path.stat().st_size / 2**20
+            print(f"{args.rows:,} 行事项台账：DuckDB、pandas、ours、ours（不建 marts）交替运行", flush=True)
+            sections.append(big_lines(big_rounds(csv_path, work, args.rounds), args.rows, size))
+            if args.profile:
+                prof = str(work / "ours.prof")
+                run_job(job_ours, str(csv_path), str(work / "big.duckdb"), prof)
+                import pstats
 
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
-            pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+                pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+        print(f"\n机器：{machine()}；结束时负载 {os.getloadavg()[0]:.1f}\n")
+        for lines in sections:
+            print("\n".join(lines) + "\n")
+        if args.doc and sections:
+            from datetime import datetime
+
+            from bench.suite import write_doc
+
+            head = (f"Generated by `python -m bench.etl_bench {' '.join(argv or sys.argv[1:])}` on "
+                    f"{datetime.now():%Y-%m-%d %H:%M}. Machine: {machine()}.\n")
+            write_doc(head + "\n" + "\n\n".join("\n".join(lines) for lines in sections), ETL_START, ETL_END,
+                      "## ETL benchmark (generated)")
+            print("已写入 docs/benchmarks.md")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

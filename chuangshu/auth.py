@@ -7,7 +7,8 @@ Roles (each includes the one before):
 
 * ``viewer``  (查看者) — the dashboard pages, chart downloads, slides, big screen;
 * ``analyst`` (分析员) — plus ad-hoc SQL (即席查询);
-* ``admin``   (管理员) — plus ledger intake (数据上报) and data quality (数据质量).
+* ``admin``   (管理员) — plus ledger intake (数据上报), data quality (数据质量) and the 考核 targets
+  (目标设置).
 
 A user may also carry a ``community``: a community-scoped user sees only that community's
 rows everywhere (pages, SQL, exports, slides); see :mod:`chuangshu.scope`. Admins are the
@@ -49,10 +50,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "query": frozenset({"analyst", "admin"}),
     "intake": frozenset({"admin"}),
     "quality": frozenset({"admin"}),
+    "targets": frozenset({"admin"}),
 }
-PERMISSION_NAMES = {"view": "查看数据", "query": "即席查询", "intake": "数据上报", "quality": "数据质量"}
+PERMISSION_NAMES = {"view": "查看数据", "query": "即席查询", "intake": "数据上报", "quality": "数据质量",
+                    "targets": "目标设置"}
 # page url_path -> the permission the page needs (pages not listed need only "view")
-PAGE_PERMISSIONS: dict[str, str] = {"query": "query", "intake": "intake", "quality": "quality"}
+PAGE_PERMISSIONS: dict[str, str] = {"query": "query", "intake": "intake", "quality": "quality", "targets": "targets"}
 
 LOCAL_USERNAME = "local"
 LOCAL_DISPLAY_NAME = "本机用户"

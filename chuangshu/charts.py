@@ -99,6 +99,26 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
     return _layout(fig, title, x_title, y_title, dark, height)
 
 
+def index_bars(df: pd.DataFrame, title: str, *, dark: bool = False, height: int = 380) -> go.Figure:
+    """The 创熟指数 of ranked communities as horizontal bars, top-down in the frame's order (``short_name``,
+    ``index``, ``change_label``), each labelled with its value and rank change (107.5　↑3); a dotted
+    line at 100 marks "every metric exactly on target"."""
+    values = pd.to_numeric(df["index"], errors="coerce")
+    labels = [f"{fmt.metric_value(v, '', 'score')}　{c}" for v, c in zip(values, df["change_label"])]
+    fig = go.Figure(go.Bar(x=values, y=df["short_name"], orientation="h", marker={"color": BLUE}, text=labels,
+                           textposition="outside", cliponaxis=False, name="创熟指数",
+                           hovertemplate="%{y}：%{x:.1f} 分<extra></extra>"))
+    fig.add_vline(x=100, line_dash="dot", line_color=MUTED, annotation_text="100 = 恰好达到目标",
+                  annotation_position="top")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(showlegend=False)
+    if len(df):
+        top = max(120.0, float(values.max() if values.notna().any() else 0) * 1.25)  # room for the labels
+        value_axis(fig, top, "x")
+        fig.update_xaxes(range=[0, top])
+    return _layout(fig, title, "创熟指数（分）", None, dark, height)
+
+
 def _axis_order(values: pd.Series) -> list:
     """Category axis order: numbers (years) ascending, anything else as the frame lists it."""
     distinct = list(dict.fromkeys(values))

@@ -34,9 +34,10 @@ from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
-from chuangshu import fmt, metrics, theme
+from chuangshu import assessment, fmt, metrics, sharing, theme
 from etl import cellsafe
 from chuangshu.filters import Filters
+from chuangshu.targets import NO_OVERLAY, Overlay
 
 SOURCE = "来源：各社区上报台账（创熟台账库）"  # the same words as the dashboard's chart captions
 FONT_NOTO = "Noto Sans CJK SC"
@@ -57,6 +58,7 @@ MUTED = theme.MUTED.lstrip("#")
 GRID = theme.GRID.lstrip("#")
 ACCENT = theme.ACCENT.lstrip("#")
 CARD = "F4F6F8"
+STATUS_FILL = {k: v.lstrip("#") for k, v in assessment.BACKGROUND.items()}  # 考核 cells as on the page
 BLUE = "2F6690"
 GOLD_HEX = theme.GOLD.lstrip("#")
 
@@ -197,6 +199,9 @@ class _Deck:
     font: str = FONT_NOTO
     generated_on: date = field(default_factory=date.today)
     used: list[str] = field(default_factory=list)
+    overlay: Overlay = NO_OVERLAY  # administrators' target edits (chuangshu.targets)
+    compare: bool | None = None  # False on a community account's data (None: as the database says): no ranks
+    qr: tuple[str | None, str] = (None, "简报")  # (address, what it is) for the last slide's QR code
 
     def __post_init__(self) -> None:
         self.prs = Presentation()
@@ -211,6 +216,8 @@ class _Deck:
         self.year_labels = [p.label for p in periods]  # 2022年（1—6月） for a partial last year
         self.partial = next((i for i, p in enumerate(periods) if not p.complete), None)
         self.labels = metrics.category_labels(self.cur)
+        if self.compare is None:
+            self.compare = assessment.is_office(self.cur)
 
     # --- text -----------------------------------------------------------------------------------
 
@@ -716,6 +723,145 @@ class _Deck:
         for row in table.rows:
             row.height = Inches(row_h)
 
+    # --- 考核 and 预警 (chuangshu.assessment) -------------------------------------------------------
+
+    def grid(self, slide: Any, rows: list[list[str]], widths: Sequence[float], x: float, y: float, *,
+             name: str, size: float = 10, row_h: float = 0.24, fills: list[list[str | None]] | None = None) -> Any:
+        """A native table: the first row is the header; ``fills`` colours single cells (status)."""
+        shape = slide.shapes.add_table(len(rows), len(widths), Inches(x), Inches(y), Inches(sum(widths)),
+                                       Inches(row_h * len(rows)))
+        shape.name = name
+        table = shape.table
+        for j, wdt in enumerate(widths):
+            table.columns[j].width = Inches(wdt)
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                if i == 0:
+                    self._cell(table.cell(i, j), text, size, bold=True, color="FFFFFF", fill=BLUE)
+                else:
+                    fill = (fills[i - 1][j] if fills else None) or ("FFFFFF" if i % 2 else CARD)
+                    self._cell(table.cell(i, j), text, size, fill=fill, bold=j == 1 and i > 0)
+            table.rows[i].height = Inches(row_h)
+        return table
+
+    def assessment_slide(self) -> None:
+        """考核: the month's league table (rank, index, change, targets met) and the five biggest movers each way."""
+        league = assessment.league_table(self.cur, self.f, "month", self.overlay, compare=self.compare)
+        self.use("assessment_index", *league.metrics["metric"])
+        t = league.table
+        if not self.compare or self.community:
+            self._own_assessment_slide(league)
+            return
+        ranked = t.dropna(subset=["rank"]).sort_values(["rank", "community"])
+        up = league.movers[league.movers["direction"] == "up"]
+        if len(ranked):
+            title = f"{league.span.label}考核：{ranked['community'].iloc[0]}居首"
+            if len(up):
+                title += f"，{up['community'].iloc[0]}上升{int(up['change'].iloc[0])}名"
+        else:
+            title = f"{league.span.label}考核：本期没有可排名的社区"
+        unranked = int((t["community"] != assessment.SUBDISTRICT).sum()) - len(ranked)
+        s = self.slide(title, f"{self.scope} · 创熟指数 = 各指标得分（实际值 ÷ 目标，封顶）的加权平均 × 100；"
+                              f"名次变化与{league.previous.label}比较；受理少于 {league.min_cases} 件的 {unranked} 个社区"
+                              "样本不足，不排名；✓ 达标 △ 接近 ✗ 未达标")
+        keys = list(league.metrics["metric"])
+        rows = [[str(int(r["rank"])), r["community"], fmt.metric_value(r["index"], "", "score"), r["change_label"],
+                 f"{sum(r[f'{k}__status'] == 'met' for k in keys)} / {len(keys)}"] for _, r in ranked.iterrows()]
+        head = ["排名", "社区", "创熟指数", "变化", "达标项"]
+        widths = [0.55, 1.35, 0.9, 0.65, 0.75]
+        per = 23
+        halves = [rows[i:i + per] for i in range(0, min(len(rows), 2 * per), per)] or [[]]
+        for i, part in enumerate(halves):
+            self.grid(s, [head, *part], widths, LEFT + i * (sum(widths) + 0.25), CONTENT_TOP, name=f"table:league:{i}",
+                      size=9, row_h=0.215)
+        x = LEFT + 2 * (sum(widths) + 0.25) + 0.1
+        w = RIGHT - x
+        whole = t[t["community"] == assessment.SUBDISTRICT]
+        if len(whole):
+            r = whole.iloc[0]
+            change = ("" if fmt.missing(r["index"]) or fmt.missing(r["prev_index"])
+                      else f"比{league.previous.label} {float(r['index']) - float(r['prev_index']):+.1f} 分")
+            self.text(s, x, CONTENT_TOP, w, 0.3, "全街道创熟指数", 12, color=MUTED, name="assess:index-label")
+            self.text(s, x, CONTENT_TOP + 0.28, w, 0.5, fmt.metric_value(r["index"], "分", "score"), 24,
+                      bold=True, name="assess:index")
+            self.text(s, x, CONTENT_TOP + 0.78, w, 0.3, change, 11, color=MUTED, name="assess:index-change")
+        for j, (direction, label) in enumerate((("up", "上升最多"), ("down", "下降最多"))):
+            part = league.movers[league.movers["direction"] == direction]
+            y = CONTENT_TOP + 1.2 + j * 2.0
+            lines = [f"{r.community}　{r.change_label}（第 {int(r.rank)} 名）" for r in part.itertuples()] or ["（无）"]
+            self.text(s, x, y, w, 0.3, f"{label}（与{league.previous.label}相比）", 12, bold=True, name=f"assess:{direction}-title")
+            self.text(s, x, y + 0.32, w, 1.7, "\n".join(lines), 11, name=f"assess:{direction}", line_spacing=1.15)
+
+    def assessment_grid_slides(self) -> None:
+        """考核明细: the page's league table itself, one row per ranked community (the sub-district first) and one
+        column per metric, each cell its value with ✓/△/✗ on the page's colours; 23 rows a slide."""
+        league = assessment.league_table(self.cur, self.f, "month", self.overlay, compare=self.compare)
+        if not self.compare or self.community:
+            return  # one community: its own slide already lists every metric against its target
+        t = league.table
+        shown = t[(t["community"] == assessment.SUBDISTRICT) | t["rank"].notna()]
+        keys = list(league.metrics["metric"])
+        head = ["排名", "社区", "创熟指数", *[assessment.SHORT.get(k, metrics.METRICS[k].label) for k in keys]]
+        rows, fills = [], []
+        for _, r in shown.iterrows():
+            rank = fmt.DASH if fmt.missing(r["rank"]) else str(int(r["rank"]))
+            rows.append([rank, r["short_name"], fmt.metric_value(r["index"], "", "score"),
+                         *[assessment.cell_text(k, r[k], r[f"{k}__status"]) for k in keys]])
+            fills.append([None, None, None, *[STATUS_FILL.get(r[f"{k}__status"] or "") for k in keys]])
+        per = 23
+        parts = [(rows[i:i + per], fills[i:i + per]) for i in range(0, len(rows), per)] or [([], [])]
+        width = (RIGHT - LEFT - 0.5 - 0.9 - 0.75) / max(len(keys), 1)
+        unranked = int((t["community"] != assessment.SUBDISTRICT).sum() - t["rank"].notna().sum())
+        for i, (part, fill) in enumerate(parts):
+            more = f"（{i + 1}/{len(parts)}）" if len(parts) > 1 else ""
+            s = self.slide(f"{league.span.label}考核明细{more}：逐项对照目标",
+                           f"{self.scope} · 同「考核」页：✓ 达标 △ 接近（达到目标的 {league.amber:.0%} 以上）✗ 未达标 · 未评；"
+                           f"按排名，样本不足、不排名的 {unranked} 个社区未列出")
+            self.grid(s, [head, *part], [0.5, 0.9, 0.75, *[width] * len(keys)], LEFT, CONTENT_TOP,
+                      name=f"table:league-grid:{i}", size=8, row_h=0.215, fills=fill)
+
+    def _own_assessment_slide(self, league: assessment.League) -> None:
+        """One community's 考核 slide: its figures against their targets; its rank for the office's deck."""
+        mine = league.table[league.table["community"] != assessment.SUBDISTRICT]
+        community = mine["community"].iloc[0] if len(mine) else self.scope
+        cells = league.cells[league.cells["community"] == community].merge(league.metrics[["metric", "label"]],
+                                                                           on="metric")
+        met = int((cells["status"] == "met").sum())
+        title = f"{league.span.label}考核：{community}达标 {met} / {len(cells)} 项"
+        if self.compare and len(mine):
+            r = mine.iloc[0]
+            rank = (f"第 {int(r['rank'])} / {league.ranked_of} 名（{r['change_label']}），创熟指数 "
+                    f"{fmt.metric_value(r['index'], '分', 'score')}" if not fmt.missing(r["rank"]) else r["why"])
+            note = f"{community} · {rank} · 名次在全部社区之间计算，与{league.previous.label}比较"
+        else:
+            note = f"{community} · 各指标与目标的对照（排名与创熟指数仅街道办账号的汇报包含）"
+        s = self.slide(title, note + "；✓ 达标 △ 接近 ✗ 未达标")
+        rows = [["指标", "本期", "目标", "状态"]]
+        fills = []
+        for c in cells.itertuples(index=False):
+            m = metrics.METRICS[c.metric]
+            rows.append([c.label, fmt.metric_value(c.value, m.unit, m.kind), assessment.target_text(c.metric, c.target),
+                         assessment.status_text(c.status)])
+            fills.append([None, None, None, STATUS_FILL.get(c.status or "")])
+        self.grid(s, rows, [3.2, 2.0, 2.6, 1.6], LEFT, CONTENT_TOP, name="table:own", size=12, row_h=0.4, fills=fills)
+
+    def alerts_slide(self) -> None:
+        """预警: how many warnings fire at the as-of date, by rule, and the most urgent ones."""
+        found = assessment.alerts(self.cur, self.f, self.overlay, compare=self.compare)
+        self.use("alerts")
+        by_rule = found.groupby("title", sort=False).size() if len(found) else pd.Series(dtype="int64")
+        title = (f"预警：{len(found):,} 条，其中{by_rule.index[0]} {int(by_rule.iloc[0])} 条" if len(found)
+                 else "预警：统计截至日没有触发预警")
+        s = self.slide(title, f"{self.scope} · 截至{fmt.date_cn(self.f.as_of)} · "
+                              + ("；".join(f"{k} {v} 条" for k, v in by_rule.items()) or "各项预警规则均未触发")
+                              + " · 规则与阈值见「考核」页的考核口径")
+        if found.empty:
+            return
+        top = found.groupby("title", sort=False).head(4).head(18)
+        rows = [["规则", "对象", "阈值", "数值"]] + [[r.title, r.where, r.threshold, r.value] for r in top.itertuples()]
+        self.grid(s, rows, [1.3, 2.6, 2.4, RIGHT - LEFT - 6.3], LEFT, CONTENT_TOP, name="table:alerts", size=10,
+                  row_h=0.27)
+
     def _cell(self, cell: Any, text: str, size: float, *, bold: bool = False, color: str = INK,
               fill: str = "FFFFFF") -> None:
         cell.fill.solid()
@@ -751,6 +897,28 @@ class _Deck:
                 self.run(p, f"{m.label}（{m.unit}）", 12, bold=True)
                 self.run(p, f"：{m.definition}", 12, color=INK)
 
+    def closing_slide(self) -> None:
+        """The last slide: a QR code for the phones in the room (the briefing or the phone view), or how
+        to get one when no public address is set (chuangshu/sharing.py)."""
+        address, what = self.qr
+        if address is None:
+            s = self.slide("扫码阅读", "会后可在手机上查看本材料的数字")
+            self.text(s, LEFT, CONTENT_TOP + 0.4, RIGHT - LEFT, 1.6, sharing.MISSING_URL_NOTE, 16, color=MUTED,
+                      name="qr-missing")
+            return
+        s = self.slide(f"扫码查看{what}", "用手机扫码打开；与本材料同一口径，数据每次载入后自动更新")
+        side = 4.2
+        top = CONTENT_TOP + (CONTENT_BOTTOM - CONTENT_TOP - side) / 2
+        picture = s.shapes.add_picture(io.BytesIO(sharing.qr_png(address)), Inches(LEFT + 0.4), Inches(top),
+                                       Inches(side), Inches(side))
+        picture.name = "qr-code"
+        x = LEFT + side + 1.2
+        self.text(s, x, top + 0.5, RIGHT - x, 0.7, f"用手机扫码，查看{what}", 28, bold=True, name="qr-title")
+        self.text(s, x, top + 1.4, RIGHT - x, 0.9, address, 16, color=BLUE, name="qr-address")
+        self.text(s, x, top + 2.35, RIGHT - x, 1.2,
+                  f"数据截至{fmt.date_cn(self.f.as_of)}" + ("；示例数据，仅用于演示" if self.sample else ""), 14,
+                  color=MUTED, name="qr-note")
+
     def _period_note(self, extra: str) -> str:
         note = f"{self.scope} · {self.f.years_text()}"
         if self.partial is not None:
@@ -767,10 +935,14 @@ class _Deck:
         for row in table.to_dict("records"):
             self.category_slide(row, by_year)
         self.ranking_slide()
+        self.assessment_slide()
+        self.assessment_grid_slides()
+        self.alerts_slide()
         self.teams_slide()
         self.organisations_slide()
         self.milestones_slide()
         self.definitions_slides()
+        self.closing_slide()  # keep last: the QR code for the room
         self.footers()
         out = io.BytesIO()
         self.prs.save(out)
@@ -779,11 +951,18 @@ class _Deck:
 
 
 def build(cur: duckdb.DuckDBPyConnection, f: Filters, *, font: str = FONT_NOTO,
-          generated_on: date | None = None) -> bytes:
-    """The deck for ``f`` (a one-community deck when f names exactly one community) as .pptx bytes."""
+          generated_on: date | None = None, overlay: Overlay = NO_OVERLAY, compare: bool | None = None,
+          qr: tuple[str | None, str] | None = None) -> bytes:
+    """The deck for ``f`` (a one-community deck when f names exactly one community) as .pptx bytes.
+
+    ``overlay``: the administrators' target edits (chuangshu.targets.load()); on a community account's
+    data (``compare=False``, found out from the database when None) the 考核 slide shows its own figures
+    against their targets, without ranks. ``qr`` is the last slide's QR code target, (address, what it
+    is), from :func:`chuangshu.sharing.target`; without an address the slide says how to set one."""
     if font not in FONTS:
         raise ValueError(f"font must be one of {FONTS}")
-    return _Deck(cur, f, font=font, generated_on=generated_on or date.today()).build()
+    return _Deck(cur, f, font=font, generated_on=generated_on or date.today(), overlay=overlay,
+                 compare=compare, qr=qr or (None, "简报")).build()
 
 
 def file_stem(f: Filters) -> str:

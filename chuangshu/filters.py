@@ -122,6 +122,72 @@ class Filters:
         return "；".join(parts)
 
 
+GRAINS: dict[str, str] = {"month": "月", "quarter": "季", "year": "年"}  # the 考核 periods, as the switch reads
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _add_months(first: date, months: int) -> date:
+    n = first.year * 12 + first.month - 1 + months
+    return date(n // 12, n % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A 考核 period: a month, quarter or year from its first day to ``end`` — its natural end, or the
+    as-of date when that falls inside it (then it is partial and labelled so: 2022年6月（截至15日））."""
+
+    grain: str
+    start: date
+    end: date
+
+    @property
+    def natural_end(self) -> date:
+        """The period's last day (31 March for the first quarter)."""
+        return _month_end(_add_months(self.start, _MONTHS[self.grain] - 1))
+
+    @property
+    def complete(self) -> bool:
+        return self.end == self.natural_end
+
+    @property
+    def months(self) -> float:
+        """Its length in months of 30.44 days (a per-month average over any period divides by this)."""
+        return ((self.end - self.start).days + 1) / (365.25 / 12)
+
+    @property
+    def label(self) -> str:
+        """2022年6月, 2022年第2季度, 2022年; partial: 2022年6月（截至15日）, 2022年第2季度（截至6月15日）, 2022年（1—6月）."""
+        end = None if self.complete else self.end
+        if self.grain == "month":
+            return fmt.month_label(self.start, end)
+        if self.grain == "quarter":
+            return fmt.quarter_label(self.start, end)
+        return fmt.period_label(self.start.year, end)
+
+    def previous(self) -> "Span":
+        """The whole period before this one."""
+        start = _add_months(self.start, -_MONTHS[self.grain])
+        return Span(self.grain, start, _month_end(_add_months(start, _MONTHS[self.grain] - 1)))
+
+    def months_before(self, n: int) -> list["Span"]:
+        """The ``n`` whole months before this period's start, oldest first."""
+        firsts = [_add_months(self.start, -i) for i in range(n, 0, -1)]
+        return [Span("month", m, _month_end(m)) for m in firsts]
+
+
+def span_at(as_of: date, grain: str) -> Span:
+    """The month, quarter or year that holds ``as_of``, up to ``as_of``."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    first = {"month": as_of.replace(day=1), "quarter": date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1),
+             "year": date(as_of.year, 1, 1)}[grain]
+    return Span(grain, first, as_of)
+
+
 def _shift(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)

@@ -134,6 +134,17 @@ def month_label(first: date, end: date | None = None) -> str:
     return f"{text}（截至{end.day}日）" if end is not None else text
 
 
+def quarter_label(first: date, end: date | None = None) -> str:
+    """A quarter: '2022年第2季度'; cut short at ``end``: '2022年第2季度（4—5月）' or '2022年第2季度（截至6月15日）'."""
+    text = f"{first.year}年第{(first.month - 1) // 3 + 1}季度"
+    if end is None:
+        return text
+    if _month_end(end):
+        months = f"{first.month}月" if end.month == first.month else f"{first.month}—{end.month}月"
+        return f"{text}（{months}）"
+    return f"{text}（截至{end.month}月{end.day}日）"
+
+
 def partial_note(end: date) -> str:
     """The sentence under a chart whose last year is partial."""
     return f"{end.year}年只统计到{end.month}月{end.day}日（不完整年份），图中以斜线、浅色标出，不宜与整年直接比较"
@@ -185,6 +196,8 @@ def metric_value(value: float | None, unit: str, kind: str = "count") -> str:
         return days(value)
     if kind == "money":
         return DASH if missing(value) else f"{float(value):,.1f} 万元"
+    if kind == "score":
+        return DASH if missing(value) else f"{float(value):.1f} {unit}".strip()
     if not missing(value) and not float(value).is_integer():
         return f"{float(value):,.1f} {unit}"
     return count(value, unit)

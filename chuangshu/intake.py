@@ -202,13 +202,19 @@ def commit(preview: IntakePreview, db_path: Path, *, ref: Reference | None = Non
     """Load the files that passed the checks and would change something, as the CLI does; publish atomically.
 
     Refused, unreadable and unchanged files are not given to the loader. Returns None if nothing is
-    left to load.
+    left to load. A published load rewrites the static briefing beside the database at once
+    (chuangshu.briefing; the server's watcher would also catch it within seconds).
     """
     files = preview.loadable
     if not files:
         return None
     contents = {Path(f.name): f.data for f in files}
-    return load_files(list(contents), Path(db_path), ref=ref, today=today, contents=contents, limits=limits)
+    report = load_files(list(contents), Path(db_path), ref=ref, today=today, contents=contents, limits=limits)
+    if report is not None and report.published:
+        from chuangshu import briefing
+
+        briefing.refresh(Path(db_path))
+    return report
 
 
 def commit_frame(report: LoadReport | None) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 from chuangshu.metrics import HEADLINE, METRICS, MIN_CASES_FOR_RATE, SCOPE
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
-KINDS = {"count": "计数", "rate": "比率（%）", "days": "天数", "money": "金额"}
+KINDS = {"count": "计数", "rate": "比率（%）", "days": "天数", "money": "金额", "score": "指数"}
 
 
 def to_markdown() -> str:
@@ -56,13 +56,22 @@ def to_markdown() -> str:
         "sub-district's published figures. An undefined value (no denominator) reads 「—」 with the",
         "reason on hover.",
         "",
-        "| key | 指标 | 单位 | 类型 | 口径 |",
-        "|---|---|---|---|---|",
+        "**Targets and 考核.** A metric with a direction (方向: 越高越好 / 越低越好) can have a target",
+        "(data/reference/targets.csv, edited by administrators on the 目标设置 page). Every KPI card whose",
+        "metric has an explicit target for the scope shown (one community: its own, its peer group's or",
+        "the sub-district's; otherwise the sub-district's; period 全部) shows the target and its status in",
+        "colour and words (目标 ≥ 90.0% · ✓ 达标). The 考核 page scores the 创熟指数's metrics per month,",
+        "quarter or year against explicit or historic targets; its formulas, weights, peer groups, minimum",
+        "cases and warning rules are in docs/assessment.md.",
+        "",
+        "| key | 指标 | 单位 | 类型 | 方向 | 口径 |",
+        "|---|---|---|---|---|---|",
     ]
     order = [*HEADLINE, *SCOPE, *(k for k in METRICS if k not in HEADLINE and k not in SCOPE)]
     for key in order:
         m = METRICS[key]
-        lines.append(f"| `{key}` | {m.label} | {m.unit} | {KINDS.get(m.kind, m.kind)} | {m.definition} |")
+        way = {"higher": "越高越好", "lower": "越低越好"}.get(m.better or "", "—")
+        lines.append(f"| `{key}` | {m.label} | {m.unit} | {KINDS.get(m.kind, m.kind)} | {way} | {m.definition} |")
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,7 @@ never compute numbers themselves, so a figure reads the same everywhere.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
@@ -31,7 +31,8 @@ class Metric:
     label: str
     unit: str
     definition: str
-    kind: str = "count"  # count | rate | days | money
+    kind: str = "count"  # count | rate | days | money | score
+    better: str | None = None  # "higher" | "lower": which way is better (metrics that can have a target)
 
 
 def _m(key: str, label: str, unit: str, definition: str, kind: str = "count") -> tuple[str, Metric]:
@@ -488,6 +489,38 @@ OVERDUE_DEFINITION = ("按台账上报记录（submissions）：社区已上报�
                       "早于应报月份（统计截至日所在月往前推「允许滞后」个月），或从未上报，即为逾期未报。"
                       "上报社区按文件中行数最多的社区计。")
 METRICS["overdue_communities"] = Metric("overdue_communities", "逾期未报社区", "个", OVERDUE_DEFINITION)
+
+
+# --- 考核 (docs/assessment.md): the metrics of the 创熟指数 and which way is better -------------------
+
+_PERIOD = "考核期（按月、季或年，截至统计截至日）"
+METRICS.update(dict([
+    _m("overdue_open_rate", "在办超时率", "%", f"{_PERIOD}末仍在办理的事项中，已办理天数超过该类别服务时限（sla_days）的比例。"
+       "分母：期末在办事项（没有在办事项时无法计算，不参与评价）。", "rate"),
+    _m("head_coverage", "楼长覆盖率", "%", "期末有在任楼长的小区数 ÷ 小区名单中的小区数（类型为“小区”）。", "rate"),
+    _m("organizations_per_1000_households", "每千户在册组织", "个",
+       "期末在册（已成立未撤销）的组织数（不含楼道微信群）÷ 社区户数 × 1000。"),
+    _m("participation_per_100_households", "每百户月均参与人次", "人次",
+       f"{_PERIOD}内活动参与人次 ÷ 社区户数 × 100 ÷ 考核期月数（按天数折算，30.44 天为一个月），不同长度的考核期可以比较。"),
+    _m("ledger_on_time_rate", "台账按时上报率", "%",
+       "按月上报的台账（考核设置 monthly_ledgers，默认事项台账与活动台账）中，最晚覆盖的月份已达到应报月份"
+       "（期末所在月往前推允许滞后的月数）的比例，依据台账上报记录（submissions）。", "rate"),
+    _m("assessment_index", "创熟指数", "分",
+       "各考核指标得分的加权平均 × 100：得分 = 实际值 ÷ 目标（越低越好的指标为 目标 ÷ 实际值），封顶 score_cap（默认 1.2）；"
+       "权重见 assessment_metrics；分母不足最少件数或没有目标的指标不计入，参与计算的权重不足一半时不计指数。"
+       "100 分表示各项恰好达到目标。", "score"),
+    _m("alerts", "预警", "条", "按预警规则（alert_rules）在统计截至日触发的预警条数：超时未办结、重复报事热点、楼长空缺、"
+       "低于目标、环比下降、逾期未报。"),
+]))
+BETTER = {"resolution_rate": "higher", "on_time_rate": "higher", "follow_up_rate": "higher",
+          "satisfaction_rate": "higher", "mediation_success_rate": "higher", "repeat_rate": "lower",
+          "overdue_open_rate": "lower", "head_coverage": "higher", "heads_per_100_households": "higher",
+          "organizations_per_1000_households": "higher", "participation_per_100_households": "higher",
+          "ledger_on_time_rate": "higher", "median_days": "lower", "approval_rate": "higher",
+          "completion_rate": "higher", "party_share": "higher", "volunteers_per_100_households": "higher"}
+for _key, _way in BETTER.items():
+    METRICS[_key] = replace(METRICS[_key], better=_way)
+TARGETABLE = tuple(k for k, m in METRICS.items() if m.better)  # metrics a target can be set for
 
 
 def due_month(as_of: date, lag_months: int = OVERDUE_LAG_MONTHS) -> date:

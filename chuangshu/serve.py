@@ -8,8 +8,10 @@ filters, no access checks). Deciding it here, before the server starts, closes t
 It also migrates a database written by older code and rebuilds its marts, refuses one
 written by newer code (etl.api.ensure_current), makes generated downloads short-lived
 (chuangshu.downloads: random URLs, gone seconds after the download instead of living on with
-the browser session), and fixes glibc's malloc thresholds so that memory freed after big query
-results goes back to the system (chuangshu.memtrim).
+the browser session), fixes glibc's malloc thresholds so that memory freed after big query
+results goes back to the system (chuangshu.memtrim), serves the static briefing at /briefing
+without a Streamlit session per reader (chuangshu.briefing_http) and keeps that briefing current:
+a watcher thread rewrites it whenever a new load is published (chuangshu.briefing).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from chuangshu import downloads
+from chuangshu import briefing, briefing_http, downloads
 from chuangshu.memtrim import configure_malloc
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
@@ -30,7 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     PagesManager.uses_pages_directory = False
     downloads.install()
     configure_malloc()  # freed result memory goes back to the system (chuangshu.memtrim)
+    briefing_http.install()
     _upgrade_database()
+    briefing.start_watcher()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()
 

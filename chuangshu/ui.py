@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from chuangshu import charts, db, fmt, metrics, signin, widgets
+from chuangshu import assessment, charts, db, fmt, metrics, signin, targets, widgets
 from chuangshu import scope as scoping
 from chuangshu.auth import User
 from chuangshu.filters import Bounds, Filters, parse_query_params, to_query_params
@@ -42,7 +42,9 @@ COMMUNITY_ARG = {"compound_cases": 1, "case_list": 1, "community_profile": 1}
 # ... metrics they may not call at all (whole-sub-district administration) ...
 UNSCOPED_ONLY = frozenset({"data_quality", "reject_rows", "overdue_submissions"})
 # ... and keyword arguments their calls get (no median or rank: they would reveal other communities).
-SCOPED_KWARGS: dict[str, dict[str, Any]] = {"community_profile": {"compare": False}}
+SCOPED_KWARGS: dict[str, dict[str, Any]] = {"community_profile": {"compare": False},
+                                            **{name: {"compare": False} for name in ("league_table", "alerts",
+                                                                                     "alert_count", "league_brief")}}
 
 
 def current_user() -> User | None:
@@ -79,9 +81,14 @@ def _cached(name: str, version: str, args: tuple, community: str | None = None) 
         cur = scoping.scoped(community).cursor()
         kwargs = SCOPED_KWARGS.get(name, {})
     try:
-        return getattr(metrics, name)(cur, *args, **kwargs)
+        return metric_function(name)(cur, *args, **kwargs)
     finally:
         cur.close()
+
+
+def metric_function(name: str) -> Any:
+    """The metric layer's function ``name``: chuangshu.metrics, or the 考核 part of it (chuangshu.assessment)."""
+    return getattr(metrics, name, None) or getattr(assessment, name)
 
 
 def scoped_args(name: str, args: tuple, community: str) -> tuple:
@@ -89,6 +96,9 @@ def scoped_args(name: str, args: tuple, community: str) -> tuple:
     if name in UNSCOPED_ONLY:
         raise scoping.ScopeError("社区账号不能查看全街道的载入与退回记录")
     out = tuple(f.only(community) if isinstance(f, Filters) else f for f in args)
+    for a in out:  # the rows behind a 考核 figure: only the user's own community, never the office's records
+        if isinstance(a, assessment.Drill) and (a.community != community or a.key in assessment.OFFICE_ALERTS):
+            raise scoping.ScopeError(f"本账号只能查看{community}的数据")
     at = COMMUNITY_ARG.get(name)
     if at is not None and at < len(out) and out[at] != community:
         raise scoping.ScopeError(f"本账号只能查看{community}的数据")
@@ -123,6 +133,19 @@ def _choices(version: str) -> tuple[list[str], list[str]]:
         return communities, categories
     finally:
         cur.close()
+
+
+def overlay() -> targets.Overlay:
+    """The administrators' target edits as saved now (read again whenever another session saves one)."""
+    return targets.load()
+
+
+def card_target(key: str, f: Filters | None = None) -> dict | None:
+    """The explicit target a KPI card of ``key`` is judged against for ``f`` (default: the sidebar's
+    filters; one community: its own, its peer group's or the sub-district's target), or None."""
+    if key not in metrics.TARGETABLE:
+        return None
+    return get("card_targets", f or filters(), overlay()).get(key)
 
 
 def choices() -> tuple[list[str], list[str]]:
@@ -197,6 +220,17 @@ def sidebar_filters(note: str | None = None) -> Filters:
                 del st.query_params[key]
         st.query_params.update(wanted)
     return f
+
+
+def alert_badge(f: Filters) -> None:
+    """The sidebar's 预警 badge: the number of warnings at the as-of date for the chosen communities (the
+    user's own for a community account), linking to the 考核 page. Cached per database version, as-of
+    date, communities and target edits, so it costs one lookup per page view."""
+    found = len(get("alerts", assessment.scope_of(f), overlay()))  # the 考核 page's list, from the same cache entry
+    with st.sidebar:
+        st.page_link("pages/assessment.py", label=f"预警 {found:,} 条" if found else "没有预警",
+                     icon=":material/notification_important:" if found else ":material/check_circle:",
+                     help="按预警规则在统计截至日触发的预警：超时未办结、重复报事热点、楼长空缺、低于目标、环比下降、逾期未报")
 
 
 def filters() -> Filters:
@@ -335,20 +369,32 @@ def kpi_cards(df: pd.DataFrame, columns: int = 4, group: str | None = None, keys
             delta, arrow = fmt.delta_short(r.get("delta_pct"))
             rule = spark_css(r["key"], r.get("spark"), r.get("delta_pct"))
             css.append(rule)
+            _, goal = assessment.judge_card(r["key"], r["value"], card_target(r["key"]))
             (col.container(key=f"kpi_{r['key']}") if rule else col).metric(
                 label=r["label"], value=fmt.metric_value(r["value"], r["unit"], m.kind),
                 delta=delta, delta_color="normal" if arrow else "off", delta_arrow="auto" if arrow else "off",
-                delta_description="同比" if delta else None,
+                delta_description=" · ".join(x for x in ("同比" if delta else None, goal) if x) or None,
                 help=_help(r["definition"], r["value"]), border=True,
             )
     if any(css):
         st.html("<style>" + KPI_CARD_CSS + "".join(css) + "</style>")
 
 
+TARGET_COLORS = {"met": "green", "near": "orange", "missed": "red"}
+
+
 def metric_card(col: Any, key: str, value: float | None) -> None:
-    """One metric from the registry on a card, with its definition (and why 「—」) on hover."""
+    """One metric from the registry on a card, with its definition (and why 「—」) on hover and, where a
+    target exists for the shown scope, its status in colour and words (目标 ≥ 90.0% · ✓ 达标)."""
     m = metrics.METRICS[key]
-    col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=_help(m.definition, value), border=True)
+    target = card_target(key)
+    state, goal = assessment.judge_card(key, value, target)
+    help_text = _help(m.definition, value)
+    if target:
+        help_text += f"\n\n目标来源：{target['source']}（考核目标，见「考核」页与 docs/assessment.md）"
+    col.metric(m.label, fmt.metric_value(value, m.unit, m.kind), help=help_text, border=True,
+               delta=goal, delta_color=TARGET_COLORS.get(state or "", "gray") if goal else "normal",
+               delta_arrow="off")
 
 
 FIGURE_BUILDS: collections.Counter[str] = collections.Counter()  # figures built, per builder (tests count them)
@@ -502,17 +548,20 @@ def pager(key: str, pages: int) -> None:
         st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, step=1, key=key, width=200)
 
 
-def profile_cards(profile: pd.DataFrame, compare: bool = True, columns: int = 3) -> None:
-    """A community's KPIs; with ``compare``, the sub-district median and its rank (whole numbers) under each."""
+def profile_cards(profile: pd.DataFrame, compare: bool = True, columns: int = 3, f: Filters | None = None) -> None:
+    """A community's KPIs; with ``compare``, the sub-district median and its rank (whole numbers) under each,
+    and the status against its target where one exists for the community shown (``f``)."""
     for start in range(0, len(profile), columns):
         cols = st.columns(columns)
         for col, r in zip(cols, profile.iloc[start:start + columns].to_dict("records")):
             m = metrics.METRICS[r["key"]]
             rank = (fmt.rank(r["rank"], r["ranked_of"]) or "不参与排名") if compare else None
             median = fmt.metric_value(r["median"], r["unit"], m.kind)
+            _, goal = assessment.judge_card(r["key"], r["value"], card_target(r["key"], f))
             col.metric(r["label"], fmt.metric_value(r["value"], r["unit"], m.kind),
                        delta=f"街道中位数 {median}" if compare else None,
-                       delta_color="off", delta_arrow="off", delta_description=rank,
+                       delta_color="off", delta_arrow="off",
+                       delta_description=" · ".join(x for x in (rank, goal) if x) or None,
                        help=_help(r["definition"], r["value"], r.get("why")), border=True)
 
 

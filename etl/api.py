@@ -34,7 +34,7 @@ from etl.load import (FileSummary, LoadReport, PreviewReport, SheetSummary, file
 from etl.marts import build as build_marts
 from etl.migrations import SchemaMismatch, SchemaTooNew
 from etl.pipeline import ParsedFile, Reject, content_hash, parse_file
-from etl.reference import Reference, load_reference
+from etl.reference import DIRECTIONS, PERIODS, SCOPE_KINDS, SOURCES, Reference, load_reference
 from etl.template import build as build_template
 from etl.template import file_name as template_file_name
 from etl.template import resolve_community
@@ -48,7 +48,7 @@ def kind_title(name: str | None) -> str:
 
 
 __all__ = [
-    "ACCEPTED", "BY_NAME", "KINDS", "LIMITS", "STATUS_LOADED", "STATUS_UNCHANGED", "STATUS_UNREADABLE",
+    "ACCEPTED", "BY_NAME", "DIRECTIONS", "KINDS", "LIMITS", "PERIODS", "SCOPE_KINDS", "SOURCES", "STATUS_LOADED", "STATUS_UNCHANGED", "STATUS_UNREADABLE",
     "FileSummary", "LedgerError", "Limits", "LoadFailed", "LoadReport", "ParsedFile", "PreviewReport", "Problem",
     "Reference", "Refused", "Reject", "SchemaMismatch", "SchemaTooNew", "SheetSummary", "build_marts",
     "build_template", "check_file", "content_hash", "ensure_current", "ensure_sample_db", "file_submissions",

@@ -204,6 +204,57 @@ _OTHER_VIEWS: tuple[View, ...] = (
         Column("unit", "VARCHAR", "单位", "Unit"),
         Column("sort_order", "INTEGER", "排序", "Display order"),
     )),
+    View("targets", "考核目标", "Targets of the 考核 (assessment) metrics: the versioned defaults from "
+         "data/reference/targets.csv (an administrator's edits in the dashboard are kept apart, in the local state "
+         "folder, and win over these; docs/assessment.md).", REFERENCE, (
+        Column("metric", "VARCHAR", "指标代码（见 docs/metrics.md）", "Metric key (docs/metrics.md)"),
+        Column("scope_kind", "VARCHAR", "适用范围：街道 / 同类组 / 社区", "Scope: sub-district, peer group or community"),
+        Column("scope", "VARCHAR", "同类组或社区的名称；街道为空", "Peer group or community name; empty for the sub-district"),
+        Column("period", "VARCHAR", "适用的考核期：全部 / 月 / 季 / 年", "Assessment period it applies to: all, month, "
+               "quarter or year"),
+        Column("target", "DOUBLE", "目标值（比率按百分数填写，如 95 表示 95%）", "Target value (rates in percent: 95 = 95%)"),
+        Column("direction", "VARCHAR", "方向：不低于（越高越好）/ 不高于（越低越好）", "Direction: at least (higher is "
+               "better) or at most (lower is better)"),
+        Column("source", "VARCHAR", "目标来源：政策 / 历史 / 自定", "Source of the target: policy, history or set locally"),
+        Column("note", "VARCHAR", "说明", "Note"),
+    )),
+    View("assessment_metrics", "创熟指数指标与权重", "The metrics of the 创熟指数 (assessment index), their dimension, "
+         "weight and the smallest denominator for which a community's value is scored.", REFERENCE, (
+        Column("metric", "VARCHAR", "指标代码", "Metric key"),
+        Column("dimension", "VARCHAR", "维度：服务 / 创熟", "Dimension: service or 创熟 (community building)"),
+        Column("weight", "DOUBLE", "权重", "Weight in the index"),
+        Column("min_base", "INTEGER", "最少件数：分母少于此数不评价", "Smallest denominator for the value to be scored"),
+        Column("sort_order", "INTEGER", "排序", "Display order"),
+        Column("note", "VARCHAR", "说明", "Note"),
+    )),
+    View("assessment_settings", "考核设置", "Settings of the 考核: score cap, amber band, minimum cases per period, "
+         "historic-target window, monthly ledgers.", REFERENCE, (
+        Column("setting", "VARCHAR", "设置项", "Setting"),
+        Column("value", "VARCHAR", "取值", "Value"),
+        Column("note", "VARCHAR", "说明", "Note"),
+    )),
+    View("peer_groups", "同类社区组", "Peer groups of communities by household count, so that a small community is "
+         "ranked among its peers.", REFERENCE, (
+        Column("peer_group", "VARCHAR", "同类组", "Peer group"),
+        Column("label", "VARCHAR", "名称（含户数范围）", "Label with the household range"),
+        Column("households_from", "INTEGER", "户数下限（含）", "Lowest household count (inclusive)"),
+        Column("households_to", "INTEGER", "户数上限（含）；为空表示不设上限", "Highest household count (inclusive); "
+               "empty: no upper bound"),
+        Column("sort_order", "INTEGER", "排序", "Display order"),
+    )),
+    View("alert_rules", "预警规则", "The 预警 (warning) rules with their thresholds: overdue open cases, repeat hot "
+         "spots, compounds without a 楼长, rates below target or dropping month on month, overdue ledgers.", REFERENCE, (
+        Column("rule", "VARCHAR", "规则代码", "Rule key"),
+        Column("title", "VARCHAR", "规则名称", "Rule title"),
+        Column("threshold", "DOUBLE", "阈值", "Threshold"),
+        Column("unit", "VARCHAR", "阈值单位", "Unit of the threshold"),
+        Column("window_days", "INTEGER", "窗口天数（重复报事热点）", "Window in days (repeat hot spots)"),
+        Column("min_base", "INTEGER", "最少件数：分母少于此数不预警（比率规则）", "Smallest denominator (rate rules)"),
+        Column("applies_to", "VARCHAR", "适用的指标（用 | 分隔）", "Metrics the rule applies to, separated by |"),
+        Column("enabled", "BOOLEAN", "是否启用", "Whether the rule is on"),
+        Column("sort_order", "INTEGER", "排序", "Display order"),
+        Column("note", "VARCHAR", "说明", "Note"),
+    )),
     View("rejects", "导入被拒行", "Ledger rows the loader could not accept, with the reason.", ADMIN, (
         Column("source_file", "VARCHAR", "来源文件名", "Source file"),
         Column("sheet", "VARCHAR", "工作表", "Worksheet"),
@@ -256,6 +307,11 @@ _ZH_SUMMARIES: dict[str, str] = {
     "categories": "事项类别，含统计用名称、计量单位和服务时限。",
     "milestones": "2011 年以来“创熟”工作的大事记。",
     "mobilisation_2020": "2020 年疫情防控动员参与群防群治的力量（街道公布数字）。",
+    "targets": "考核指标的目标：data/reference/targets.csv 中的默认值（管理员在看板中的修改另存于本机状态目录，优先于此）。",
+    "assessment_metrics": "创熟指数包含的指标、所属维度、权重，以及社区参与评价所需的最少件数。",
+    "assessment_settings": "考核设置：单项得分上限、黄灯区间、各考核期的最少受理事项、历史目标的月份数、按月上报的台账。",
+    "peer_groups": "按户数划分的同类社区组：小社区在同类组内比较。",
+    "alert_rules": "预警规则及阈值：超时未办结、重复报事热点、楼长空缺、低于目标或环比下降、逾期未报。",
     "rejects": "载入时未能接收的台账行及原因。",
     "load_batches": "每个载入（或被拒收）的台账文件一行。",
     "submissions": "哪个社区上报了哪类台账、覆盖哪些月份：每个载入文件、每类台账一行（重报的文件再加一行）。",

@@ -39,6 +39,7 @@ def _alias_table(kind: LedgerKind) -> dict[str, str]:
 
 
 ALIASES = {kind.name: _alias_table(kind) for kind in KINDS}
+KNOWN_KEYS = frozenset(key for table in ALIASES.values() for key in table)  # any kind's header, reduced
 
 
 @dataclass
@@ -56,7 +57,28 @@ class HeaderMatch:
 
 def header_keys(cells: list[Any]) -> list[str]:
     """header_key of every cell of a row, plus the form without a trailing (unit)."""
-    return [header_key(c) if isinstance(c, str) and not c.isspace() and c else "" for c in cells]
+    return [_cell_key(c) if isinstance(c, str) and not c.isspace() and c else "" for c in cells]
+
+
+_KEYS: dict[str, str] = {}
+
+
+def _cell_key(text: str) -> str:
+    """header_key of a text cell, remembered (sheets repeat their headers and values)."""
+    key = _KEYS.get(text)
+    if key is None:
+        if len(_KEYS) > 100_000:
+            _KEYS.clear()
+        key = _KEYS[text] = header_key(text)
+    return key
+
+
+def _may_match(keys: list[str]) -> bool:
+    """Whether any cell of a row could be a header of some kind (match_row finds nothing otherwise)."""
+    for key in keys:
+        if key and (key in KNOWN_KEYS or ("(" in key and re.sub(r"\(.*\)$", "", key) in KNOWN_KEYS)):
+            return True
+    return False
 
 
 def match_row(cells: list[Any], kind: LedgerKind, keys: list[str] | None = None) -> dict[str, int]:
@@ -81,6 +103,8 @@ def find_header(rows: list[list[Any]]) -> tuple[HeaderMatch | None, str]:
         if len(texts) < 2:
             continue
         keys = header_keys(cells)
+        if not _may_match(keys):  # no kind knows any of its cells: no candidate, not even a near one
+            continue
         for kind in KINDS:
             columns = match_row(cells, kind, keys)
             if all(f.name in columns for f in kind.required):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Storage type of each field type (VARCHAR for the rest).
@@ -82,7 +83,7 @@ class LedgerKind:
         """A row as named in messages, e.g. 陈*明（楼长，2019-05-01）."""
         return self.label.format_map({k: row.get(k) for k in _FIELD.findall(self.label)})
 
-    @property
+    @cached_property
     def required(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.required)
 

@@ -378,6 +378,57 @@ class Measure:
 
 
 def _measure(text: bytes) -> Measure:
+    """What one part of normalised worksheet XML holds: by regular expressions for a small part
+    in the usual shape (_measure_small), else vectorised with numpy (_measure_numpy)."""
+    if len(text) <= SMALL_PART:
+        found = _measure_small(text)
+        if found is not None:
+            return found
+    return _measure_numpy(text)
+
+
+SMALL_PART = 256 * 1024  # bytes: a real ledger's sheet (two dozen rows) is a few kilobytes
+_REF_PARTS = re.compile(rb' r="([A-Z]*)([0-9]*)')
+_ROW_START = re.compile(rb"<row(?=[ >/])")
+_ROW_WITH_REF = re.compile(rb'<row(?=[ >/])[^>]*? r="(?![A-Z])')
+_CELL_START = re.compile(rb"<c(?=[ >/])")
+_CELL_WITH_REF = re.compile(rb'<c(?=[ >/])[^>]*? r="(?=[A-Z])')
+_TAG_IN_TAG = re.compile(rb"<[^>]*<")
+
+
+def _measure_small(text: bytes) -> Measure | None:
+    """_measure_numpy's result for a part whose every tag is closed and holds no other "<", whose
+    every cell has its reference and no column reference has more than three letters (what Excel,
+    WPS and xlsxwriter write); None for any other part (tests compare both on random markup).
+
+    A few regular-expression scans in C instead of some thirty numpy passes over small arrays,
+    which cost more than the decompression of a small sheet."""
+    if b"<" in text and (text.rfind(b"<") > text.rfind(b">") or _TAG_IN_TAG.search(text)):
+        return None
+    cells = len(_CELL_START.findall(text))
+    if cells and len(_CELL_WITH_REF.findall(text)) != cells:  # cells placed by position: counted per row
+        return None
+    found = _REF_PARTS.findall(text)
+    letters = {a for a, _ in found if a}
+    if any(len(a) > 3 for a in letters):
+        return None
+    # with at most three letters, the 12-byte window holds at least 9 digits: a row of 8 or more is HUGE
+    cell_rows = {b for a, b in found if a}
+    tag_rows = {b for a, b in found if not a}
+    rows = len(_ROW_START.findall(text))
+    return Measure(max((_column_number(a) for a in letters), default=0),
+                   max((_row_number(b) for b in cell_rows), default=0),
+                   max((_row_number(b) for b in tag_rows), default=0),
+                   rows - len(_ROW_WITH_REF.findall(text)), [0] * (rows + 1))
+
+
+def _row_number(digits: bytes) -> int:
+    """A reference's row as _refs reads it (digits after the letters within REF_BYTES)."""
+    digits = digits[:REF_BYTES]
+    return HUGE if len(digits) > 7 else int(digits or b"0")
+
+
+def _measure_numpy(text: bytes) -> Measure:
     """What one part of normalised worksheet XML holds, vectorised with numpy."""
     buf = np.frombuffer(text, dtype=np.uint8)
     at, column, row = _refs(buf)

@@ -31,9 +31,9 @@ from etl.errors import LoadFailed, Problem
 from etl.kinds import BY_NAME, KINDS, LedgerKind
 from etl.limits import LIMITS, Limits
 from etl.pipeline import ParsedFile, content_hash, parse_file
+from etl.privacy import PERSON_ID_PARTS
 from etl.reference import FILES as REFERENCE_FILES
 from etl.reference import Reference, load_reference
-from etl.transform import arrow_type
 
 SQL_DIR = Path(__file__).parent / "sql"
 LINEAGE = tuple(name for name, _, _ in migrations.LINEAGE)  # every record's lineage columns
@@ -121,10 +121,26 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
                                          "title": r["title"], "detail": r["detail"]} for r in t["milestones"]]),
         "ref_mobilisation_2020": pd.DataFrame([{k: r[k] for k in ("item", "figure", "unit", "sort_order")}
                                                for r in t["mobilisation_2020"]]),
+        "ref_targets": _frame(t["targets"], ("metric", "scope_kind", "scope", "period", "target", "direction",
+                                             "source", "note")),
+        "ref_assessment_metrics": _frame(t["assessment_metrics"], ("metric", "dimension", "weight", "min_base",
+                                                                   "sort_order", "note")),
+        "ref_assessment_settings": _frame(t["assessment_settings"], ("setting", "value", "note")),
+        "ref_peer_groups": _frame(t["peer_groups"], ("peer_group", "label", "households_from", "households_to",
+                                                     "sort_order")),
+        "ref_alert_rules": pd.DataFrame([{**{k: r[k] or None for k in ("rule", "title", "threshold", "unit",
+                                                                      "window_days", "min_base", "applies_to",
+                                                                      "sort_order", "note")},
+                                          "enabled": flag(r["enabled"])} for r in t["alert_rules"]]),
     }
     for table, frame in frames.items():
         con.execute(f"DELETE FROM {table}")
         insert_frame(con, table, frame)
+
+
+def _frame(rows: list[dict[str, str]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Reference rows as a frame of ``columns``, a blank cell as NULL (cast to the table's types on insert)."""
+    return pd.DataFrame([{k: (r.get(k) or "").strip() or None for k in columns} for r in rows], columns=list(columns))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -141,22 +157,10 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.unregister("_incoming")
 
 
-def _storage_frame(records: pd.DataFrame, kind: LedgerKind) -> pa.Table:
-    """Records as an Arrow table with the storage types (row_hash is added by DuckDB at flush)."""
-    types = {f.name: arrow_type(f) for f in kind.fields}
-    columns = {c: _arrow_column(records[c], types.get(c, pa.large_string())) for c in kind.columns}
-    columns["source_sheet"] = _arrow_column(records["source_sheet"], pa.large_string())
-    columns["source_row"] = pa.array(records["source_row"].to_numpy(dtype=np.int64), pa.int64())
-    return pa.table(columns)
-
-
-def _arrow_column(column: pd.Series, typ: pa.DataType) -> pa.Array | pa.ChunkedArray:
-    """One records column as Arrow of the given type (Arrow columns as they are, objects converted)."""
-    if isinstance(column.dtype, pd.ArrowDtype):
-        arr = pa.array(column.array)
-    else:
-        arr = pa.array(column.to_numpy(dtype=object), type=typ, from_pandas=True)
-    return arr if arr.type == typ else arr.cast(typ)
+def _storage_frame(records: pa.Table, kind: LedgerKind) -> pa.Table:
+    """Records with the storage columns (row_hash is added by DuckDB at flush): the parsed records
+    already hold the storage types (etl.transform.record_schema)."""
+    return records.select([*kind.columns, "source_sheet", "source_row"])
 
 
 def _hash_sql(columns: Iterable[str], dates: Iterable[str] = ()) -> str:
@@ -224,7 +228,7 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
         return summary
     frames: list[tuple[str, pa.Table]] = []
     for kind_name, records in parsed.records.items():
-        if records.empty:
+        if not records.num_rows:
             continue
         frame = _storage_frame(records, BY_NAME[kind_name])
         frame = frame.append_column("source_file", pa.array([name] * frame.num_rows, pa.large_string()))
@@ -341,23 +345,69 @@ def _insertable(table: str, columns: list[str], types: dict[str, str]) -> list[s
 
 def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table],
                 summaries: dict[str, FileSummary]) -> None:
+    """Count, replace and insert one kind's staged rows; then check that the keys they wrote are unique."""
     if not frames:
         _remove_replaced(con, kind, "", summaries)
         return
     empty = _is_empty(con, kind.table)
     with _staged_rows(con, kind, frames) as (new, rows):
-        if empty:  # a first load: every row is new, nothing to remove, replace or delete
+        if empty or _new_communities(con, kind, new):
+            # a first load, or only communities the table does not hold yet (a new group of communities):
+            # every staged row is new, and the only rows to go are those of earlier versions of these files
             files = rows.column("source_file")
             for file, n in zip(*_value_counts(files)):
                 summaries[file].new += n
-        else:
-            _count_changes(con, kind, new, summaries)
-            _remove_replaced(con, kind, f"AND NOT EXISTS (SELECT 1 FROM {new} d "
-                                        f"WHERE {_key_condition(kind, 'd', 't')})", summaries)
-            keys = ", ".join(kind.key)
-            if not _is_empty(con, kind.table):
-                con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM {new})")
+            if not empty:
+                _remove_replaced(con, kind, "", summaries)
+            _insert_from(con, kind.table, new)
+            _check_staged_keys(con, kind, new)
+            return
+        _count_changes(con, kind, new, summaries)
+        _remove_replaced(con, kind, f"AND NOT EXISTS (SELECT 1 FROM {new} d "
+                                    f"WHERE {_key_condition(kind, 'd', 't')})", summaries)
+        keys = ", ".join(kind.key)
+        if not _is_empty(con, kind.table):
+            con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM {new})")
         _insert_from(con, kind.table, new)
+        _check_written_keys(con, kind, new)
+
+
+def key_names_community(kind: LedgerKind) -> bool:
+    """Whether equal keys imply the same community: the key holds the community itself or an id
+    hashed from it (person_id: etl.privacy.PERSON_ID_PARTS; org_id, activity_id: kind.id_parts)."""
+    return any(part == "community" or (part == "person_id" and "community" in PERSON_ID_PARTS)
+               or "community" in kind.id_parts.get(part, ()) for part in kind.key)
+
+
+def _new_communities(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str) -> bool:
+    """True when no stored row can share a key with the staged rows: the key names the community and
+    the table holds none of the staged rows' communities (one scan of the community column, instead
+    of joining every stored key; at 1000× a group of new communities skips a 5-million-row join)."""
+    if not key_names_community(kind):
+        return False
+    return not con.execute(f"SELECT 1 FROM {kind.table} WHERE community IN (SELECT DISTINCT community FROM {new}) "
+                           "LIMIT 1").fetchall()
+
+
+def _check_staged_keys(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str) -> None:
+    """The staged rows' keys are unique (no stored row shares one: see _new_communities)."""
+    keys = ", ".join(kind.key)
+    _refuse_duplicate(kind, con.execute(f"SELECT {keys} FROM {new} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+                                        ).fetchall())
+
+
+def _check_written_keys(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str) -> None:
+    """Every key this load wrote is unique in the table (keys it did not touch were checked by the
+    load that wrote them): the rows sharing a staged key, grouped, instead of grouping the whole table."""
+    keys = ", ".join(f"t.{k}" for k in kind.key)
+    _refuse_duplicate(kind, con.execute(
+        f"SELECT {keys} FROM {kind.table} t SEMI JOIN {new} d ON {_key_condition(kind, 'd', 't')} "
+        "GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall())
+
+
+def _refuse_duplicate(kind: LedgerKind, dupe: list[tuple]) -> None:
+    if dupe:
+        raise RuntimeError(f"内部错误：{kind.title}中键 {dupe[0]} 重复，本次载入已取消，数据库未改动")
 
 
 def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -397,12 +447,13 @@ def _remove_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, gone: str
 
 
 def check_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Every record table's key is unique (the tables carry no PRIMARY KEY index: see schema.sql)."""
+    """Every record table's key is unique (the tables carry no PRIMARY KEY index: see schema.sql).
+
+    A load checks the keys it writes as it writes them (_flush_kind); this checks whole tables."""
     for kind in KINDS:
         keys = ", ".join(kind.key)
-        dupe = con.execute(f"SELECT {keys} FROM {kind.table} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()
-        if dupe:
-            raise RuntimeError(f"内部错误：{kind.title}中键 {dupe[0]} 重复，本次载入已取消，数据库未改动")
+        _refuse_duplicate(kind, con.execute(f"SELECT {keys} FROM {kind.table} GROUP BY ALL HAVING count(*) > 1 "
+                                            "LIMIT 1").fetchall())
 
 
 @contextmanager
@@ -516,7 +567,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
             building = building_path(db_path, os.getpid())
             try:
                 if db_path.exists():
-                    shutil.copyfile(db_path, building)
+                    copy_database(db_path, building)
                 con = duckdb.connect(str(building))
                 try:
                     version = _build(con, ref, progress(work) if progress else work, report, today, limits,
@@ -537,14 +588,39 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     return report
 
 
+SMALL_LOAD = 250_000  # record rows (stored and staged): below, DuckDB works on one thread
+
+
+def load_threads(rows: int, cores: int | None = None, load: float | None = None) -> int:
+    """DuckDB threads for a load's database work: one for a small database (on a few thousand rows,
+    handing work between threads costs more than the work: an insert of the sample's cases takes
+    three times the CPU on two threads); else the cores the machine has free, counting this load
+    itself (1-minute load average, as ``make -l`` does): on a machine whose cores other jobs keep
+    busy, parallel operators only add coordination (100× sample, load average 6–8 on 2 cores: 14 s
+    of CPU on one thread against 17 s on two, and no longer), while an idle machine gets all of
+    them. The dashboard sharing the server keeps its share either way."""
+    if rows < SMALL_LOAD:
+        return 1
+    cores = cores or os.cpu_count() or 1
+    load = os.getloadavg()[0] if load is None else load
+    return max(1, min(cores, round(cores + 1 - load)))
+
+
+def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """Set DuckDB's threads for this load (load_threads of the stored and staged record rows)."""
+    rows = sum(t.num_rows for frames in staged.frames.values() for t in frames)
+    rows += sum(con.execute(f"SELECT count(*) FROM {kind.table}").fetchall()[0][0] for kind in KINDS)
+    con.execute(f"SET threads = {load_threads(rows)}")
+
+
 def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
            dataset: str | None, where: str) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
     staged, loaded_at = _stage(con, ref, work, report, today, limits, where)
-    flush(con, staged)
-    check_keys(con)
+    _size_threads(con, staged)
+    flush(con, staged)  # (checks the keys it writes)
     marts.build(con, full=bool(report.migrated))  # the pre-aggregated tables the dashboard reads
     version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "
                               "WHERE key = 'db_version'").fetchall()[0][0])
@@ -557,6 +633,29 @@ def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
     return version
+
+
+# ------------------------------------------------------------------ the private copy
+
+FICLONE = 0x40049409  # Linux ioctl: make dst share src's blocks (copy on write)
+
+
+def copy_database(src: Path, dst: Path) -> str:
+    """Copy the published database to the private file a load builds: "reflink" where the filesystem
+    clones files (btrfs, XFS, bcachefs: no data copied, whatever the size), else "copy" (bytes).
+
+    Why a load copies at all (docs/etl.md, "Publishing"): readers open each published version
+    through a hard link to its inode, so the file must never change in place; the copy is what
+    the load changes, and os.replace publishes it. Measured at 1000× (480 MiB): 0.1–0.15 s of a
+    40–75 s load with the file in the page cache (docs/benchmarks.md)."""
+    with open(src, "rb") as source, open(dst, "wb") as target:
+        try:
+            fcntl.ioctl(target.fileno(), FICLONE, source.fileno())
+            return "reflink"
+        except OSError:  # ext4, tmpfs, another filesystem or device: copy the bytes
+            pass
+    shutil.copyfile(src, dst)
+    return "copy"
 
 
 # ------------------------------------------------------------------ leftovers and faults
@@ -693,13 +792,15 @@ def submission_rows(staged: Staged) -> pd.DataFrame:
         if parsed.error is not None:
             continue
         for kind_name, records in sorted(parsed.records.items()):
-            if records.empty:
+            if not records.num_rows:
                 continue
-            counts = records["community"].value_counts()
-            top = int(counts.max())
-            first, last = _date_span(records[MAIN_DATE[kind_name]])
+            counts = pc.value_counts(records.column("community"))
+            values, numbers = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+            top = max(numbers)
+            span = pc.min_max(records.column(MAIN_DATE[kind_name]))
+            first, last = span["min"].as_py(), span["max"].as_py()
             rows.append({"batch_id": batch_id, "source_file": parsed.name, "ledger_kind": kind_name,
-                         "community": sorted(counts[counts == top].index)[0], "rows": len(records),
+                         "community": min(v for v, c in zip(values, numbers) if c == top), "rows": records.num_rows,
                          "community_rows": top, "month_from": first.replace(day=1),
                          "month_to": last.replace(day=1), "loaded_at": loaded_at})
     return pd.DataFrame(rows, columns=list(SUBMISSION_COLUMNS))
@@ -711,19 +812,12 @@ def file_submissions(parsed: ParsedFile, loaded_at: datetime | None = None) -> p
     return submission_rows(Staged(log=[(0, parsed, summary, loaded_at or datetime.now().replace(microsecond=0))]))
 
 
-def _date_span(column: pd.Series) -> tuple[date, date]:
-    """Earliest and latest date of a records column (datetime.date objects or Arrow dates)."""
-    if isinstance(column.dtype, pd.ArrowDtype):
-        span = pc.min_max(pa.array(column.array))
-        return span["min"].as_py(), span["max"].as_py()
-    dates = pd.to_datetime(column)
-    return dates.min().date(), dates.max().date()
-
-
 def record_submissions(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     """Append this load's submissions; the first load after an upgrade first fills in the earlier files."""
-    if not con.execute("SELECT count(*) FROM submission_log").fetchall()[0][0]:
-        _backfill_submissions(con, [p.name for _, p, _, _ in staged.log])
+    first = min((b for b, _, _, _ in staged.log), default=None)  # this load's batches: from here on
+    if not con.execute("SELECT count(*) FROM submission_log").fetchall()[0][0] and con.execute(
+            "SELECT count(*) FROM batch_log WHERE batch_id < coalesce(?, 2147483647)", [first]).fetchall()[0][0]:
+        _backfill_submissions(con, [p.name for _, p, _, _ in staged.log])  # (nothing to fill in for a new database)
     frame = submission_rows(staged)
     if not frame.empty:
         insert_frame(con, "submission_log", frame)

@@ -20,7 +20,7 @@ from etl import catalogue
 
 SQL_FILE = Path(__file__).parent / "sql" / "marts.sql"
 MACROS_FILE = Path(__file__).parent / "sql" / "mart_macros.sql"  # read the case marts by month + edge days
-VERSION = "6"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
+VERSION = "7"  # bump when marts.sql changes what it builds: load_files then rebuilds unchanged databases
 _NAME = re.compile(r"^--\s*mart:\s*(\w+)\s*$", re.MULTILINE)
 
 

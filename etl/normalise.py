@@ -32,9 +32,14 @@ def is_blank(value: Any) -> bool:
     """True for None, NaN, NaT, pd.NA and text that is only whitespace."""
     if value is None:
         return True
+    cls = value.__class__
+    if cls is str:  # = clean_text(value) == "": NFKC never turns a non-space into a space (tested)
+        return not value.strip()
+    if cls in _NEVER_BLANK:  # what a workbook's cells hold (pd.NaT is a datetime subclass, not one of these)
+        return False
     if isinstance(value, float) and math.isnan(value):
         return True
-    if isinstance(value, str):  # = clean_text(value) == "": NFKC never turns a non-space into a space (tested)
+    if isinstance(value, str):
         return not value.strip()
     try:
         import pandas as pd
@@ -42,6 +47,9 @@ def is_blank(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+_NEVER_BLANK = frozenset({int, bool, date, datetime, time, timedelta})
 
 
 def clean_text(value: Any) -> str:

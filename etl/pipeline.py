@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl.budget import budget, on_time
 from etl.errors import LedgerError, Problem
@@ -25,7 +27,8 @@ from etl.kinds import BY_NAME, LedgerKind
 from etl.limits import LIMITS, Limits, check_file, check_grid
 from etl.normalise import is_blank
 from etl.reference import Reference
-from etl.transform import data_region, transform
+from etl.scratch import table as scratch_table
+from etl.transform import Rows, StorageTypeError, sheet_region, transform
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +51,12 @@ class Reject:
 
 @dataclass
 class ParsedFile:
-    """Everything one file gives: records per ledger kind, rejects, and counts."""
+    """Everything one file gives: records per ledger kind (Arrow tables: the kind's stored columns
+    in their storage types, source_row and source_sheet), rejects, and counts."""
 
     path: Path
     content_hash: str
-    records: dict[str, pd.DataFrame] = field(default_factory=dict)
+    records: dict[str, pa.Table] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     rows_read: int = 0
     sheets: list[tuple[str | None, str]] = field(default_factory=list)  # (sheet, kind or note)
@@ -96,6 +100,9 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
             _parse_sheets(parsed, data, ref, today, limits)
     except LedgerError as exc:
         return _failed(parsed, exc.problem)
+    except StorageTypeError:  # values the database cannot hold: the file as a whole is refused
+        log.exception("storing %s failed", Path(path).name)
+        return _failed(parsed, Problem("file_failed", {"detail": "文件内容无法转换为数据库格式"}))
     except Exception as exc:  # noqa: BLE001 - one file's surprise must not stop the others
         log.exception("parsing %s failed", Path(path).name)
         return _failed(parsed, Problem("file_failed", {"detail": _unexpected_reason(exc)}))
@@ -104,9 +111,12 @@ def parse_file(path: Path, ref: Reference, today: date | None = None, data: byte
 
 def _parse_sheets(parsed: ParsedFile, data: bytes, ref: Reference, today: date, limits: Limits | None) -> None:
     """Every sheet through grid checks → header → region → transform, then duplicates across sheets."""
-    frames: dict[str, list[pd.DataFrame]] = {}
+    frames: dict[str, list[pa.Table]] = {}
+    sheet_rows: dict[str, list[tuple[str | None, Rows]]] = {}  # sheets read as rows, per kind: transformed together
+    rejects: list[tuple[int, Reject]] = []  # (sheet number, reject): listed in sheet order, as the sheets come
+    numbers: dict[str, list[int]] = {}  # sheet numbers of sheet_rows
     no_header: list[tuple[str | None, str]] = []
-    for raw in read_sheets(parsed.path, data, limits):
+    for number, raw in enumerate(read_sheets(parsed.path, data, limits)):
         on_time()
         if limits is not None:
             check_grid(raw.sheet, raw.grid, limits)
@@ -123,15 +133,30 @@ def _parse_sheets(parsed: ParsedFile, data: bytes, ref: Reference, today: date, 
             continue
         on_time()
         parsed.headers[raw.sheet] = match
-        region = data_region(raw.grid, match)
+        region = sheet_region(raw.grid, match)
+        parsed.sheets.append((raw.sheet, match.kind.name))
+        if isinstance(region, Rows):  # a workbook's sheet: with the kind's other sheets, after the loop
+            parsed.rows_read += len(region)
+            sheet_rows.setdefault(match.kind.name, []).append((raw.sheet, region))
+            numbers.setdefault(match.kind.name, []).append(number)
+            continue
         on_time()
         result = transform(region, match.kind, ref, today)
         parsed.rows_read += result.rows_read
-        parsed.sheets.append((raw.sheet, match.kind.name))
-        records = result.records.assign(source_sheet=raw.sheet)
-        frames.setdefault(match.kind.name, []).append(records)
-        parsed.rejects.extend(Reject(raw.sheet, row, match.kind.name, problems)
-                              for row, problems in result.rejects)
+        sheet = pa.array([raw.sheet] * result.records.num_rows, pa.large_string())
+        frames.setdefault(match.kind.name, []).append(result.records.append_column("source_sheet", sheet))
+        rejects.extend((number, Reject(raw.sheet, row, match.kind.name, problems))
+                       for row, problems in result.rejects)
+    for name, parts in sheet_rows.items():  # one transform per kind and file: the same records and rejects
+        on_time()
+        joined = Rows.join(parts)
+        result = transform(joined, BY_NAME[name], ref, today)
+        frames.setdefault(name, []).append(result.records)
+        for pos, (row, problems) in zip(result.reject_positions, result.rejects):
+            index = joined.sheet_index(pos)
+            rejects.append((numbers[name][index], Reject(parts[index][0], row, name, problems)))
+    rejects.sort(key=lambda item: item[0])  # stable: each sheet's rejects keep their order
+    parsed.rejects.extend(reject for _, reject in rejects)
     if not frames:
         detail = no_header[0][1] if no_header else "文件中没有任何内容"
         raise LedgerError("file_no_header", detail=detail)
@@ -140,7 +165,7 @@ def _parse_sheets(parsed: ParsedFile, data: bytes, ref: Reference, today: date, 
         parsed.sheets.append((sheet, "未识别"))
     for name, parts in frames.items():
         on_time()
-        combined = pd.concat(parts, ignore_index=True)
+        combined = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         parsed.records[name] = _drop_duplicates(combined, BY_NAME[name], parsed)
 
 
@@ -184,15 +209,15 @@ def _all_blank(grid: object) -> bool:
     return all(is_blank(c) for row in grid for c in row)  # type: ignore[union-attr]
 
 
-def _drop_duplicates(records: pd.DataFrame, kind: LedgerKind, parsed: ParsedFile) -> pd.DataFrame:
+def _drop_duplicates(records: pa.Table, kind: LedgerKind, parsed: ParsedFile) -> pa.Table:
     """Reject the second and later rows with the same key within one file (first one wins)."""
-    key = list(kind.key)
-    dup = records.duplicated(subset=key, keep="first")
-    if not dup.any():
+    firsts, dup = _first_of_keys(records, list(kind.key))
+    if not dup:
         return records
-    first = records[~dup].set_index(key)
-    for _, row in records[dup].iterrows():
-        original = first.loc[tuple(row[k] for k in key) if len(key) > 1 else row[key[0]]]
+    rows = records.take(pa.array(dup, pa.int64())).to_pylist()
+    originals = records.take(pa.array([firsts[i] for i in dup], pa.int64())).select(
+        ["source_sheet", "source_row"]).to_pylist()
+    for row, original in zip(rows, originals):
         where = "" if original["source_sheet"] == row["source_sheet"] or original["source_sheet"] is None \
             else f"工作表「{original['source_sheet']}」"
         value = kind.describe(row)
@@ -200,7 +225,38 @@ def _drop_duplicates(records: pd.DataFrame, kind: LedgerKind, parsed: ParsedFile
             "duplicate_key", {"key_label": kind.key_label, "value": value, "where": where,
                               "row": int(original["source_row"]), "scope": kind.key_scope,
                               "fields": _key_headers(kind)})]))
-    return records[~dup].reset_index(drop=True)
+    keep = np.ones(records.num_rows, dtype=bool)
+    keep[dup] = False
+    return records.filter(pa.array(keep))
+
+
+PYTHON_KEYS_UP_TO = 5_000  # rows: a dict of key tuples; above, DuckDB counts the distinct keys first
+
+
+def _first_of_keys(records: pa.Table, key: list[str]) -> tuple[dict[int, int], list[int]]:
+    """(position of the first row with the same key, for each repeated row; the repeated rows' positions).
+
+    Keys compare as pandas' duplicated compared them: equal values, a blank equal to a blank.
+    """
+    if records.num_rows <= PYTHON_KEYS_UP_TO:
+        columns = [records.column(k).to_pylist() for k in key]
+        seen: dict[tuple, int] = {}
+        firsts: dict[int, int] = {}
+        for i, value in enumerate(zip(*columns)):
+            first = seen.setdefault(value, i)
+            if first != i:
+                firsts[i] = first
+        return firsts, list(firsts)
+    partition = ", ".join(f'"{k}"' for k in key)  # catalogue names  # noqa: S608
+    distinct = scratch_table(f"SELECT count(*) FROM (SELECT DISTINCT {partition} FROM _keys)",
+                             _keys=records.select(key)).column(0)[0].as_py()
+    if distinct == records.num_rows:  # the usual case: no key repeats (a hash count, no window)
+        return {}, []
+    keys = records.select(key).append_column("_i", pa.array(np.arange(records.num_rows, dtype=np.int64)))
+    found = scratch_table(f"""SELECT _i, f FROM (SELECT _i, min(_i) OVER (PARTITION BY {partition}) AS f FROM _keys)
+                              WHERE f <> _i ORDER BY _i""", _keys=keys)
+    firsts = dict(zip(found.column("_i").to_pylist(), found.column("f").to_pylist()))
+    return firsts, list(firsts)
 
 
 def _key_headers(kind: LedgerKind) -> tuple[str, ...]:

@@ -1,11 +1,13 @@
 """Normalise and validate one sheet: raw cells in, canonical records and row problems out (pure)."""
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ from etl import normalise as n
 from etl.errors import CellError, Problem
 from etl.header import EXAMPLE_MARK, HeaderMatch, is_example, is_footer
 from etl.kinds import Field, LedgerKind
-from etl.privacy import joined_ids, person_ids, stable_ids
+from etl.privacy import DUCKDB_FROM, joined_id_array, person_id_array, person_ids, stable_ids
 from etl.reference import Reference, allowed
 
 EARLIEST = date(2000, 1, 1)
@@ -31,12 +33,59 @@ RANGES = {"int": (0, 1_000_000), "score": (0, 100), "money": (0, 10_000_000)}
 
 @dataclass
 class SheetRecords:
-    """What one sheet gave: canonical records (with source_row) and rejects by row."""
+    """What one sheet gave: canonical records (an Arrow table of the kind's stored columns, in
+    their storage types (``record_schema``), plus source_row) and rejects by row."""
 
     kind: LedgerKind
-    records: pd.DataFrame
+    records: pa.Table
     rejects: list[tuple[int, list[Problem]]] = field(default_factory=list)
     rows_read: int = 0
+    reject_positions: list[int] = field(default_factory=list)  # of the rejects, in the region's rows
+
+
+@dataclass
+class Rows:
+    """The data rows of a sheet read as rows of cells (an Excel sheet, a very wide CSV): the cells
+    of each matched field, column by column, and the row numbers the clerk sees.
+
+    Small sheets are the common case (a real ledger's sheets average two dozen rows), so this path
+    builds no DataFrame: a few hundred cells pay no per-sheet pandas overhead. The sheets of one
+    kind in one file are transformed together (``join``): ``starts`` are where each sheet's rows
+    begin and ``sheets`` their names (then the records carry source_sheet)."""
+
+    columns: dict[str, list[Any]]
+    source_row: list[int]
+    starts: list[int] = field(default_factory=lambda: [0])
+    sheets: list[str | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.source_row)
+
+    @staticmethod
+    def join(parts: list[tuple[str | None, Rows]]) -> Rows:
+        """The rows of several sheets (sheet name, rows) one after the other; a column a sheet
+        lacks is blank (None) in its rows, which normalises as the missing column would."""
+        names = list(dict.fromkeys(name for _, rows in parts for name in rows.columns))
+        columns: dict[str, list[Any]] = {name: [] for name in names}
+        source_row: list[int] = []
+        starts: list[int] = []
+        for _, rows in parts:
+            starts.append(len(source_row))
+            for name in names:
+                cells = rows.columns.get(name)
+                columns[name].extend(cells if cells is not None else [None] * len(rows))
+            source_row.extend(rows.source_row)
+        return Rows(columns, source_row, starts, [sheet for sheet, _ in parts])
+
+    def sheet_index(self, position: int) -> int:
+        """Which of the joined sheets the row at ``position`` comes from."""
+        return bisect.bisect_right(self.starts, position) - 1
+
+    def frame(self) -> pd.DataFrame:
+        """As data_region has always returned it: object columns plus source_row."""
+        out = pd.DataFrame(self.columns, dtype=object)
+        out["source_row"] = self.source_row
+        return out
 
 
 def lookup_tables(ref: Reference) -> dict[str, dict[str, str]]:
@@ -63,6 +112,48 @@ def normaliser(f: Field, ref: Reference, today: date) -> Callable[[Any], Any]:
         "party": partial(n.parse_flag, yes=n.PARTY_YES, no=n.PARTY_NO, blank=False),
         "funded": partial(n.parse_flag, yes=n.FUNDED_YES, no=n.FUNDED_NO, blank=None),
     }[f.type]
+
+
+class Normalisers:
+    """The normaliser of every field type for one reference and day, and the results of the cell
+    values already seen, shared by every sheet (ledgers repeat the same communities, categories,
+    dates and names from sheet to sheet). Results are kept per (type, value), so 1 and True stay
+    apart here; each column still treats equal values as one (see _apply_cells)."""
+
+    LIMIT = 200_000  # values remembered per field type before starting afresh (bounded memory)
+
+    def __init__(self, ref: Reference, today: date) -> None:
+        self.ref, self.today = ref, today
+        self._fns: dict[str, Callable[[Any], Any]] = {}
+        self._memos: dict[str, dict[tuple[type, Any], Any]] = {}
+
+    def fn(self, f: Field) -> Callable[[Any], Any]:
+        """The normaliser of ``f``'s type (built once)."""
+        fn = self._fns.get(f.type)
+        if fn is None:
+            fn = self._fns[f.type] = normaliser(f, self.ref, self.today)
+        return fn
+
+    def memo(self, f: Field) -> dict[tuple[type, Any], Any]:
+        """Results (or CellErrors) of ``f``'s type by (type, value); emptied when it grows past LIMIT."""
+        memo = self._memos.setdefault(f.type, {})
+        if len(memo) > self.LIMIT:
+            memo.clear()
+        return memo
+
+
+_last: list[Normalisers] = []
+
+
+def normalisers(ref: Reference, today: date) -> Normalisers:
+    """The Normalisers of ``ref`` and ``today`` (the last ones are reused: a load parses every
+    file against the same reference and day)."""
+    last = _last[0] if _last else None
+    if last is not None and last.ref is ref and last.today == today:
+        return last
+    made = Normalisers(ref, today)
+    _last[:] = [made]
+    return made
 
 
 def _date_in_range(value: Any, today: date) -> date | None:
@@ -128,6 +219,12 @@ def data_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.
     required fields. The template's example row (its first field starts with 【示例】) is not
     data either.
     """
+    region = sheet_region(grid, match)
+    return region.frame() if isinstance(region, Rows) else region
+
+
+def sheet_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.DataFrame | Rows:
+    """data_region as the loader takes it: a DataFrame for a CSV frame, Rows for a grid of rows."""
     start = match.row_index + 1
     if isinstance(grid, pd.DataFrame):
         return _frame_region(grid, match, start)
@@ -136,10 +233,14 @@ def data_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.
     example = match.columns.get(match.kind.fields[0].name)
     data: dict[str, list[Any]] = {name: [] for name, _ in columns}
     source_row: list[int] = []
+    blank = n.is_blank
     for offset, row in enumerate(grid[start:]):
         width = len(row)
         cells = [row[i] if i < width else None for _, i in columns]
-        if all(n.is_blank(c) for c in cells):
+        for cell in cells:
+            if not blank(cell):
+                break
+        else:
             continue
         if example is not None and example < width and is_example(row[example]):
             continue
@@ -148,21 +249,37 @@ def data_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd.
         for (name, _), cell in zip(columns, cells):
             data[name].append(cell)
         source_row.append(start + offset + 1)
-    out = pd.DataFrame(data, dtype=object)
-    out["source_row"] = source_row
-    return out
+    return Rows(data, source_row)
 
 
 FOOTER_PREFIXES = ("合计", "总计", "小计", "填", "审核", "制表", "负责", "联系")
+FOOTER_HEADS = frozenset(p[0] for p in FOOTER_PREFIXES)
 
 
 def _may_be_footer(row: list[Any], required: list[int]) -> bool:
     """Cheap pre-check before is_footer: a required field is missing or the first cell reads like one."""
     width = len(row)
-    if any(i >= width or n.is_blank(row[i]) for i in required):
-        return True
-    first = next((c for c in row if not n.is_blank(c)), None)
-    return isinstance(first, str) and n.clean_text(first).startswith(FOOTER_PREFIXES)
+    blank = n.is_blank
+    for i in required:
+        if i >= width or blank(row[i]):
+            return True
+    first = next((c for c in row if not blank(c)), None)
+    return isinstance(first, str) and footer_start(first)
+
+
+def footer_start(text: str) -> bool:
+    """clean_text(text).startswith(FOOTER_PREFIXES), deciding most cells by their first character.
+
+    The cleaned text starts with NFKC of the first non-space character (NFKC is the identity on
+    the prefixes' characters and composes nothing into them); only a character whose NFKC form
+    is one of theirs, or starts with a space, needs the whole text cleaned (tests check every
+    code point)."""
+    head = text.lstrip()[:1]
+    if head not in FOOTER_HEADS:
+        lead = unicodedata.normalize("NFKC", head)
+        if lead and not lead[0].isspace() and lead[0] not in FOOTER_HEADS:
+            return False
+    return n.clean_text(text).startswith(FOOTER_PREFIXES)
 
 
 def _frame_region(grid: pd.DataFrame, match: HeaderMatch, start: int) -> pd.DataFrame:
@@ -531,32 +648,33 @@ def _before(first: Any, then: Any) -> np.ndarray:
     return both[(then[both] < first[both]).astype(bool)]
 
 
-def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date) -> SheetRecords:
-    """Normalise every matched field, check required fields and date order, derive ids."""
+def transform(region: pd.DataFrame | Rows, kind: LedgerKind, ref: Reference, today: date) -> SheetRecords:
+    """Normalise every matched field, check required fields and date order, derive ids.
+
+    ``region``: a sheet's data rows, as sheet_region gives them (Rows for an Excel sheet, a
+    DataFrame for a CSV); both paths give the same records for the same cells.
+    """
+    if isinstance(region, Rows):
+        return _transform_rows(region, kind, ref, today)
+    frame = region
     problems: dict[int, list[Problem]] = {}
     values: dict[str, Any] = {}
     arrow = _is_arrow_frame(frame, kind)
     dates: dict[Any, Any] = {}  # date texts parsed once for all date columns of the sheet
+    known = normalisers(ref, today)
     for f in kind.fields:
-        fn = normaliser(f, ref, today)
+        fn = known.fn(f)
         if f.type == "date":
             fn = _memo(fn, dates)
         out, errors = _normalise_column(frame, f, fn, arrow, today)
         values[f.name] = out
-        for pos, exc in errors.items():
-            params = {"field": f.header, "allowed": _allowed_for(f, ref), **exc.params}
-            problems.setdefault(pos, []).append(Problem(exc.code, params))
+        _add_problems(problems, f, errors, ref)
     for f in kind.required:
-        for pos in _missing(values[f.name]).tolist():
-            if not any(p.params.get("field") == f.header for p in problems.get(pos, [])):
-                hint = n_hint(f)
-                problems.setdefault(pos, []).append(Problem("missing_required", {"field": f.header, "hint": hint}))
+        _add_missing(problems, f, _missing(values[f.name]).tolist())
     for earlier, later in kind.date_order:
         for pos in _before(values[earlier], values[later]).tolist():
-            a, b = values[earlier][pos], values[later][pos]
-            problems.setdefault(pos, []).append(Problem("date_order", {
-                    "earlier": kind.field(earlier).header, "earlier_value": a.isoformat(),
-                    "later": kind.field(later).header, "later_value": b.isoformat()}))
+            problems.setdefault(pos, []).append(_order_problem(kind, earlier, later, values[earlier][pos],
+                                                               values[later][pos]))
     # object columns: a blank stays None (a str column would turn it into NaN, which
     # made ids and row hashes depend on the other rows of the file); Arrow columns keep nulls
     records = pd.DataFrame(values) if arrow else pd.DataFrame(values, dtype=object)
@@ -565,8 +683,145 @@ def transform(frame: pd.DataFrame, kind: LedgerKind, ref: Reference, today: date
     rejects = [(int(records.at[pos, "source_row"]), problems[pos]) for pos in bad]
     if bad:  # (dropping nothing would still copy every column)
         records = records.drop(index=bad).reset_index(drop=True)
-    _derive(records, kind)
-    return SheetRecords(kind, records, rejects, rows_read=len(frame))
+    columns = {f.name: _arrow_column(records[f.name], arrow_type(f)) for f in kind.fields}
+    source_row = pa.array(records["source_row"].to_numpy(dtype=np.int64), pa.int64())
+    return SheetRecords(kind, _derive(columns, source_row, kind), rejects, rows_read=len(frame))
+
+
+def _add_problems(problems: dict[int, list[Problem]], f: Field, errors: dict[int, CellError], ref: Reference) -> None:
+    """A field's cell errors as the rows' problems (in field order)."""
+    if errors:
+        allowed_values = _allowed_for(f, ref)
+        for pos, exc in errors.items():
+            params = {"field": f.header, "allowed": allowed_values, **exc.params}
+            problems.setdefault(pos, []).append(Problem(exc.code, params))
+
+
+def _add_missing(problems: dict[int, list[Problem]], f: Field, missing: list[int]) -> None:
+    """A required field left blank (unless its cell already has a problem)."""
+    for pos in missing:
+        if not any(p.params.get("field") == f.header for p in problems.get(pos, [])):
+            problems.setdefault(pos, []).append(Problem("missing_required", {"field": f.header, "hint": n_hint(f)}))
+
+
+def _transform_rows(rows: Rows, kind: LedgerKind, ref: Reference, today: date) -> SheetRecords:
+    """transform for a sheet read as rows: plain Python per distinct cell value, no DataFrame."""
+    count = len(rows)
+    problems: dict[int, list[Problem]] = {}
+    values: dict[str, list[Any]] = {}
+    known = normalisers(ref, today)
+    for f in kind.fields:
+        fn = known.fn(f)
+        cells = rows.columns.get(f.name)
+        if cells is None:  # an optional column the ledger does not have: all blank
+            values[f.name] = [_blank_value(fn)] * count
+            continue
+        values[f.name], errors = _apply_cells(cells, fn, known.memo(f), rows.starts)
+        _add_problems(problems, f, errors, ref)
+    for f in kind.required:
+        column = values[f.name]
+        _add_missing(problems, f, [i for i, v in enumerate(column) if v is None or (v.__class__ is float and v != v)])
+    for earlier, later in kind.date_order:
+        firsts, thens = values[earlier], values[later]
+        for pos, (a, b) in enumerate(zip(firsts, thens)):
+            if a is not None and b is not None and b < a:
+                problems.setdefault(pos, []).append(_order_problem(kind, earlier, later, a, b))
+    bad = sorted(problems)
+    rejects = [(rows.source_row[pos], problems[pos]) for pos in bad]
+    source_row = rows.source_row
+    sheets = None if rows.sheets is None else [rows.sheets[i] for i, start in enumerate(rows.starts)
+                                                 for _ in range((rows.starts + [count])[i + 1] - start)]
+    if bad:
+        keep = [i for i in range(count) if i not in problems]
+        values = {name: [column[i] for i in keep] for name, column in values.items()}
+        source_row = [source_row[i] for i in keep]
+        sheets = None if sheets is None else [sheets[i] for i in keep]
+    source = pa.array(source_row, pa.int64())
+    if len(source_row) < DUCKDB_FROM:  # ids in Python: a query costs more than a few hundred hashes
+        _derive_lists(values, kind)
+        schema = record_schema(kind)
+        arrays = [_typed(values[c], t) for c, t in zip(schema.names[:-1], schema.types[:-1])]
+        table = pa.Table.from_arrays([*arrays, source], schema=schema)
+    else:
+        table = _derive({f.name: _typed(values[f.name], arrow_type(f)) for f in kind.fields}, source, kind)
+    if sheets is not None:
+        table = table.append_column("source_sheet", pa.array(sheets, pa.large_string()))
+    return SheetRecords(kind, table, rejects, rows_read=count, reject_positions=bad)
+
+
+def _apply_cells(cells: list[Any], fn: Callable[[Any], Any], known: dict[tuple[type, Any], Any],
+                 starts: list[int] = (0,)) -> tuple[list[Any], dict[int, CellError]]:
+    """fn of every cell, called once per distinct value; a blank (None, NaN) gives fn's blank value.
+
+    Distinct as _apply's factorize counts them within a sheet's column (Python equality: 1, 1.0
+    and True are one value, the first one seen is the one normalised; ``starts``: where each
+    sheet's cells begin), so both paths give the same records; ``known`` holds results by
+    (type, value) across sheets."""
+    out: list[Any] = []
+    errors: dict[int, CellError] = {}
+    blank: Any = _UNSET
+    unset = _UNSET
+    memo: dict[Any, Any] = {}
+    boundaries = set(starts)
+    for i, value in enumerate(cells):
+        if i in boundaries:
+            memo = {}
+        if value is None or (value.__class__ is float and value != value):
+            if blank is unset:
+                blank = _blank_value(fn)
+            out.append(blank)
+            continue
+        result = memo.get(value, unset)
+        if result is unset:
+            key = (value.__class__, value)
+            result = known.get(key, unset)
+            if result is unset:
+                try:
+                    result = fn(value)
+                except CellError as exc:
+                    result = exc
+                known[key] = result
+            memo[value] = result
+        if isinstance(result, CellError):
+            errors[i] = result
+            out.append(None)
+        else:
+            out.append(result)
+    return out, errors
+
+
+_UNSET = object()
+
+
+def _order_problem(kind: LedgerKind, earlier: str, later: str, a: date, b: date) -> Problem:
+    return Problem("date_order", {"earlier": kind.field(earlier).header, "earlier_value": a.isoformat(),
+                                  "later": kind.field(later).header, "later_value": b.isoformat()})
+
+
+class StorageTypeError(ValueError):
+    """Normalised values that do not fit their storage type (the file cannot be stored)."""
+
+
+def _typed(values: list[Any], typ: pa.DataType) -> pa.Array:
+    """Normalised Python values as an Arrow array of their storage type (NaN as null)."""
+    try:
+        return pa.array(values, type=typ, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
+        raise StorageTypeError(str(exc)) from exc
+
+
+def _arrow_column(column: pd.Series, typ: pa.DataType) -> pa.Array:
+    """One records column as one Arrow array of the given type (Arrow columns as they are)."""
+    try:
+        if isinstance(column.dtype, pd.ArrowDtype):
+            arr = pa.array(column.array)
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+        else:
+            arr = pa.array(column.to_numpy(dtype=object), type=typ, from_pandas=True)
+        return arr if arr.type == typ else arr.cast(typ)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError) as exc:
+        raise StorageTypeError(str(exc)) from exc
 
 
 def n_hint(f: Field) -> str:
@@ -574,39 +829,48 @@ def n_hint(f: Field) -> str:
     return {"date": "（格式如 2021-03-05）", "category": "（如 邻里矛盾、加装电梯）"}.get(f.type, "")
 
 
-def _derive(records: pd.DataFrame, kind: LedgerKind) -> None:
-    """Compute derived key columns (person_id, name_masked, org_id, activity_id) in place."""
-    arrow = any(isinstance(records[c].dtype, pd.ArrowDtype) for c in records.columns)
-    col = (lambda name: _python_values(records[name]))  # noqa: E731
-    put = (lambda values: _extension(pa.array(values, type=pa.large_string())) if arrow else values)  # noqa: E731
+@cache
+def record_schema(kind: LedgerKind) -> pa.Schema:
+    """The records' columns: the kind's stored columns in storage order and Arrow types, source_row."""
+    types = {f.name: arrow_type(f) for f in kind.fields}
+    return pa.schema([(c, types.get(c, pa.large_string())) for c in kind.columns] + [("source_row", pa.int64())])
+
+
+def _derive(columns: dict[str, pa.Array], source_row: pa.Array, kind: LedgerKind) -> pa.Table:
+    """The records table: stored fields plus derived ids (person_id, name_masked, org_id, activity_id);
+    names and phones (not stored) go no further."""
     if "person_id" in kind.derived:
-        names = col("name")
-        records["person_id"] = put(person_ids(col("community"), names, col("phone"), col("building"), col("compound")))
-        masked = {name: n.mask_name(name) for name in set(names)}  # once per distinct name
-        records["name_masked"] = put([masked[name] for name in names])
-        del records["name"], records["phone"]  # personal data goes no further
+        names = columns["name"]
+        columns["person_id"] = person_id_array(columns["community"], names, columns["phone"],
+                                               columns["building"], columns["compound"])
+        encoded = pc.dictionary_encode(names)  # masked once per distinct name
+        masked = [None if v is None else n.mask_name(v) for v in encoded.dictionary.to_pylist()]
+        columns["name_masked"] = pa.array(masked, pa.large_string()).take(encoded.indices)
     for column, parts in kind.id_parts.items():
-        joined = _joined_parts(records, parts)
-        records[column] = put(stable_ids(column[0].upper(), [col(p) for p in parts]) if joined is None
-                              else joined_ids(column[0].upper(), joined))
+        columns[column] = joined_id_array(column[0].upper(), _joined(columns, parts))
+    schema = record_schema(kind)
+    return pa.Table.from_arrays([columns[c] for c in schema.names[:-1]] + [source_row], schema=schema)
 
 
-def _joined_parts(records: pd.DataFrame, parts: tuple[str, ...]) -> list[str] | None:
-    """'|'.join(str(value) ...) of every row, built by Arrow when each part is Arrow text or a date
-    (a blank is 'None' as str(None) is; dates lie in 2000..today, so Arrow writes them as str() does)."""
+def _derive_lists(values: dict[str, list[Any]], kind: LedgerKind) -> None:
+    """_derive for columns of Python values, in place (the same ids: tests/test_privacy.py)."""
+    if "person_id" in kind.derived:
+        names = values["name"]
+        values["person_id"] = person_ids(values["community"], names, values["phone"], values["building"],
+                                         values["compound"])
+        masked = {name: n.mask_name(name) for name in set(names) if name is not None}
+        values["name_masked"] = [masked.get(name) for name in names]
+    for column, parts in kind.id_parts.items():
+        values[column] = stable_ids(column[0].upper(), [values[p] for p in parts])
+
+
+def _joined(columns: dict[str, pa.Array], parts: tuple[str, ...]) -> pa.Array:
+    """'|'.join(str(value) ...) of every row, built by Arrow: a blank is 'None' as str(None) is; text
+    as it is; dates lie in 2000..today, so Arrow writes them as str() does."""
     arrays = []
     for part in parts:
-        if not isinstance(records[part].dtype, pd.ArrowDtype):
-            return None
-        arr = pa.array(records[part].array)
+        arr = columns[part]
         if not (pa.types.is_date32(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type)):
-            return None
+            arr = pa.array([str(v) for v in arr.to_pylist()], pa.large_string())  # no such id part today
         arrays.append(pc.fill_null(arr.cast(pa.large_string()), pa.scalar("None", pa.large_string())))
-    return pc.binary_join_element_wise(*arrays, pa.scalar("|", pa.large_string())).to_pylist()
-
-
-def _python_values(column: pd.Series) -> list[Any]:
-    """A column's values as Python objects, a blank as None (also for Arrow columns)."""
-    if isinstance(column.dtype, pd.ArrowDtype):
-        return pa.array(column.array).to_pylist()
-    return column.tolist()
+    return pc.binary_join_element_wise(*arrays, pa.scalar("|", pa.large_string()))

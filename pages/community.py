@@ -21,7 +21,7 @@ else:
     st.info(f"街道中位数和排名在全部 {len(communities)} 个社区之间计算。办结率等比率指标只在区间内受理不少于 "
             f"{metrics.MIN_CASES_FOR_RATE} 件的社区之间排名，避免一两件事项的社区因比率极端而排在前列。",
             icon=":material/info:")
-ui.profile_cards(ui.get("community_profile", f, community), compare=not scoped)
+ui.profile_cards(ui.get("community_profile", f, community), compare=not scoped, f=shown)
 if f.categories:
     st.caption(":material/filter_alt: 事项类别筛选只作用于事项数字（每千户受理事项、办结率、办结用时）；"
                "三长、组织和活动不分类别。")

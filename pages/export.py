@@ -5,7 +5,7 @@ from datetime import date
 
 import streamlit as st
 
-from chuangshu import deck, fmt, metrics, pdf, ui, widgets
+from chuangshu import deck, fmt, metrics, pdf, sharing_ui, ui, widgets
 from chuangshu.filters import Filters
 
 WHOLE = "全街道（全部社区）"
@@ -14,11 +14,12 @@ FONT_LABELS = {deck.FONT_NOTO: "Noto Sans CJK SC（思源黑体，与看板一�
 RESULT = "export_result"
 
 
-def make_pptx(f: Filters, font: str, day: date) -> bytes:
-    """The deck, built on the data the signed-in user may see (their community's database if scoped)."""
+def make_pptx(f: Filters, font: str, day: date, qr: tuple[str | None, str]) -> bytes:
+    """The deck, built on the data the signed-in user may see (their community's database if scoped),
+    its last slide carrying the room's QR code ``qr``."""
     cur = ui.data_cursor()
     try:
-        return deck.build(cur, f, font=font, generated_on=day)
+        return deck.build(cur, f, font=font, generated_on=day, overlay=ui.overlay(), qr=qr)
     finally:
         cur.close()
 
@@ -60,17 +61,21 @@ with st.expander("幻灯片目录", expanded=False):
         "3. 各类事项逐年受理（按类别堆叠）",
         "4. 每类事项一页：逐年受理与办结、办结率、用时、在办",
         f"5. {ranking}",
-        "6. 队伍：三长人数、党员占比、覆盖小区",
-        "7. 组织：各类组织与每年新成立",
-        "8. 大事记",
-        "9. 指标口径：本材料用到的每项指标的定义",
+        "6. 考核：统计截至日所在月的创熟指数排名、名次变化最大的社区" + ("（社区账号：本社区各指标与目标）" if ui.scope() else ""),
+        "7. 预警：按规则触发的预警条数与最需要处理的几条",
+        "8. 队伍：三长人数、党员占比、覆盖小区",
+        "9. 组织：各类组织与每年新成立",
+        "10. 大事记",
+        "11. 指标口径：本材料用到的每项指标的定义",
+        "12. 扫码阅读：手机扫码打开简报或手机版（对外访问地址见下方「现场扫码」）",
     ]) + "\n\n每页页脚注明来源、统计日和筛选条件" + ("；示例数据的每页都有「示例数据」标记。" if ui.is_sample() else "。"))
 
-params = (ui.db_version(), f, font, date.today(), ui.scope())
+qr = sharing_ui.qr_target()
+params = (ui.db_version(), f, font, date.today(), ui.scope(), ui.overlay(), qr)
 if st.button("生成汇报材料", type="primary", icon=":material/slideshow:", key="export_generate"):
     result: dict = {"params": params, "pdf": None, "pdf_error": None}
     with st.spinner("正在生成幻灯片……"):
-        result["pptx"] = make_pptx(f, font, date.today())
+        result["pptx"] = make_pptx(f, font, date.today(), qr)
     if want_pdf:
         with st.spinner("正在用 LibreOffice 转换 PDF……"):
             try:
@@ -96,3 +101,6 @@ if result and result["params"] == params:
         st.error(result["pdf_error"], icon=":material/error:")
 elif result:
     st.info("设置已改变，请重新点击「生成汇报材料」。", icon=":material/info:")
+
+st.divider()
+sharing_ui.section()

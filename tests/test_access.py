@@ -24,8 +24,8 @@ QUALITY_PAGE = str(ROOT / "pages" / "quality.py")
 HOME = "桂南社区"
 OTHER = "江滨社区"
 PASSWORD = "correct-horse-1"
-DASHBOARD_PAGES = {"", "cases", "teams", "organizations", "projects", "community", "milestones"}
-REPORT_PAGES = {"export", "bigscreen"}
+DASHBOARD_PAGES = {"", "assessment", "cases", "teams", "organizations", "projects", "community", "milestones"}
+REPORT_PAGES = {"export", "bigscreen", "m"}
 
 
 def _hash() -> str:
@@ -94,7 +94,7 @@ def expected_pages(role: str, registered: set[str]) -> set[str]:
         return base
     if role == "analyst":
         return base | {"query"}
-    return base | {"query", "quality"} | ({"intake"} & registered)
+    return base | {"query", "quality"} | ({"intake", "targets"} & registered)
 
 
 def test_no_users_configured_runs_as_the_local_user(env: Path, nav_apptest: None) -> None:
@@ -181,6 +181,7 @@ def test_pages_refuse_a_visitor_who_is_not_signed_in(env: Path, secrets: dict) -
     ("quality.py", "li", "数据质量"), ("quality.py", "zhao", "数据质量"), ("quality.py", "wang", "数据质量"),
     ("intake.py", "li", "数据上报"), ("intake.py", "wang", "数据上报"), ("intake.py", "zhao", "数据上报"),
     ("query.py", "zhang", "即席查询"),
+    ("targets.py", "wang", "目标设置"), ("targets.py", "li", "目标设置"), ("targets.py", "zhao", "目标设置"),
 ])
 def test_pages_refuse_roles_without_the_permission(env: Path, secrets: dict, script: str, user: str,
                                                    permission: str) -> None:
@@ -471,6 +472,54 @@ def test_scoped_community_page_shows_no_comparison(env: Path, nav_apptest: None,
     assert at.selectbox(key="profile_community").options == [HOME]
     assert not any("街道中位数" in (m.proto.delta or "") for m in at.metric)
     assert any("仅街道办账号可见" in i.value for i in at.info)
+
+
+def test_scoped_phone_view_and_big_screen_name_only_the_community(env: Path, nav_apptest: None, secrets: dict,
+                                                                   communities: list[str]) -> None:
+    """The phone view's every section and the big screen's every view, for a community account: its figures,
+    no median or rank, no other community named (milestones are the sub-district's, labelled so)."""
+    from chuangshu import bigscreen_ui, phone_ui
+
+    con = full(env)
+    try:
+        mine = metrics.headline(con.cursor(), Filters(communities=(HOME,))).set_index("key")
+    finally:
+        con.close()
+    others = [c for c in communities if c != HOME]
+    shorts = [c.removesuffix("社区") for c in others]
+    at = app(secrets, "zhang")
+    at.switch_page("pages/mobile.py")
+    for section in phone_ui.SECTIONS:
+        at.query_params["s"] = section.key
+        at.run()
+        ok(at)
+        body = "\n".join(h.proto.body for h in at.get("html"))
+        assert not [c for c in others if c in body], section.key
+        assert "中位数 " not in body and "/ 45 名" not in body, section.key
+        if section.key == "overview":
+            value = mine.loc["volunteers", "value"]
+            assert f'data-key="volunteers" data-value="{float(value):.6g}"' in body
+        if section.key == "community":
+            assert at.selectbox(key="m_profile_community").options == [HOME]
+    del at.query_params["s"]
+    at.switch_page("pages/bigscreen.py")
+    for view in range(1, len(bigscreen_ui.VIEWS) + 1):
+        at.query_params["view"] = str(view)
+        at.run()
+        ok(at)
+        if bigscreen_ui.VIEWS[view - 1].key == "milestones":
+            continue  # the sub-district's milestones name pilot communities (as on every page)
+        body = "\n".join(h.proto.body for h in at.get("html"))
+        assert not [c for c in others if c in body] and not [s for s in shorts if f">{s}<" in body], view
+
+
+@pytest.fixture(scope="module")
+def communities(sample_db: Path) -> list[str]:
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT community FROM communities").fetchall()]
+    finally:
+        con.close()
 
 
 def test_scoped_cases_drill_down_offers_only_the_community(env: Path, nav_apptest: None, secrets: dict) -> None:

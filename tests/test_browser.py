@@ -13,8 +13,9 @@ from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parent / "artifacts"
-PAGES = [("", "总览"), ("cases", "事项"), ("teams", "队伍"), ("organizations", "组织"), ("projects", "项目与活动"),
-         ("community", "社区画像"), ("milestones", "大事记"), ("quality", "数据质量"), ("query", "即席查询")]
+PAGES = [("", "总览"), ("assessment", "考核"), ("cases", "事项"), ("teams", "队伍"), ("organizations", "组织"),
+         ("projects", "项目与活动"), ("community", "社区画像"), ("milestones", "大事记"), ("quality", "数据质量"),
+         ("query", "即席查询"), ("targets", "目标设置")]
 
 
 def choose(page: Page, box: Locator, typed: str, option: str) -> None:
@@ -234,7 +235,7 @@ def test_bigscreen_fills_1920x1080_hides_chrome_and_rotates(app_url: str, page: 
     page.goto(f"{app_url}/bigscreen?interval=5")
     expect(page.locator(".bs-title")).to_contain_text("数读", timeout=60_000)
     expect(page.locator(".bs-title")).to_contain_text("事项趋势", timeout=15_000)
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=15_000)  # plotly loads slowly under load
+    expect(page.locator(".st-key-bs-view svg.sc").first).to_be_visible()  # the big screen draws SVG charts
     expect(page.locator(".bs-title")).to_contain_text("社区排名", timeout=15_000)
     assert_no_error(page, "bigscreen-rotated")
     page.screenshot(path=str(ARTIFACTS / "bigscreen-ranking.png"))
@@ -346,3 +347,36 @@ def test_scoped_viewer_signs_in_and_sees_only_their_community(sample_db: Path, t
         assert not metric_values(page)
     finally:
         server.close()
+
+
+def test_league_table_and_warnings_lead_to_the_rows_behind_a_red_cell(app_url: str, page: Page) -> None:
+    """考核: the league table and the warning list (screenshots), then one click on the sub-district's red
+    办结率 cell opens its figure, 口径 and the case rows with their source file and row number."""
+    from chuangshu.assessment_ui import WIDTHS
+
+    page.set_viewport_size({"width": 1920, "height": 1400})
+    page.goto(f"{app_url}/assessment")
+    wait_idle(page)
+    assert_no_error(page, "assessment")
+    table = page.get_by_test_id("stDataFrame").first
+    table.screenshot(path=str(ARTIFACTS / "assessment-league.png"))
+    warnings = page.get_by_test_id("stDataFrame").nth(3)  # league, the two movers tables, the warnings
+    warnings.scroll_into_view_if_needed()
+    warnings.screenshot(path=str(ARTIFACTS / "assessment-warnings.png"))
+    text = page.locator("body").inner_text()
+    assert "✓ 达标（绿）" in text and "超时未办结" in text and "上升最多" in text
+    table.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box = table.bounding_box()
+    before = sum(WIDTHS[c] for c in ("community", "peer_group", "received", "index", "rank", "change"))
+    page.mouse.click(box["x"] + before + WIDTHS["metric"] / 2, box["y"] + 35 + 17)  # row 全街道, column 办结率
+    wait_idle(page)
+    panel = page.get_by_text("全街道 · 2022年6月 · 办结率", exact=False).first
+    expect(panel).to_be_visible()
+    body = page.locator("body").inner_text()
+    assert "口径：统计区间内登记的事项中" in body and "✗ 未达标" in body
+    rows = page.get_by_test_id("stDataFrame").nth(1)
+    expect(rows).to_contain_text("来源文件")
+    expect(rows).to_contain_text("行号")
+    assert_no_error(page, "assessment-clicked")
+    page.screenshot(path=str(ARTIFACTS / "assessment-clicked.png"), full_page=True)

@@ -20,6 +20,7 @@ import pytest
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.oxml.ns import qn
+from pptx.util import Inches
 
 from chuangshu import deck, fmt, metrics, pdf
 from chuangshu.filters import Filters
@@ -228,16 +229,46 @@ def test_slide_structure_16_9_and_definitions(cur, all_deck) -> None:
     assert titles[1].startswith("数读")
     assert titles[2].startswith("各类事项逐年受理")
     assert titles[3 + n_cats].startswith("受理事项最多")
-    assert titles[4 + n_cats].startswith("在任三长")
-    assert titles[5 + n_cats].startswith("在册组织")
-    assert titles[6 + n_cats].startswith("大事记")
-    assert all(t.startswith("指标口径") for t in titles[7 + n_cats:])
+    assert titles[4 + n_cats].startswith("2022年6月考核：")
+    assert titles[5 + n_cats].startswith("2022年6月考核明细")
+    assert titles[6 + n_cats].startswith("预警：")
+    assert titles[7 + n_cats].startswith("在任三长")
+    assert titles[8 + n_cats].startswith("在册组织")
+    assert titles[9 + n_cats].startswith("大事记")
+    assert all(t.startswith("指标口径") for t in titles[10 + n_cats:-1])
+    assert titles[-1] == "扫码阅读"  # the last slide: the room's QR code, here the note that no address is set
     # every metric the deck shows has its 口径 on the closing slides
-    definitions = "\n".join(by_name_in(s, "definitions") for s in list(prs.slides)[7 + n_cats:])
+    definitions = "\n".join(by_name_in(s, "definitions") for s in list(prs.slides)[10 + n_cats:-1])
     for key in (*metrics.HEADLINE, *metrics.SCOPE, "received", "resolved", "resolution_rate", "median_days",
-                "open_backlog", "received_per_1000", "party_share", "heads_per_compound", "organizations_active"):
+                "open_backlog", "received_per_1000", "party_share", "heads_per_compound", "organizations_active",
+                "assessment_index", "head_coverage", "ledger_on_time_rate", "alerts"):
         m = metrics.METRICS[key]
         assert f"{m.label}（{m.unit}）：{m.definition}" in definitions, key
+
+
+@pytest.mark.parametrize(("address", "what"), [("http://192.168.1.20:8501/briefing?code=k7m2p9q4", "简报"),
+                                               ("http://192.168.1.20:8501/m", "手机版看板")])
+def test_the_last_slide_carries_the_rooms_qr_code(cur, address: str, what: str) -> None:
+    from PIL import Image
+
+    from chuangshu import sharing
+
+    prs = open_deck(deck.build(cur, Filters(), generated_on=DAY, qr=(address, what)))
+    last = list(prs.slides)[-1]
+    assert by_name_in(last, "title") == f"扫码查看{what}"
+    assert by_name_in(last, "qr-address") == address
+    (picture,) = [s for s in last.shapes if s.name == "qr-code"]
+    assert picture.image.blob == sharing.qr_png(address)  # the code of exactly this address
+    image = Image.open(io.BytesIO(picture.image.blob))
+    assert image.width == image.height and picture.width == picture.height  # square, not stretched
+    assert picture.width >= Inches(4)  # big enough to scan from the room
+    assert "footer" in {s.name for s in last.shapes}
+
+
+def test_without_a_public_address_the_last_slide_says_how_to_set_one(all_deck) -> None:
+    last = list(open_deck(all_deck).slides)[-1]
+    assert not [s for s in last.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]  # no picture
+    assert "CHUANGSHU_PUBLIC_URL" in by_name_in(last, "qr-missing") and "现场扫码设置" in by_name_in(last, "qr-missing")
 
 
 def by_name_in(slide, name: str) -> str:
@@ -356,3 +387,37 @@ def test_broken_deck_gives_a_conversion_error(tmp_path) -> None:
         pytest.skip("LibreOffice not installed")
     with pytest.raises(pdf.PdfConversionError, match="LibreOffice 未能生成 PDF"):
         pdf.pptx_to_pdf(b"this is not a presentation")
+
+
+def test_assessment_and_warning_slides_equal_the_metric_layer(cur, all_deck, one_deck) -> None:
+    from chuangshu import assessment
+
+    league = assessment.league_table(cur, Filters(), "month")
+    ranked = league.table.dropna(subset=["rank"]).sort_values(["rank", "community"])
+    prs = open_deck(all_deck)
+    rows = []
+    for name in ("table:league:0", "table:league:1"):
+        for shape in by_name(prs, name):
+            rows += [[c.text_frame.text for c in row.cells] for row in list(shape.table.rows)[1:]]
+    assert [r[1] for r in rows] == list(ranked["community"])
+    assert [r[0] for r in rows] == [str(int(x)) for x in ranked["rank"]]
+    assert [r[2] for r in rows] == [fmt.metric_value(x, "", "score") for x in ranked["index"]]
+    assert [r[3] for r in rows] == list(ranked["change_label"])
+    # 考核明细: the page's table, cell for cell (value and symbol as on the page, the page's colours)
+    shown = league.table[(league.table["community"] == assessment.SUBDISTRICT) | league.table["rank"].notna()]
+    keys = list(league.metrics["metric"])
+    grid = [row for shape in by_name(prs, "table:league-grid:0") for row in list(shape.table.rows)[1:]]
+    assert [r.cells[1].text_frame.text for r in grid] == list(shown["short_name"])
+    for row, (_, want) in zip(grid, shown.iterrows()):
+        for j, k in enumerate(keys, start=3):
+            cell = row.cells[j]
+            assert cell.text_frame.text == assessment.cell_text(k, want[k], want[f"{k}__status"]), (want["community"], k)
+            if want[f"{k}__status"] in assessment.BACKGROUND:
+                assert str(cell.fill.fore_color.rgb) == assessment.BACKGROUND[want[f"{k}__status"]].lstrip("#")
+    found = assessment.alerts(cur, Filters())
+    (table,) = by_name(prs, "table:alerts")
+    first = [c.text_frame.text for c in list(table.table.rows)[1].cells]
+    assert first == [found["title"].iloc[0], found["where"].iloc[0], found["threshold"].iloc[0], found["value"].iloc[0]]
+    texts = deck.slide_texts(one_deck)
+    own = next(t for t in texts if "2022年6月考核：" in t)
+    assert COMMUNITY in own and "名次在全部社区之间计算" in own

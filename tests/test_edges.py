@@ -1,7 +1,8 @@
 """The edge sweep: every page over a grid of awkward filter sets, read as a user would read it.
 
 For each filter set one browser session (AppTest) opens the dashboard with the filters in its
-link, then visits every page (the big screen's five views, the 事项 drill-down). Each run must
+link, then visits every page (every view of the big screen, every section of the phone view, the 事项
+drill-down). Each run must
 end without an exception or an error box, and nothing on screen — labels, values, deltas, help,
 captions, tables, plotly titles, ticks and hover texts, HTML — may contain nan, None, NaT, <NA>,
 inf, an epoch number or an English month or day name (tests/edge_text.py). A link the data
@@ -14,12 +15,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chuangshu import bigscreen_ui, phone_ui
 from edge_text import forbidden, rendered
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-PAGES = ["pages/overview.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py", "pages/projects.py",
-         "pages/community.py", "pages/milestones.py", "pages/quality.py", "pages/export.py"]
-OTHER_PAGES = ["pages/query.py", "pages/intake.py"]  # they do not use the filters: swept with two sets only
+PAGES = ["pages/overview.py", "pages/assessment.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py",
+         "pages/projects.py", "pages/community.py", "pages/milestones.py", "pages/quality.py", "pages/export.py"]
+OTHER_PAGES = ["pages/query.py", "pages/intake.py", "pages/targets.py"]  # they do not use the filters: two sets only
 
 FILTER_SETS: dict[str, dict[str, str]] = {
     "default": {},
@@ -77,12 +79,44 @@ def test_every_page_survives_the_edge(env, nav_apptest, name: str) -> None:
             community = (at.session_state["filters"].communities or ("夏北社区",))[0]
             drill[0].set_value(community).run()
             found += check(at, f"{page} drill-down {community}")
+        if page == "pages/assessment.py":
+            found += assessment_clicks(at)
     at.switch_page("pages/bigscreen.py")
-    for view in range(1, 6):
+    for view in range(1, len(bigscreen_ui.VIEWS) + 1):
         at.query_params["view"] = str(view)
         at.run()
         found += check(at, f"bigscreen view {view}")
+    del at.query_params["view"]
+    at.switch_page("pages/mobile.py")
+    for section in phone_ui.SECTIONS:  # the phone view, every section
+        at.query_params["s"] = section.key
+        at.run()
+        found += check(at, f"phone view {section.key}")
     assert not found, "\n".join(found)
+
+
+def assessment_clicks(at: AppTest) -> list[str]:
+    """考核: a metric cell, an index cell and a warning opened, then the year's table and a peer group."""
+    found = []
+    select = lambda key, what: {"selection": {"rows": [], "columns": [], "cells": [], **what}}  # noqa: E731
+    if at.dataframe and "resolution_rate" in at.dataframe[0].value.columns:
+        last = len(at.dataframe[0].value) - 1
+        for cell in ([last, "resolution_rate"], [0, "head_coverage"], [0, "index"], [last, "ledger_on_time_rate"]):
+            at.session_state["league"] = select("league", {"cells": [cell]})
+            at.run()
+            found += check(at, f"pages/assessment.py cell {cell}")
+    if any(s.value == "预警" for s in at.subheader) and not at.success:
+        at.session_state["alerts"] = select("alerts", {"rows": [0]})
+        at.run()
+        found += check(at, "pages/assessment.py warning")
+    at.radio(key="assess_grain").set_value("year").run()
+    found += check(at, "pages/assessment.py year")
+    if not at.selectbox(key="assess_group").disabled:
+        at.selectbox(key="assess_group").set_value("小型").run()
+        found += check(at, "pages/assessment.py peer group")
+        at.selectbox(key="assess_group").set_value(None)
+    at.radio(key="assess_grain").set_value("month").run()
+    return found
 
 
 # --- the detector itself: it must see each defect the issue found --------------------------------------

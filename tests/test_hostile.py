@@ -155,7 +155,7 @@ def test_wide_csv_without_limits_is_parsed_linearly(tmp_path: Path) -> None:
         name, data = h.wide_ledger_csv(columns)
         with time_guard(30):
             parsed = parse_file(Path(name), REF, today=TODAY, data=data, limits=None)
-        assert parsed.error is None and parsed.records["cases"]["case_id"].tolist() == ["G-1", "G-2"]
+        assert parsed.error is None and parsed.records["cases"]["case_id"].to_pylist() == ["G-1", "G-2"]
         assert parse_file(Path(name), REF, today=TODAY, data=data).error.code == "too_many_columns"
     path = tmp_path / name
     path.write_bytes(data)
@@ -284,5 +284,5 @@ def test_bom_in_front_of_gbk_reads_as_gbk_and_real_utf8_with_bom_still_reads() -
     name, data = h.bom_gbk_csv()
     parsed = parse_file(Path(name), REF, today=TODAY, data=data)
     cases = parsed.records["cases"]
-    assert cases["case_id"].tolist() == ["B-1", "B-2"] and cases["community"].tolist() == ["桂南社区"] * 2
-    assert cases["compound"].iloc[0] == "翠林家园" and not parsed.rejects
+    assert cases["case_id"].to_pylist() == ["B-1", "B-2"] and cases["community"].to_pylist() == ["桂南社区"] * 2
+    assert cases["compound"][0].as_py() == "翠林家园" and not parsed.rejects

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hostile_files as h
 from etl import limits as L
@@ -95,3 +97,55 @@ def test_overrides(items: list[str], expected: dict) -> None:
 def test_bad_overrides_say_why_in_chinese(item: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         with_overrides(LIMITS, [item])
+
+
+TOKENS = [b"<row", b"<c", b"</c>", b"</row>", b"<v>1</v>", b' r="', b"A", b"Z", b"XFD", b"AAAA", b"1", b"9",
+          b"1048576", b"12345678", b"123456789012", b'"', b">", b"/>", b" ", b"/", b"<", b' s="1"', b"<x", b"\x00"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(parts=st.lists(st.sampled_from(TOKENS), max_size=60))
+def test_the_small_part_reading_equals_the_numpy_one(parts: list[bytes]) -> None:
+    """_measure_small gives exactly what _measure_numpy gives, whenever it answers at all."""
+    text = b"".join(parts)
+    fast = L._measure_small(text)
+    if fast is not None:
+        assert fast == L._measure_numpy(text), text
+
+
+@pytest.mark.parametrize("case", SHEETS)
+def test_small_part_reading_on_the_sheet_cases(case: str) -> None:
+    text = L._normalise_xml(SHEETS[case][0])
+    fast = L._measure_small(text)
+    assert fast is None or fast == L._measure_numpy(text)
+
+
+def test_a_real_worksheet_takes_the_small_part_reading(tmp_path) -> None:
+    """What xlsxwriter (like Excel and WPS) writes is read without numpy: every cell has its reference."""
+    import zipfile
+
+    from conftest import write_xlsx
+
+    path = write_xlsx(tmp_path / "a.xlsx", {"台账": [["事项编号", "社区"], *[[f"A-{i}", "桂南"] for i in range(30)]]})
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    text = L._normalise_xml(xml)
+    assert L._measure_small(text) is not None and L._measure_small(text) == L._measure_numpy(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rnd=st.randoms(use_true_random=False))
+def test_the_small_part_reading_equals_the_numpy_one_on_sheet_shaped_markup(rnd) -> None:
+    """Rows and cells with and without references of every length (beyond three letters, eight digits)."""
+    def ref() -> str:
+        return ("".join(rnd.choice("ABXZ") for _ in range(rnd.choice([0, 1, 2, 3, 4, 13])))
+                + "".join(rnd.choice("0123456789") for _ in range(rnd.choice([0, 1, 3, 7, 8, 9, 12, 14]))))
+
+    def cell() -> str:
+        return ("<c" + (f' r="{ref()}"' if rnd.random() < .9 else "") + rnd.choice([' s="1"', ""])
+                + rnd.choice(["/>", "><v>1</v></c>"]))
+
+    rows = ["<row" + (f' r="{ref()}"' if rnd.random() < .8 else "") + rnd.choice(["", ' spans="1:3"']) + ">"
+            + "".join(cell() for _ in range(rnd.randint(0, 4))) + "</row>" for _ in range(rnd.randint(0, 4))]
+    text = ("<sheetData>" + "".join(rows) + "</sheetData>").encode()
+    fast = L._measure_small(text)
+    assert fast is None or fast == L._measure_numpy(text), text

@@ -685,7 +685,7 @@ def test_every_row_is_kept_or_rejected_by_its_row_number(tmp_path: Path, titles,
     path = write_xlsx(tmp_path / name, {"S": rows}) if as_excel else write_csv(tmp_path / name, rows)
     parsed = parse_file(path, REF, today=TODAY)
     assert parsed.error is None
-    kept = [] if "cases" not in parsed.records else parsed.records["cases"]["source_row"].tolist()
+    kept = [] if "cases" not in parsed.records else parsed.records["cases"]["source_row"].to_pylist()
     rejected = [r.row_number for r in parsed.rejects]
     assert sorted(kept + rejected) == sorted(expected)
     assert sorted(kept) == sorted(n for n, ok in expected.items() if ok)

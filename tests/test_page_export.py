@@ -92,7 +92,8 @@ def html_of(at: AppTest) -> str:
 
 
 @pytest.mark.parametrize(("view", "title", "charts"), [
-    ("1", "数读", 0), ("2", "事项趋势", 1), ("3", "社区排名", 1), ("4", "队伍与组织", 1), ("5", "大事记", 1)])
+    ("1", "数读", 0), ("2", "事项趋势", 1), ("3", "社区排名", 1), ("4", "队伍与组织", 1), ("5", "大事记", 1),
+    ("6", "扫码阅读", 0)])
 def test_bigscreen_views(env, view, title, charts) -> None:
     at = bigscreen({"view": view})
     assert not at.exception
@@ -100,7 +101,8 @@ def test_bigscreen_views(env, view, title, charts) -> None:
     assert f'<span class="bs-accent"></span>{title}' in body
     assert "数据更新于" in body and "示例数据" in body and "数据截至 <b>2022年6月30日</b>" in body
     assert "display: none !important" in body  # Streamlit's chrome is hidden
-    assert len(at.get("plotly_chart")) == charts
+    assert not at.get("plotly_chart")  # charts are SVG on the scaled stage (chuangshu/svgchart.py)
+    assert body.count('<div class="sc-fig') == charts
     assert "固定显示本页" in body
 
 
@@ -131,13 +133,47 @@ def test_bigscreen_kpis_use_the_metric_layer(env, sample_db) -> None:
 
 
 def test_bigscreen_settings_from_the_link() -> None:
-    from chuangshu.bigscreen_ui import Settings, settings
+    from chuangshu.bigscreen_ui import VIEWS, Settings, settings
 
     assert settings({}) == Settings(interval=20, pinned=None, chrome=False)
     assert settings({"interval": "x", "view": "x"}).rotation == "每 20 秒切换"
-    held = settings({"interval": "9999", "view": "9", "chrome": "on"})
-    assert (held.interval, held.pinned, held.chrome, held.run_every, held.rotation) == (600, 5, True, None, "固定显示本页")
+    held = settings({"interval": "9999", "view": "99", "chrome": "on"})
+    assert (held.interval, held.pinned, held.chrome, held.run_every, held.rotation) == \
+        (600, len(VIEWS), True, None, "固定显示本页")
     assert settings({"interval": " 7 "}).run_every == 7
+
+
+@pytest.mark.parametrize(("raw", "views", "rotation"), [
+    ("1,3,5", (0, 2, 4), "每 20 秒切换（3 个画面）"),
+    ("milestones,kpis", (4, 0), "每 20 秒切换（2 个画面）"),
+    ("3，3, 0,99,x,trend", (2, 1), "每 20 秒切换（2 个画面）"),  # full-width comma, repeats and unknowns dropped
+    ("2", (1,), "固定显示本页"),  # one view: nothing to rotate
+    ("", (), "每 20 秒切换"),
+])
+def test_bigscreen_views_from_the_link(raw: str, views: tuple, rotation: str) -> None:
+    from chuangshu.bigscreen_ui import settings
+
+    screen = settings({"views": raw})
+    assert screen.views == views and screen.rotation == rotation
+    assert screen.run_every == (None if len(views) == 1 else 20)
+
+
+def test_bigscreen_rotates_through_the_chosen_views_only(env) -> None:
+    at = bigscreen({"views": "5,2", "interval": "30"})
+    seen = []
+    for _ in range(3):
+        seen.append(next(t for t in ("大事记", "事项趋势", "数读") if f'<span class="bs-accent"></span>{t}' in html_of(at)))
+        at.run()
+    assert seen == ["大事记", "事项趋势", "大事记"]
+    assert "每 30 秒切换（2 个画面）" in html_of(at)
+
+
+def test_bigscreen_link_for_the_projector() -> None:
+    from chuangshu.bigscreen_ui import link
+
+    assert link("http://10.0.0.5:8501/") == "http://10.0.0.5:8501/bigscreen"
+    assert link("http://10.0.0.5:8501", interval=30, views=["kpis", "qr"]) == \
+        "http://10.0.0.5:8501/bigscreen?interval=30&views=kpis,qr"
 
 
 def test_bigscreen_keeps_chrome_on_request(env) -> None:

@@ -12,8 +12,8 @@ from chuangshu.filters import Filters
 from deferred import deferred_downloads  # noqa: F401 - a fixture
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-PAGES = ["pages/overview.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py", "pages/projects.py",
-         "pages/community.py", "pages/milestones.py", "pages/quality.py"]
+PAGES = ["pages/overview.py", "pages/assessment.py", "pages/cases.py", "pages/teams.py", "pages/organizations.py",
+         "pages/projects.py", "pages/community.py", "pages/milestones.py", "pages/quality.py", "pages/targets.py"]
 
 
 @pytest.fixture
@@ -185,7 +185,8 @@ def test_the_profile_names_its_community_and_ranks_in_whole_numbers(app: AppTest
     app.switch_page("pages/community.py").run()
     assert "夏北社区" in app.caption[0].value and "全部社区" not in app.caption[0].value
     ranks = [m.proto.delta_description for m in app.metric]
-    assert "第 9 / 45 名" in ranks and "不参与排名" in ranks
+    assert "第 9 / 45 名" in ranks and any(r.startswith("不参与排名") for r in ranks)
+    assert "不参与排名 · 目标 ≥ 90.0%" in ranks  # the target is named; no status for a value that is 「—」
     assert not [r for r in ranks if "nan" in r or ".0 /" in r]
     undefined = [m for m in app.metric if m.value == "—"]
     assert undefined and all("受理不足 30 件" in m.proto.help for m in undefined)

@@ -180,11 +180,32 @@ def test_every_page_trend_labels_and_hatches_a_partial_year(env, nav_apptest) ->
     for view, expected in BIGSCREEN_YEAR_CHARTS.items():
         at.query_params["view"] = str(view)
         at.run()
-        charts = year_charts(at)
+        charts = svg_year_charts(at)
         assert len(charts) == expected, view
-        for spec in charts:
-            assert_partial_drawn(spec, "2021年（1—9月）")
+        for chart in charts:
+            assert_partial_svg(chart, "2021年（1—9月）")
         assert "2021年只统计到9月30日" in "".join(h.proto.body for h in at.get("html"))
+
+
+def svg_year_charts(at: AppTest) -> list:
+    """The big screen's SVG charts whose columns are the window's years."""
+    from svg_read import charts
+
+    found = [c for h in at.get("html") for c in charts(h.proto.body)]
+    return [c for c in found if c.xlabels and all(x.startswith(("20", "19")) and "年" in x for x in c.xlabels)]
+
+
+def assert_partial_svg(chart, label: str) -> None:
+    """The last column is the partial year, labelled with its months, hatched and lighter; the legend says so."""
+    from svg_read import tostring
+
+    assert chart.xlabels[-1] == label, chart.xlabels
+    assert any("不完整年份" in k for k in chart.legend), chart.legend
+    assert chart.bars, tostring(chart)
+    for tip, hatched in chart.bars:
+        assert hatched == tip.startswith(label), tip  # hatched exactly when the bar is the partial year's
+    assert any(hatched for _, hatched in chart.bars), "no bar is hatched"
+    assert chart.root.xpath('.//rect[starts-with(@fill, "url(#sc-hatch-")]'), "no hatch pattern is drawn"
 
 
 def test_a_partial_last_month_is_marked_on_the_monthly_trend(env, nav_apptest) -> None:
@@ -193,18 +214,26 @@ def test_a_partial_last_month_is_marked_on_the_monthly_trend(env, nav_apptest) -
     at.run()
     at.switch_page("pages/milestones.py").run()
     at.switch_page("pages/bigscreen.py")
-    for run in ("page", "bigscreen"):
-        if run == "bigscreen":
-            at.query_params["view"] = "5"
-            at.run()
-        (spec,) = specs(at)
-        partial = [t for t in spec["data"] if t.get("name") == "不完整月份（虚线）"]
-        assert partial and partial[0]["line"]["dash"] == "dot", run
-        assert partial[0]["customdata"][-1] == "2021年9月（截至15日）", run
-        whole = [t for t in spec["data"] if t.get("name") == "每月受理事项（件）"][0]
-        assert max(whole["x"]) < "2021-09-01", run  # the partial month is not on the solid line
-        if run == "page":
-            at.switch_page("pages/bigscreen.py")
+    (spec,) = specs(at)
+    partial = [t for t in spec["data"] if t.get("name") == "不完整月份（虚线）"]
+    assert partial and partial[0]["line"]["dash"] == "dot"
+    assert partial[0]["customdata"][-1] == "2021年9月（截至15日）"
+    whole = [t for t in spec["data"] if t.get("name") == "每月受理事项（件）"][0]
+    assert max(whole["x"]) < "2021-09-01"  # the partial month is not on the solid line
+    at.switch_page("pages/bigscreen.py")
+    at.query_params["view"] = "5"
+    at.run()
+    from svg_read import charts
+
+    (chart,) = [c for h in at.get("html") for c in charts(h.proto.body)]  # the big screen's SVG timeline
+    assert "不完整月份（虚线）" in chart.legend
+    dotted = chart.root.xpath('.//polyline[@class="sc-line-partial"]')
+    assert dotted and dotted[0].get("stroke-dasharray"), "the partial month is not dotted"
+    marker = chart.root.xpath('.//circle[@class="sc-partial"]/title')
+    assert marker and marker[0].text_content().startswith("2021年9月（截至15日）：")
+    solid = chart.root.xpath('.//polyline[@class="sc-line"]')[0].get("points").split()
+    assert len(dotted[0].get("points").split()) == 2  # only the last step is dotted
+    assert solid[-1] == dotted[0].get("points").split()[0]  # the solid line stops at the last whole month
 
 
 def test_every_deck_trend_labels_and_hatches_a_partial_year(cur) -> None:

@@ -57,16 +57,14 @@ def test_ids_from_arrow_parts_equal_stable_id():
     """Organisation and activity ids joined by Arrow (text, dates, blanks) equal stable_id per row."""
     from datetime import date
 
-    import pandas as pd
     import pyarrow as pa
 
     from etl.privacy import joined_ids, stable_id
-    from etl.transform import _joined_parts
+    from etl.transform import _joined
 
-    records = pd.DataFrame({
-        "community": pd.arrays.ArrowExtensionArray(pa.array(["桂南社区", None, "凤鸣社区"], pa.large_string())),
-        "name": pd.arrays.ArrowExtensionArray(pa.array(["读书会(1)", "x", ""], pa.large_string())),
-        "held_on": pd.arrays.ArrowExtensionArray(pa.array([date(2021, 3, 5), None, date(2000, 1, 1)], pa.date32()))})
+    columns = {"community": pa.array(["桂南社区", None, "凤鸣社区"], pa.large_string()),
+               "name": pa.array(["读书会(1)", "x", ""], pa.large_string()),
+               "held_on": pa.array([date(2021, 3, 5), None, date(2000, 1, 1)], pa.date32())}
     rows = [("桂南社区", "读书会(1)", date(2021, 3, 5)), (None, "x", None), ("凤鸣社区", "", date(2000, 1, 1))]
-    joined = _joined_parts(records, ("community", "name", "held_on"))
-    assert joined_ids("A", joined) == [stable_id("A", *r) for r in rows]
+    joined = _joined(columns, ("community", "name", "held_on"))
+    assert joined_ids("A", joined.to_pylist()) == [stable_id("A", *r) for r in rows]

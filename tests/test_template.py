@@ -176,7 +176,7 @@ def test_the_example_row_is_skipped_in_a_csv_too_and_only_in_the_first_column(re
         parsed = parse_file(path, ref, today=date(2022, 6, 30))
         assert parsed.rows_read == 2, grid  # the two example rows are not data
         assert [r.row_number for r in parsed.rejects] == [4], grid  # a mark elsewhere is just a wrong value
-        assert list(parsed.records["cases"]["case_id"]) == ["A-2"], grid
+        assert parsed.records["cases"]["case_id"].to_pylist() == ["A-2"], grid
 
 
 # ------------------------------------------------------------------ round trip from the sample

@@ -58,10 +58,11 @@ SELECT community, category, last_day(day) AS day, reported_month, sum(resolved):
 FROM agg_case_resolved GROUP BY ALL ORDER BY day, community, category;
 
 -- mart: agg_case_followup
--- Resolved and followed-up cases by follow-up day and resolution year: followed up, rated,
--- satisfied. "Resolved in the window and followed up by its end" = followed up by the end
--- and resolved in a year from the window's start on.
+-- Resolved and followed-up cases by follow-up day and resolution month (and its year): followed up,
+-- rated, satisfied. "Resolved in the window and followed up by its end" = followed up by the end
+-- and resolved in a year (a 考核 period: a month) from the window's start on.
 SELECT community, category, followed_up_on AS day, year(resolved_on)::INTEGER AS resolved_year,
+       date_trunc('month', resolved_on)::DATE AS resolved_month,
        count(*)::INTEGER AS followed_up,
        count(*) FILTER (WHERE satisfaction IS NOT NULL)::INTEGER AS rated,
        count(*) FILTER (WHERE satisfaction IN ('满意', '基本满意'))::INTEGER AS satisfied
@@ -70,7 +71,8 @@ WHERE resolved_on IS NOT NULL AND followed_up_on IS NOT NULL
 GROUP BY ALL ORDER BY day, community, category;
 
 -- mart: agg_case_followup_m
-SELECT community, category, last_day(day) AS day, resolved_year, sum(followed_up)::INTEGER AS followed_up,
+SELECT community, category, last_day(day) AS day, resolved_year, resolved_month,
+       sum(followed_up)::INTEGER AS followed_up,
        sum(rated)::INTEGER AS rated, sum(satisfied)::INTEGER AS satisfied
 FROM agg_case_followup GROUP BY ALL ORDER BY day, community, category;
 

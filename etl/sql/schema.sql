@@ -34,6 +34,21 @@ CREATE TABLE IF NOT EXISTS ref_milestones (
     happened_on DATE, precision VARCHAR, title VARCHAR, detail VARCHAR);
 CREATE TABLE IF NOT EXISTS ref_mobilisation_2020 (
     item VARCHAR PRIMARY KEY, figure INTEGER, unit VARCHAR, sort_order INTEGER);
+-- 考核 (docs/assessment.md): targets (the versioned defaults; an admin's edits live in the local state
+-- folder, chuangshu/targets.py), the index's metrics and weights, its settings, peer groups, alert rules.
+CREATE TABLE IF NOT EXISTS ref_targets (
+    metric VARCHAR NOT NULL, scope_kind VARCHAR NOT NULL, scope VARCHAR, period VARCHAR NOT NULL,
+    target DOUBLE NOT NULL, direction VARCHAR NOT NULL, source VARCHAR NOT NULL, note VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_assessment_metrics (
+    metric VARCHAR PRIMARY KEY, dimension VARCHAR, weight DOUBLE, min_base INTEGER, sort_order INTEGER,
+    note VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_assessment_settings (setting VARCHAR PRIMARY KEY, value VARCHAR, note VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_peer_groups (
+    peer_group VARCHAR PRIMARY KEY, label VARCHAR, households_from INTEGER, households_to INTEGER,
+    sort_order INTEGER);
+CREATE TABLE IF NOT EXISTS ref_alert_rules (
+    rule VARCHAR PRIMARY KEY, title VARCHAR, threshold DOUBLE, unit VARCHAR, window_days INTEGER,
+    min_base INTEGER, applies_to VARCHAR, enabled BOOLEAN, sort_order INTEGER, note VARCHAR);
 
 CREATE TABLE IF NOT EXISTS batch_log (
     batch_id INTEGER NOT NULL, source_file VARCHAR NOT NULL, content_hash VARCHAR,

@@ -51,6 +51,22 @@ SELECT happened_on, precision, title, detail FROM ref_milestones;
 CREATE OR REPLACE VIEW mobilisation_2020 AS
 SELECT item, figure, unit, sort_order FROM ref_mobilisation_2020;
 
+CREATE OR REPLACE VIEW targets AS
+SELECT metric, scope_kind, scope, period, target, direction, source, note FROM ref_targets;
+
+CREATE OR REPLACE VIEW assessment_metrics AS
+SELECT metric, dimension, weight, min_base, sort_order, note FROM ref_assessment_metrics;
+
+CREATE OR REPLACE VIEW assessment_settings AS
+SELECT setting, value, note FROM ref_assessment_settings;
+
+CREATE OR REPLACE VIEW peer_groups AS
+SELECT peer_group, label, households_from, households_to, sort_order FROM ref_peer_groups;
+
+CREATE OR REPLACE VIEW alert_rules AS
+SELECT rule, title, threshold, unit, window_days, min_base, applies_to, enabled, sort_order, note
+FROM ref_alert_rules;
+
 CREATE OR REPLACE VIEW rejects AS
 SELECT source_file, sheet, row_number, ledger_kind, reason, batch_id FROM reject_records;
 

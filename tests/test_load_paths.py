@@ -1,0 +1,185 @@
+"""The loader's two ways through each step give the same result: rows and frames, one sheet and
+several, Python and DuckDB for ids and repeated keys (tests/test_load_oracle.py checks whole loads)."""
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import date
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.load_oracle import _csv_text, _edge_rows
+from etl import pipeline, privacy
+from etl.extract import read_csv_grid
+from etl.header import find_header, grid_rows
+from etl.kinds import BY_NAME
+from etl.reference import load_reference
+from etl.transform import Rows, sheet_region, transform
+
+REF = load_reference()
+TODAY = date(2026, 11, 27)
+
+
+def _records(result) -> tuple[list[dict], list[tuple[int, list[str]]]]:
+    rejects = [(row, [p.message() for p in problems]) for row, problems in result.rejects]
+    return result.records.to_pylist(), rejects
+
+
+@pytest.mark.parametrize("kind", list(BY_NAME))
+def test_rows_and_frames_give_the_same_records(kind: str) -> None:
+    """The same CSV cells read as a frame (the CSV path) and as rows (a workbook's path)."""
+    text = _csv_text(_edge_rows()[kind])
+    frame = read_csv_grid(text.encode("utf-8"))
+    rows = [list(r) for r in csv.reader(io.StringIO(text))]
+    width = max(map(len, rows))
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    match, _ = find_header(grid_rows(rows))
+    region_rows, region_frame = sheet_region(rows, match), sheet_region(frame, match)
+    assert isinstance(region_rows, Rows) and not isinstance(region_frame, Rows)
+    by_rows = transform(region_rows, match.kind, REF, TODAY)
+    by_frame = transform(region_frame, match.kind, REF, TODAY)
+    assert by_rows.records.schema == by_frame.records.schema
+    assert _records(by_rows) == _records(by_frame) and by_rows.rows_read == by_frame.rows_read
+
+
+def _workbook_rows(kind: str) -> list[list[object]]:
+    return [list(r) for r in _edge_rows()[kind]]
+
+
+@pytest.mark.parametrize("kind", list(BY_NAME))
+def test_sheets_transformed_together_equal_one_by_one(kind: str) -> None:
+    """Rows.join: the sheets of one kind in a file in one transform give each sheet's records and rejects."""
+    table = _workbook_rows(kind)
+    sheets = {"一": table[:4], "二": [table[0], *table[4:]], "三": [table[0][:-1], *[r[:-1] for r in table[1:3]]]}
+    parts, singles = [], []
+    for name, grid in sheets.items():
+        match, _ = find_header(grid_rows(grid))
+        region = sheet_region(grid, match)
+        parts.append((name, region))
+        result = transform(region, match.kind, REF, TODAY)
+        singles.append((name, result))
+    joined = Rows.join(parts)
+    together = transform(joined, BY_NAME[kind], REF, TODAY)
+    expected_records = [dict(r, source_sheet=name) for name, result in singles for r in result.records.to_pylist()]
+    assert together.records.to_pylist() == expected_records
+    expected_rejects = [(name, row, [p.message() for p in problems])
+                        for name, result in singles for row, problems in result.rejects]
+    got = [(parts[joined.sheet_index(pos)][0], row, [p.message() for p in problems])
+           for pos, (row, problems) in zip(together.reject_positions, together.rejects)]
+    assert got == expected_rejects
+
+
+KEY_VALUES = st.sampled_from(["a", "b", "桂南社区", "", None])
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(KEY_VALUES, KEY_VALUES), max_size=60))
+def test_repeated_keys_by_duckdb_equal_the_python_dict(rows) -> None:
+    table = pa.table({"k1": pa.array([r[0] for r in rows], pa.large_string()),
+                      "k2": pa.array([r[1] for r in rows], pa.large_string())})
+    small = pipeline._first_of_keys(table, ["k1", "k2"])
+    saved = pipeline.PYTHON_KEYS_UP_TO
+    pipeline.PYTHON_KEYS_UP_TO = -1
+    try:
+        large = pipeline._first_of_keys(table, ["k1", "k2"])
+    finally:
+        pipeline.PYTHON_KEYS_UP_TO = saved
+    assert large == small
+
+
+TEXT = st.text(alphabet=st.sampled_from(list("ab 桂南社区张三１２|/😀é\u0301")), max_size=8)
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(TEXT, TEXT, st.one_of(TEXT, st.none()), st.one_of(TEXT, st.none()),
+                               st.one_of(TEXT, st.none())), min_size=1, max_size=30))
+def test_ids_hashed_by_duckdb_equal_pythons(rows) -> None:
+    """person_id and the organisation/activity ids: DuckDB's sha256 gives Python's digests."""
+    columns = [pa.array([r[i] for r in rows], pa.large_string()) for i in range(5)]
+    python = privacy.person_id_array(*columns).to_pylist()
+    joined = pa.array(["|".join(str(v) for v in r) for r in rows], pa.large_string())
+    python_ids = privacy.joined_id_array("A", joined).to_pylist()
+    saved = privacy.DUCKDB_FROM
+    privacy.DUCKDB_FROM = 0
+    try:
+        assert privacy.person_id_array(*columns).to_pylist() == python
+        assert privacy.joined_id_array("A", joined).to_pylist() == python_ids
+    finally:
+        privacy.DUCKDB_FROM = saved
+    assert python == privacy.person_ids(*[[r[i] for r in rows] for i in range(5)])
+
+
+def test_a_big_file_takes_the_duckdb_paths_and_loads_the_same(tmp_path) -> None:
+    """Above the thresholds (ids from 1,000 rows, repeated keys from 5,000) a file still gives the rows
+    the per-row functions give."""
+    from etl.privacy import stable_id
+
+    rnd = random.Random(7)
+    header = ["活动名称", "社区", "类型", "活动日期", "参与人数"]
+    lines = [header] + [[f"活动{i}", rnd.choice(["桂南", "同德社区"]), "志愿服务",
+                         f"2021-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}", str(i % 90)] for i in range(6000)]
+    lines.append(list(lines[10]))  # a repeated key
+    path = tmp_path / "活动.csv"
+    path.write_text("\n".join(",".join(r) for r in lines) + "\n", encoding="utf-8")
+    parsed = pipeline.parse_file(path, REF, today=TODAY, limits=None)
+    records = parsed.records["activities"].to_pylist()
+    assert len(records) == 6000 and [r.row_number for r in parsed.rejects] == [6002]
+    for r in records[:50]:
+        assert r["activity_id"] == stable_id("A", r["community"], r["name"], r["held_on"])
+
+
+def test_which_keys_name_their_community() -> None:
+    from etl.load import key_names_community
+
+    assert {k.name: key_names_community(k) for k in BY_NAME.values()} == {
+        "cases": True, "volunteers": True, "organizations": True, "micro_projects": False, "activities": True}
+
+
+def test_a_resent_file_that_moved_to_new_communities(tmp_path) -> None:
+    """The new-communities path: the earlier version's rows count as removed, the new ones as new."""
+    from conftest import query, write_csv
+
+    from etl.load import load_files
+
+    head = ["事项编号", "社区", "类别", "登记日期"]
+    path = write_csv(tmp_path / "事项.csv", [head, ["A-1", "桂南", "治安", "2021-03-01"],
+                                            ["A-2", "桂南", "治安", "2021-03-02"]])
+    other = write_csv(tmp_path / "其他.csv", [head, ["B-1", "同德", "治安", "2021-03-01"]])
+    db = tmp_path / "t.duckdb"
+    load_files([path, other], db, today=TODAY)
+    write_csv(path, [head, ["A-1", "凤鸣", "治安", "2021-03-01"], ["A-3", "凤鸣", "治安", "2021-03-05"],
+                     ["A-4", "凤鸣", "治安", "2021-03-06"]])
+    report = load_files([path], db, today=TODAY)
+    (summary,) = report.files
+    assert (summary.new, summary.changed, summary.unchanged, summary.removed) == (3, 0, 0, 2)
+    assert query(db, "SELECT community, case_id FROM cases ORDER BY ALL") == [
+        ("凤鸣社区", "A-1"), ("凤鸣社区", "A-3"), ("凤鸣社区", "A-4"), ("同德社区", "B-1")]
+
+
+def test_the_private_copy_is_the_published_file(tmp_path) -> None:
+    """copy_database: a reflink where the filesystem clones files, else the bytes; either way the same file."""
+    from etl.load import copy_database
+
+    src = tmp_path / "a.duckdb"
+    src.write_bytes(bytes(range(256)) * 5000)
+    dst = tmp_path / "b.duckdb"
+    dst.write_bytes(b"old")
+    assert copy_database(src, dst) in ("reflink", "copy")
+    assert dst.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize(("rows", "cores", "load", "threads"), [
+    (14_000, 8, 0.0, 1),        # the sample: one thread whatever the machine
+    (1_400_000, 2, 1.0, 2),     # idle machine (the load itself is the one running job): every core
+    (1_400_000, 2, 2.0, 1),     # one other busy job on two cores
+    (1_400_000, 2, 7.5, 1),     # a crowded machine: never fewer than one
+    (1_400_000, 16, 4.0, 13),
+])
+def test_duckdb_threads_for_a_load(rows: int, cores: int, load: float, threads: int) -> None:
+    from etl.load import load_threads
+
+    assert load_threads(rows, cores, load) == threads
