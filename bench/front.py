@@ -331,7 +331,8 @@ def measure(db: Path, pairs: int, root: Path | None = None, steps: tuple[str, ..
                     out["switch"][name].append(there())
                     back()
                 log(f"switch {i + 1}/{pairs}: ours {out['switch']['ours'][-1]:.2f}s bare {out['switch']['bare'][-1]:.2f}s")
-            switch(pb, "图表", "图表")  # filters: ours on 总览, the reference on its chart page
+            if "filter" in steps:  # filters: ours on 总览, the reference on its chart page
+                switch(pb, "图表", "图表")
             for i in range(pairs if "filter" in steps else 0):
                 label = labels[i % len(labels)]
                 order = [("ours", po, "[data-testid=stMetricValue]"), ("bare", pb, ".js-plotly-plot .main-svg")]
@@ -341,8 +342,9 @@ def measure(db: Path, pairs: int, root: Path | None = None, steps: tuple[str, ..
                     out["filter"][name] += [took, undo]
                 log(f"filter {i + 1}/{pairs}: ours {out['filter']['ours'][-2]:.2f}/{out['filter']['ours'][-1]:.2f}s "
                     f"bare {out['filter']['bare'][-2]:.2f}/{out['filter']['bare'][-1]:.2f}s")
-            switch(po, "事项", "事项")
-            switch(pb, "逐级", "逐级")
+            if "drill" in steps:
+                switch(po, "事项", "事项")
+                switch(pb, "逐级", "逐级")
             for i in range(pairs if "drill" in steps else 0):
                 community = communities[i % len(communities)]
                 order = [("ours", po, 2), ("bare", pb, 1)]  # ours: the compounds and the case list
