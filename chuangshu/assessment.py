@@ -55,7 +55,7 @@ OFFICE_ALERTS = frozenset({"ledger_on_time_rate", "overdue_ledger"})  # rows a c
 COUNTED = {"resolution_rate": "期末已办结", "on_time_rate": "按时办结", "follow_up_rate": "期末前已回访",
            "satisfaction_rate": "满意或基本满意", "repeat_rate": "重复事项", "overdue_open_rate": "已超时限"}
 # Status of a judged cell: symbol, word, colour (never colour alone: the symbol and word say it too).
-STATUS = {"met": ("✓", "达标", "green"), "near": ("△", "接近", "orange"), "missed": ("✗", "未达标", "red")}
+STATUS = {"met": ("✓", "达标", "green"), "near": ("△", "接近", "orange"), "missed": ("×", "未达标", "red")}
 NOT_JUDGED = ("·", "未评", "gray")
 # Light backgrounds of a judged cell on the page and in the deck (the symbol and word say it too).
 BACKGROUND = {"met": "#DCFCE7", "near": "#FEF3C7", "missed": "#FEE2E2"}
@@ -258,7 +258,7 @@ def status(s: float | None, amber: float) -> str | None:
 
 
 def status_text(state: str | None) -> str:
-    """'✓ 达标', '△ 接近', '✗ 未达标' or '· 未评'."""
+    """'✓ 达标', '△ 接近', '× 未达标' or '· 未评'."""
     symbol, word, _ = STATUS.get(state or "", NOT_JUDGED)
     return f"{symbol} {word}"
 

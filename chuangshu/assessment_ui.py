@@ -14,7 +14,7 @@ from chuangshu.assessment import SUBDISTRICT, Drill, League
 
 # Light backgrounds of a judged cell; the symbol and word in the cell say the same (never colour alone).
 BACKGROUND = assessment.BACKGROUND
-LEGEND = ("✓ 达标（绿）　△ 接近目标（黄：达到目标的 {amber:.0%} 以上）　✗ 未达标（红）　"
+LEGEND = ("✓ 达标（绿）　△ 接近目标（黄：达到目标的 {amber:.0%} 以上）　× 未达标（红）　"
           "· 未评：没有目标，或分母少于该指标的最少件数　「—」无法计算")
 # Column widths in pixels: the whole table fits a 1440-pixel screen with the sidebar closed, and a cell's
 # place on screen is known (tests/test_browser.py clicks one).
@@ -216,7 +216,7 @@ def definitions(league: League, rules: assessment.Config, alert_rules: pd.DataFr
         "每个目标旁注明来源：政策、历史、自定，或计算出的历史目标。")
     st.markdown(
         f"**红黄绿灯**：得分 = 实际值 ÷ 目标（越低越好的指标为 目标 ÷ 实际值），封顶 {rules.cap:g}；"
-        f"得分不低于 1 为 ✓ 达标，不低于 {rules.amber:g} 为 △ 接近，否则为 ✗ 未达标。"
+        f"得分不低于 1 为 ✓ 达标，不低于 {rules.amber:g} 为 △ 接近，否则为 × 未达标。"
         f"本期受理事项少于最少件数（按月 {rules.min_cases['month']} 件、按季 {rules.min_cases['quarter']} 件、"
         f"按年 {rules.min_cases['year']} 件）的社区显示「样本不足」，不计指数、不排名。")
     groups = pd.DataFrame([{"name": g.name, "label": g.label} for g in rules.groups])

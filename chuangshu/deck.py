@@ -763,7 +763,7 @@ class _Deck:
         unranked = int((t["community"] != assessment.SUBDISTRICT).sum()) - len(ranked)
         s = self.slide(title, f"{self.scope} · 创熟指数 = 各指标得分（实际值 ÷ 目标，封顶）的加权平均 × 100；"
                               f"名次变化与{league.previous.label}比较；受理少于 {league.min_cases} 件的 {unranked} 个社区"
-                              "样本不足，不排名；✓ 达标 △ 接近 ✗ 未达标")
+                              "样本不足，不排名；✓ 达标 △ 接近 × 未达标")
         keys = list(league.metrics["metric"])
         rows = [[str(int(r["rank"])), r["community"], fmt.metric_value(r["index"], "", "score"), r["change_label"],
                  f"{sum(r[f'{k}__status'] == 'met' for k in keys)} / {len(keys)}"] for _, r in ranked.iterrows()]
@@ -794,7 +794,7 @@ class _Deck:
 
     def assessment_grid_slides(self) -> None:
         """考核明细: the page's league table itself, one row per ranked community (the sub-district first) and one
-        column per metric, each cell its value with ✓/△/✗ on the page's colours; 23 rows a slide."""
+        column per metric, each cell its value with ✓/△/× on the page's colours; 23 rows a slide."""
         league = assessment.league_table(self.cur, self.f, "month", self.overlay, compare=self.compare)
         if not self.compare or self.community:
             return  # one community: its own slide already lists every metric against its target
@@ -815,7 +815,7 @@ class _Deck:
         for i, (part, fill) in enumerate(parts):
             more = f"（{i + 1}/{len(parts)}）" if len(parts) > 1 else ""
             s = self.slide(f"{league.span.label}考核明细{more}：逐项对照目标",
-                           f"{self.scope} · 同「考核」页：✓ 达标 △ 接近（达到目标的 {league.amber:.0%} 以上）✗ 未达标 · 未评；"
+                           f"{self.scope} · 同「考核」页：✓ 达标 △ 接近（达到目标的 {league.amber:.0%} 以上）× 未达标 · 未评；"
                            f"按排名，样本不足、不排名的 {unranked} 个社区未列出")
             self.grid(s, [head, *part], [0.5, 0.9, 0.75, *[width] * len(keys)], LEFT, CONTENT_TOP,
                       name=f"table:league-grid:{i}", size=8, row_h=0.215, fills=fill)
@@ -835,7 +835,7 @@ class _Deck:
             note = f"{community} · {rank} · 名次在全部社区之间计算，与{league.previous.label}比较"
         else:
             note = f"{community} · 各指标与目标的对照（排名与创熟指数仅街道办账号的汇报包含）"
-        s = self.slide(title, note + "；✓ 达标 △ 接近 ✗ 未达标")
+        s = self.slide(title, note + "；✓ 达标 △ 接近 × 未达标")
         rows = [["指标", "本期", "目标", "状态"]]
         fills = []
         for c in cells.itertuples(index=False):

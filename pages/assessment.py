@@ -37,7 +37,7 @@ if len(mine):
                         help=metrics.METRICS["assessment_index"].definition)
     cards[1].metric(f"达标指标（{r['community']}）", f"{states.count('met')} / {len(states)} 项", border=True,
                     delta=f"接近 {states.count('near')} 项 · 未达标 {states.count('missed')} 项", delta_color="off",
-                    delta_arrow="off", help="✓ 达标、△ 接近、✗ 未达标；其余没有目标或样本不足，未评")
+                    delta_arrow="off", help="✓ 达标、△ 接近、× 未达标；其余没有目标或样本不足，未评")
 if not scoped:
     unranked = int((league.table["community"] != SUBDISTRICT).sum()) - int(league.table["rank"].notna().sum())
     cards[2].metric("参与排名的社区", f"{league.ranked_of} 个", border=True, delta_color="off", delta_arrow="off",

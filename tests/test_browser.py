@@ -374,7 +374,7 @@ def test_league_table_and_warnings_lead_to_the_rows_behind_a_red_cell(app_url: s
     panel = page.get_by_text("全街道 · 2022年6月 · 办结率", exact=False).first
     expect(panel).to_be_visible()
     body = page.locator("body").inner_text()
-    assert "口径：统计区间内登记的事项中" in body and "✗ 未达标" in body
+    assert "口径：统计区间内登记的事项中" in body and "× 未达标" in body
     rows = page.get_by_test_id("stDataFrame").nth(1)
     expect(rows).to_contain_text("来源文件")
     expect(rows).to_contain_text("行号")
