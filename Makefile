@@ -18,7 +18,7 @@ run: setup sysdeps
 
 ## Set up (Python packages, Debian's chromium and CJK fonts) and run the whole test suite.
 test: setup sysdeps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 setup: $(VENV)/.installed
 

@@ -42,6 +42,8 @@ def file_version(path: Path) -> str:
 def connect_locked(path: Path) -> duckdb.DuckDBPyConnection:
     """Open ``path`` read-only with external access off and the configuration locked."""
     con = duckdb.connect(str(path), read_only=True, config=dict(LOCKED_CONFIG))
+    if con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+        return con  # DuckDB handed out this process's open instance of the file, already set and locked here
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET threads = {THREADS}")
     con.execute("SET lock_configuration = true")

@@ -691,3 +691,16 @@ def test_every_row_is_kept_or_rejected_by_its_row_number(tmp_path: Path, titles,
     assert sorted(kept) == sorted(n for n, ok in expected.items() if ok)
     assert all(r.reason() for r in parsed.rejects)
     assert parsed.rows_read == len(expected)
+
+
+def test_two_readers_of_one_file_share_its_locked_instance(sample_db: Path) -> None:
+    """A second reader of the same published file (the briefing writer beside the pages) gets the
+    process's open DuckDB instance: already configured and locked, not an error."""
+    for reader in (PublishedDatabase(sample_db), PublishedDatabase(sample_db)):
+        cur = reader.cursor()
+        try:
+            assert cur.execute("SELECT count(*) FROM cases").fetchone()[0] > 0
+            with pytest.raises(duckdb.Error, match="locked"):
+                cur.execute("SET memory_limit = '64GB'")
+        finally:
+            cur.close()

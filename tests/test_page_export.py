@@ -91,9 +91,17 @@ def html_of(at: AppTest) -> str:
     return "\n".join(h.proto.body for h in at.get("html"))
 
 
-@pytest.mark.parametrize(("view", "title", "charts"), [
-    ("1", "数读", 0), ("2", "事项趋势", 1), ("3", "社区排名", 1), ("4", "队伍与组织", 1), ("5", "大事记", 1),
-    ("6", "扫码阅读", 0)])
+BIGSCREEN_VIEWS = [("1", "数读", 0), ("2", "事项趋势", 1), ("3", "社区排名", 1), ("4", "队伍与组织", 1),
+                   ("5", "大事记", 1), ("6", "考核排名", 1), ("7", "扫码阅读", 0)]
+
+
+def test_the_view_table_lists_every_bigscreen_view() -> None:
+    from chuangshu.bigscreen_ui import VIEWS
+
+    assert [title for _, title, _ in BIGSCREEN_VIEWS] == [v.title for v in VIEWS]
+
+
+@pytest.mark.parametrize(("view", "title", "charts"), BIGSCREEN_VIEWS)
 def test_bigscreen_views(env, view, title, charts) -> None:
     at = bigscreen({"view": view})
     assert not at.exception
