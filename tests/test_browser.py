@@ -21,9 +21,18 @@ PAGES = [("", "总览"), ("assessment", "考核"), ("cases", "事项"), ("teams"
 def choose(page: Page, box: Locator, typed: str, option: str) -> None:
     """Pick `option` in a select box by typing: the list re-renders while it filters, so wait for the one
     match and take it with Enter (clicking a node that is being replaced is flaky)."""
-    box.click()
-    page.keyboard.type(typed)
-    expect(page.get_by_role("option")).to_have_count(1)
+    options = page.get_by_role("option")
+    for attempt in range(3):  # a rerun that lands between the click and the typing closes the list: reopen it
+        box.click()
+        page.keyboard.type(typed)
+        try:
+            expect(options).to_have_count(1, timeout=5_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
     expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
     page.keyboard.press("Enter")
 

@@ -290,6 +290,7 @@ def test_a_clerk_downloads_fills_and_uploads_a_template_in_a_real_browser(app_ur
     page.goto(f"{app_url}/intake")
     wait_idle(page)
     page.get_by_text("空白台账模板").first.click()
+    wait_idle(page)
     main = page.get_by_test_id("stMain")
     for label, text, option in (("台账", "组织", "组织名册"), ("社区", "同德", COMMUNITY)):
         box = main.get_by_test_id("stSelectbox").filter(has_text=label).first
