@@ -1,15 +1,21 @@
 """``/briefing`` on the dashboard's own server: the static briefing's bytes, with no Streamlit session per reader.
 
-Installed by chuangshu/serve.py into Streamlit's Starlette app, ahead of Streamlit's routes (the
-page app would otherwise answer the path with its own shell). Each request checks the sharing
-rule (chuangshu/sharing.py: off, community-scoped deployment, access code) and hands out the file
-from memory (reread only when it changes), with an ETag and a Content-Security-Policy that lets
-the page load nothing from anywhere. Streamlit's gzip middleware compresses it.
+Installed by chuangshu/serve.py as a thin ASGI layer in front of Streamlit's Starlette app: a request
+for the briefing's path is answered right there, without Starlette's routing and Streamlit's three
+middlewares (path security, sessions, gzip), everything else passes through untouched. A hall of 200
+phones asks for the same 54 KB at once, so each request should cost as little as a plain file server's
+(bench/crowd.py). Each request checks the sharing rule (chuangshu/sharing.py: off, community-scoped
+deployment, access code) and hands out the file from memory (reread only when it changes), gzipped
+once per version for clients that accept it, with an ETag and a Content-Security-Policy that lets
+the page load nothing from anywhere.
 """
 from __future__ import annotations
 
+import gzip
 import html
+import threading
 from typing import Any
+from urllib.parse import parse_qs
 
 from chuangshu import briefing, sharing
 from chuangshu.paths import db_path
@@ -57,29 +63,95 @@ def answer(code: str | None, if_none_match: str | None = None) -> tuple[int, byt
     return 200, body, headers
 
 
-async def endpoint(request: Any) -> Any:
-    """The Starlette endpoint."""
-    from starlette.responses import Response
+class Compressed:
+    """The gzip form of the latest body, made once per ETag (the file changes once per load)."""
 
-    status, body, headers = answer(request.query_params.get("code"), request.headers.get("if-none-match"))
-    media = headers.pop("Content-Type")
-    return Response(body if request.method != "HEAD" else b"", status_code=status, headers=headers, media_type=media)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._etag: str | None = None
+        self._body = b""
+
+    def get(self, body: bytes, etag: str) -> bytes:
+        """``body`` gzipped (level 6), from memory while ``etag`` is unchanged."""
+        with self._lock:
+            if etag != self._etag:
+                self._body, self._etag = gzip.compress(body, compresslevel=6, mtime=0), etag
+            return self._body
+
+
+GZIP = Compressed()
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _accepts_gzip(accept: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (``gzip;q=0`` refuses it)."""
+    for part in (accept or "").lower().split(","):
+        token, *params = (p.strip() for p in part.split(";"))
+        if token in ("gzip", "*"):
+            q = next((p[2:] for p in params if p.startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def response(scope: dict[str, Any]) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """(status, body, raw headers) for an ASGI request of the briefing: :func:`answer` plus gzip and HEAD."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    code = (query.get("code") or [None])[0]
+    status, body, headers = answer(code, _header(scope, b"if-none-match"))
+    if status == 200:
+        headers["Vary"] = "Accept-Encoding"
+        if _accepts_gzip(_header(scope, b"accept-encoding")):
+            body = GZIP.get(body, headers["ETag"])
+            headers["Content-Encoding"] = "gzip"
+    headers["Content-Length"] = str(len(body))
+    if scope.get("method") == "HEAD":
+        body = b""
+    return status, body, [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class Front:
+    """ASGI app that answers the briefing's path itself and hands every other request to ``app``."""
+
+    def __init__(self, app: Any, path: str) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and scope["method"] in ("GET", "HEAD"):
+            status, body, headers = response(scope)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def briefing_path() -> str:
+    """The briefing's URL path under the server's base path (``/briefing`` or ``/base/briefing``)."""
+    from streamlit import config
+
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}{sharing.BRIEFING_PATH}" if base else sharing.BRIEFING_PATH
 
 
 def install() -> None:
-    """Put the route in front of Streamlit's own (in the server started afterwards in this process)."""
-    from starlette.routing import Route
-    from streamlit import config
-    from streamlit.web.server.starlette import starlette_app
+    """Put :class:`Front` in front of the Starlette app of the server started afterwards in this process."""
+    from streamlit.web.server.starlette import starlette_server
 
-    original = starlette_app.create_streamlit_routes
+    original = starlette_server.create_starlette_app
     if getattr(original, "_chuangshu", False):
         return
 
-    def create_streamlit_routes(runtime: Any) -> list:
-        base = (config.get_option("server.baseUrlPath") or "").strip("/")
-        path = f"/{base}{sharing.BRIEFING_PATH}" if base else sharing.BRIEFING_PATH
-        return [Route(path, endpoint, methods=["GET", "HEAD"]), *original(runtime)]
+    def create_starlette_app(runtime: Any) -> Any:
+        return Front(original(runtime), briefing_path())
 
-    create_streamlit_routes._chuangshu = True  # type: ignore[attr-defined]
-    starlette_app.create_streamlit_routes = create_streamlit_routes
+    create_starlette_app._chuangshu = True  # type: ignore[attr-defined]
+    starlette_server.create_starlette_app = create_starlette_app

@@ -317,6 +317,57 @@ def test_served_only_as_the_setting_says(published: Path, tmp_path: Path, monkey
     assert status == 404 and "全街道简报不对外开放" in page.decode()
 
 
+@pytest.mark.parametrize(("accept", "method", "gzipped", "empty"), [
+    (None, "GET", False, False), ("gzip, deflate, br", "GET", True, False), ("br", "GET", False, False),
+    ("gzip;q=0", "GET", False, False), ("gzip;q=0.5", "GET", True, False), ("*", "GET", True, False),
+    ("gzip", "HEAD", True, True)])
+def test_the_asgi_front_serves_the_same_bytes_gzipped_once(published: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch, accept: str | None,
+                                                           method: str, gzipped: bool, empty: bool) -> None:
+    """The server's fast path (no Starlette middleware): the file's bytes, gzip only where accepted, HEAD empty."""
+    import asyncio
+    import gzip
+
+    briefing.refresh(published)
+    body = briefing.path_for(published).read_bytes()
+    monkeypatch.setattr(briefing_http, "_secrets", lambda: {})
+    _settings_file(tmp_path / "state", briefing="code", code="k7m2p9q4")
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def passed_on(scope, receive, send) -> None:
+        sent.append({"passed": scope["path"]})
+
+    front = briefing_http.Front(passed_on, "/briefing")
+    headers = [(b"accept-encoding", accept.encode())] if accept else []
+    scope = {"type": "http", "path": "/briefing", "method": method, "query_string": b"code=k7m2p9q4",
+             "headers": headers}
+    asyncio.run(front(scope, None, send))
+    start, payload = sent
+    got = dict(start["headers"])
+    assert start["status"] == 200 and (got.get(b"content-encoding") == b"gzip") is gzipped
+    assert b"default-src 'none'" in got[b"content-security-policy"] and got[b"vary"] == b"Accept-Encoding"
+    if empty:
+        assert payload["body"] == b""
+    else:
+        assert (gzip.decompress(payload["body"]) if gzipped else payload["body"]) == body
+        assert int(got[b"content-length"]) == len(payload["body"])
+    if gzipped:  # compressed once per version of the file, not per request
+        assert briefing_http.GZIP.get(body, got[b"etag"].decode()) is briefing_http.GZIP.get(body, got[b"etag"].decode())
+    sent.clear()
+    asyncio.run(front({**scope, "headers": [(b"if-none-match", got[b"etag"])]}, None, send))
+    assert sent[0]["status"] == 304 and sent[1]["body"] == b""
+    sent.clear()
+    asyncio.run(front({**scope, "query_string": b"code=wrong"}, None, send))
+    assert sent[0]["status"] == 403
+    for other in ({**scope, "path": "/briefingx"}, {**scope, "method": "POST"}, {**scope, "type": "websocket"}):
+        sent.clear()
+        asyncio.run(front(other, None, send))
+        assert sent == [{"passed": other["path"]}]
+
+
 def test_environment_variables_win_and_bad_values_are_not_obeyed(tmp_path: Path) -> None:
     path = tmp_path / "sharing.json"
     path.write_text(json.dumps({"public_url": "10.0.0.5:8501/", "briefing": "public"}), encoding="utf-8")

@@ -12,6 +12,7 @@ on a fresh load (a projector changing resolution), and nothing the server draws 
 """
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -266,5 +267,7 @@ def test_the_briefing_is_written_by_the_server_and_served_only_as_set(server) ->
         with urllib.request.urlopen(url, timeout=30) as r:
             assert r.read() == target.read_bytes()
             assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": "gzip"}), timeout=30) as r:
+            assert r.headers["Content-Encoding"] == "gzip" and gzip.decompress(r.read()) == target.read_bytes()
     finally:
         settings(server.state, public_url=PUBLIC, briefing="code", code=CODE)
