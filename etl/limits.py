@@ -260,6 +260,8 @@ def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan |
     a worksheet is measured on the way and refused as soon as its bounds pass the limits."""
     with archive.open(member) as fh:
         chunk = fh.read(MB)
+        if scan is not None and len(chunk) < MB and within_limits(chunk, limits):
+            return  # the whole member in one chunk (CRC checked), whose bounds cannot pass the limits
         while chunk:
             on_time()
             if scan is not None:
@@ -270,6 +272,35 @@ def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan |
     if scan is not None:
         scan.close()
         limits.check_shape(label, *scan.bounds())
+
+
+def within_limits(xml: bytes, limits: Limits) -> bool:
+    """True when a whole worksheet's XML certainly gives a grid within ``limits``: every cell's
+    first attribute is its reference (with a column letter, as Excel, WPS and xlsxwriter write),
+    and no reference anywhere has more column letters or row digits than the limits allow.
+
+    A few searches that find nothing in a usual sheet, instead of reading every reference: the
+    bounds SheetScan would find are then at most those (every cell placed by its reference,
+    rows < 10 ** digits, columns ≤ 26 ** letters...), so it would not refuse. False means only
+    "measure it" (SheetScan gives the exact bounds and the message)."""
+    text = _normalise_xml(xml)
+    cells = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")  # = len(_CELL_START.findall(text))
+    if text.count(b'<c r="') != cells or _CELL_NOT_A_COLUMN.search(text):
+        return False
+    letters = 1 if _LONG_COLUMN[1].search(text) is None else 2 if _LONG_COLUMN[2].search(text) is None else 0
+    if not letters:
+        return False
+    columns = 26 if letters == 1 else 26 + 26 * 26  # Z, ZZ
+    for digits in range(2, 8):  # the fewest digits that no reference's row exceeds
+        if _LONG_ROW[digits].search(text) is None:
+            rows = 10 ** digits - 1
+            return rows <= limits.rows and columns <= limits.columns and rows * columns <= limits.cells
+    return False
+
+
+_CELL_NOT_A_COLUMN = re.compile(rb'<c r="(?![A-Z])')
+_LONG_COLUMN = {n: re.compile(rb' r="[A-Z]{%d}' % (n + 1)) for n in (1, 2)}  # a reference with more letters
+_LONG_ROW = {n: re.compile(rb' r="[A-Z]+[0-9]{%d}' % (n + 1)) for n in range(2, 8)}  # ... more row digits
 
 
 # Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a
@@ -587,6 +618,8 @@ def check_grid(sheet: str | None, grid: list[list[Any]] | pd.DataFrame, limits: 
     for r, row in enumerate(grid):
         for c, value in enumerate(row):
             if type(value) is str and len(value) > cap:
+                if sheet is None:  # a CSV read as rows: worded as for its frame (no column letters)
+                    _too_long("", f"第 {r + 1} 行第 {c + 1} 列的单元格", len(value), limits)
                 _too_long(where, f"第 {r + 1} 行 {column_letters(c + 1)} 列的单元格", len(value), limits)
 
 
