@@ -285,22 +285,22 @@ def within_limits(xml: bytes, limits: Limits) -> bool:
     "measure it" (SheetScan gives the exact bounds and the message)."""
     text = _normalise_xml(xml)
     cells = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")  # = len(_CELL_START.findall(text))
-    if text.count(b'<c r="') != cells or _CELL_NOT_A_COLUMN.search(text):
+    shape = text.translate(_SHAPE)  # letters as "A", digits as "0": the searches below are plain substrings
+    if shape.count(b'<c r="A') != cells:  # some cell's first attribute is not a reference with a column
         return False
-    letters = 1 if _LONG_COLUMN[1].search(text) is None else 2 if _LONG_COLUMN[2].search(text) is None else 0
+    letters = 1 if b' r="AA' not in shape else 2 if b' r="AAA' not in shape else 0
     if not letters:
         return False
     columns = 26 if letters == 1 else 26 + 26 * 26  # Z, ZZ
     for digits in range(2, 8):  # the fewest digits that no reference's row exceeds
-        if _LONG_ROW[digits].search(text) is None:
+        longer = b"0" * (digits + 1)
+        if b' r="A' + longer not in shape and (letters == 1 or b' r="AA' + longer not in shape):
             rows = 10 ** digits - 1
             return rows <= limits.rows and columns <= limits.columns and rows * columns <= limits.cells
     return False
 
 
-_CELL_NOT_A_COLUMN = re.compile(rb'<c r="(?![A-Z])')
-_LONG_COLUMN = {n: re.compile(rb' r="[A-Z]{%d}' % (n + 1)) for n in (1, 2)}  # a reference with more letters
-_LONG_ROW = {n: re.compile(rb' r="[A-Z]+[0-9]{%d}' % (n + 1)) for n in range(2, 8)}  # ... more row digits
+_SHAPE = bytes.maketrans(bytes(range(65, 91)) + b"0123456789", b"A" * 26 + b"0" * 10)
 
 
 # Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a

@@ -237,8 +237,11 @@ def sheet_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd
     for offset, row in enumerate(grid[start:]):
         width = len(row)
         cells = [row[i] if i < width else None for _, i in columns]
-        for cell in cells:
-            if not blank(cell):
+        for cell in cells:  # is_blank, with its usual case (text) inline
+            if cell.__class__ is str:
+                if cell.strip():
+                    break
+            elif not blank(cell):
                 break
         else:
             continue
@@ -261,10 +264,18 @@ def _may_be_footer(row: list[Any], required: list[int]) -> bool:
     width = len(row)
     blank = n.is_blank
     for i in required:
-        if i >= width or blank(row[i]):
+        if i >= width:
             return True
-    first = next((c for c in row if not blank(c)), None)
-    return isinstance(first, str) and footer_start(first)
+        cell = row[i]
+        if (not cell.strip()) if cell.__class__ is str else blank(cell):  # is_blank, text inline
+            return True
+    for cell in row:  # the first cell that is not blank
+        if cell.__class__ is str:
+            if cell.strip():
+                return footer_start(cell)
+        elif not blank(cell):
+            return isinstance(cell, str) and footer_start(cell)
+    return False
 
 
 def footer_start(text: str) -> bool:
