@@ -117,8 +117,10 @@ def find_header(rows: list[list[Any]]) -> tuple[HeaderMatch | None, str]:
             continue
         # = _may_match(header_keys(cells)): the text cells are the ones with a key; each distinct
         # text's answer is remembered, so a data row costs a lookup per cell, not a list of keys
-        if not any(map(_known_text, texts)):  # no kind knows any of its cells: no candidate, not even a near one
-            continue
+        known = list(map(_KNOWN_TEXTS.get, texts))  # True, False or None (not seen yet), without a call each
+        if True not in known and (None not in known or not any(
+                _known_text(t) for t, k in zip(texts, known) if k is None)):
+            continue  # no kind knows any of its cells: no candidate, not even a near one
         keys = header_keys(cells)
         for kind in KINDS:
             columns = match_row(cells, kind, keys)

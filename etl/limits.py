@@ -245,8 +245,11 @@ def _check_zip(data: bytes, limits: Limits) -> None:
     sheets = _sheet_names(archive)
     if len(sheets) > limits.sheets:
         raise Refused("too_many_sheets", sheets=len(sheets), limit=limits.sheets)
+    read = [archive.NameToInfo.get(name) for name in SHEET_LIST_PARTS]  # the very entries _sheet_names read
     try:
         for m in members:
+            if m is read[0] or m is read[1]:  # read whole by _sheet_names (size capped, CRC checked)
+                continue
             is_sheet = m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
             label = f"工作表「{sheets[m.filename]}」" if m.filename in sheets else "有一个工作表"
             _stream(archive, m, SheetScan() if is_sheet else None, limits, label)
@@ -283,9 +286,12 @@ def within_limits(xml: bytes, limits: Limits) -> bool:
     bounds SheetScan would find are then at most those (every cell placed by its reference,
     rows < 10 ** digits, columns ≤ 26 ** letters...), so it would not refuse. False means only
     "measure it" (SheetScan gives the exact bounds and the message)."""
-    text = _normalise_xml(xml)
-    cells = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")  # = len(_CELL_START.findall(text))
-    shape = text.translate(_SHAPE)  # letters as "A", digits as "0": the searches below are plain substrings
+    # letters as "A", digits as "0": the searches below are plain substrings; the spaces and quotes
+    # as _normalise_xml makes them, which is all it does unless one of _UNUSUAL is left
+    shape = xml.translate(_SHAPE_SPACED)
+    if any(mark in shape for mark in _UNUSUAL):
+        shape = _normalise_xml(xml).translate(_SHAPE)
+    cells = shape.count(b"<c ") + shape.count(b"<c>") + shape.count(b"<c/")  # = len(_CELL_START.findall(text))
     if shape.count(b'<c r="A') != cells:  # some cell's first attribute is not a reference with a column
         return False
     letters = 1 if b' r="AA' not in shape else 2 if b' r="AAA' not in shape else 0
@@ -301,6 +307,8 @@ def within_limits(xml: bytes, limits: Limits) -> bool:
 
 
 _SHAPE = bytes.maketrans(bytes(range(65, 91)) + b"0123456789", b"A" * 26 + b"0" * 10)
+_SHAPE_SPACED = bytes.maketrans(bytes(range(65, 91)) + b"0123456789\t\r\n'", b"A" * 26 + b"0" * 10 + b'   "')
+_UNUSUAL = (b"  ", b" =", b"= ", b":c ", b":c>", b":c/", b":row")  # what _normalise_xml changes after its translate
 
 
 # Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a
@@ -557,6 +565,7 @@ def column_letters(number: int) -> str:
     return out
 
 
+SHEET_LIST_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")  # what _sheet_names reads
 _SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
 
