@@ -212,3 +212,37 @@ def test_a_real_worksheet_needs_only_the_quick_look(tmp_path) -> None:
     assert L.within_limits(xml, LIMITS)
     assert not L.within_limits(xml, Limits(rows=100))  # 131 rows: measured, and then refused by the scan
     assert not _passes(Limits(rows=100), _scanned_bounds(xml))
+
+
+def _corrupt_crc(data: bytes) -> bytes:
+    """The first member's CRC changed in both headers (its bytes no longer match it)."""
+    import struct
+    import zipfile
+
+    out = bytearray(data)
+    member = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
+    struct.pack_into("<I", out, member.header_offset + 14, member.CRC ^ 1)
+    central = out.find(b"PK\x01\x02")  # the first central directory entry: the first member's
+    struct.pack_into("<I", out, central + 16, member.CRC ^ 1)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("build", "whole"), [
+    (h.long_cell_xlsx, True), (h.odd_dates_xlsx, True),
+    (h.lying_member_xlsx, False),  # a worksheet that inflates past its declared size: left to zipfile
+    (lambda: ("x.xlsx", _corrupt_crc(h.odd_dates_xlsx()[1])), False),
+])
+def test_member_content_is_zipfiles_or_nothing(build, whole: bool) -> None:
+    """The direct read of a small member gives exactly what zipfile reads, or None where zipfile would
+    object (then zipfile reads it and refuses the file with its reason)."""
+    import zipfile
+
+    data = build()[1]
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    got = [L._member_content(archive, m, data) for m in archive.infolist()]
+    if whole:
+        assert got == [archive.read(m) for m in archive.infolist()]
+    else:
+        assert None in got
+        with pytest.raises(Refused, match="文件已损坏"):
+            check_file("x.xlsx", data)
