@@ -337,7 +337,7 @@ def within_limits(xml: bytes, limits: Limits) -> bool:
     # letters as "A", digits as "0": the searches below are plain substrings; the spaces and quotes
     # as _normalise_xml makes them, which is all it does unless one of _UNUSUAL is left
     shape = xml.translate(_SHAPE_SPACED)
-    if any(mark in shape for mark in _UNUSUAL):
+    if _UNUSUAL.search(shape):
         shape = _normalise_xml(xml).translate(_SHAPE)
     cells = shape.count(b"<c ") + shape.count(b"<c>") + shape.count(b"<c/")  # = len(_CELL_START.findall(text))
     if shape.count(b'<c r="A') != cells:  # some cell's first attribute is not a reference with a column
@@ -356,7 +356,7 @@ def within_limits(xml: bytes, limits: Limits) -> bool:
 
 _SHAPE = bytes.maketrans(bytes(range(65, 91)) + b"0123456789", b"A" * 26 + b"0" * 10)
 _SHAPE_SPACED = bytes.maketrans(bytes(range(65, 91)) + b"0123456789\t\r\n'", b"A" * 26 + b"0" * 10 + b'   "')
-_UNUSUAL = (b"  ", b" =", b"= ", b":c ", b":c>", b":c/", b":row")  # what _normalise_xml changes after its translate
+_UNUSUAL = re.compile(rb"  | =|= |:c[ >/]|:row")  # what _normalise_xml changes after its translate
 
 
 # Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a
