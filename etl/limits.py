@@ -675,9 +675,19 @@ def check_grid(sheet: str | None, grid: list[list[Any]] | pd.DataFrame, limits: 
     for r, row in enumerate(grid):
         for c, value in enumerate(row):
             if type(value) is str and len(value) > cap:
-                if sheet is None:  # a CSV read as rows: worded as for its frame (no column letters)
-                    _too_long("", f"第 {r + 1} 行第 {c + 1} 列的单元格", len(value), limits)
+                if sheet is None:  # a CSV read as rows: the cell its frame would name (see _csv_too_long)
+                    _csv_too_long(grid, limits)
                 _too_long(where, f"第 {r + 1} 行 {column_letters(c + 1)} 列的单元格", len(value), limits)
+
+
+def _csv_too_long(grid: list[list[Any]], limits: Limits) -> None:
+    """Refuse a CSV read as rows as check_grid refuses its frame: the first column holding a cell over
+    the limit, at the row of its longest cell (the first such row), without column letters."""
+    for c in range(max((len(r) for r in grid), default=0)):
+        lengths = [len(row[c]) if c < len(row) and type(row[c]) is str else 0 for row in grid]
+        longest = max(lengths)
+        if longest > limits.cell_chars:
+            _too_long("", f"第 {lengths.index(longest) + 1} 行第 {c + 1} 列的单元格", longest, limits)
 
 
 def _too_long(where: str, cell: str, chars: int, limits: Limits) -> None:

@@ -246,3 +246,17 @@ def test_member_content_is_zipfiles_or_nothing(build, whole: bool) -> None:
         assert None in got
         with pytest.raises(Refused, match="文件已损坏"):
             check_file("x.xlsx", data)
+
+
+def test_a_small_csv_read_as_rows_names_the_cell_its_frame_named() -> None:
+    """Two cells over the limit: the rows path names the one the frame path names (first column, longest)."""
+    from etl.extract import read_csv_grid
+
+    limits = Limits(cell_chars=10)
+    data = "a,b,c\nx,yyyyyyyyyyyy,z\nzzzzzzzzzzzz,y,wwwwwwwwwwwwwwwwww\nq,yyyyyyyyyyyyyyy,r\n".encode()
+    messages = []
+    for grid in (read_csv_grid(data), read_csv_grid(data, rows_up_to=1000)):
+        with pytest.raises(Refused) as caught:
+            L.check_grid(None, grid, limits)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "第 3 行第 1 列的单元格有 12 个字符" in messages[0], messages
