@@ -66,7 +66,7 @@ def read_sheets(path: Path, data: bytes | None = None, limits: Limits | None = N
         raise LedgerError("file_empty")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        yield RawSheet(None, read_csv_grid(data), is_csv=True)
+        yield RawSheet(None, read_csv_grid(data, rows_up_to=SMALL_CSV_CELLS), is_csv=True)
         return
     if suffix not in EXCEL_SUFFIXES:
         raise LedgerError("file_unsupported", suffix=path.suffix or "无扩展名")
@@ -112,20 +112,27 @@ def decode_text(data: bytes) -> str:
     return str(best)
 
 
-def read_csv_grid(data: bytes) -> pd.DataFrame | list[list[str]]:
+def read_csv_grid(data: bytes, rows_up_to: int = 0) -> pd.DataFrame | list[list[str | None]]:
     """A CSV as a string grid, one row per physical line (blank lines kept, so numbers match).
 
-    A DataFrame (column-wise, fast for long files), or for a file wider than WIDE_COLUMNS a list
-    of rows: a DataFrame pays per column, so 50,000 mostly empty columns would cost minutes
-    where rows of Python strings cost milliseconds (later steps accept both, with equal results).
+    A DataFrame (column-wise, fast for long files), or a list of rows: for a file wider than
+    WIDE_COLUMNS (a DataFrame pays per column, so 50,000 mostly empty columns would cost minutes
+    where rows of Python strings cost milliseconds), and for one of at most ``rows_up_to`` cells
+    (a small ledger: a DataFrame's fixed cost per file, some 20 ms, is most of its load). The rows
+    hold the cells the DataFrame would (a missing cell is None); later steps accept both, with
+    equal results (tests/test_load_paths.py, bench/load_oracle.py).
     """
     raw = data[3:] if data.startswith(UTF8_BOM) else data
     head = _utf8_head(raw)
     if head is not None:  # looks like UTF-8: try the fast reader on the bytes as they are
         delimiter, width = sniff_delimiter(head)
-        frame = _read_rectangular(raw, delimiter, width) if width <= WIDE_COLUMNS else None
-        if frame is not None:
-            return frame
+        table = _read_arrow(raw, delimiter, width) if width <= WIDE_COLUMNS else None
+        if table is not None:
+            if table.num_rows * table.num_columns <= rows_up_to:
+                return _table_rows(table)
+            frame = _arrow_frame(table, width)
+            if frame is not None:
+                return frame
     text = decode_text(data)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -145,7 +152,12 @@ def read_csv_grid(data: bytes) -> pd.DataFrame | list[list[str]]:
         if width > WIDE_COLUMNS:
             return rows
         frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    if len(frame) * len(frame.columns) <= rows_up_to:
+        return frame.to_numpy(dtype=object, na_value=None).tolist()
     return frame
+
+
+SMALL_CSV_CELLS = 50_000  # a CSV of at most this many cells is read as rows (see read_csv_grid)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -179,6 +191,12 @@ def _read_rectangular(raw: bytes, delimiter: str, width: int) -> pd.DataFrame | 
     of NaN: blank either way), or None (short or long lines, invalid UTF-8 further down,
     anything unusual) so that the general path reads the file.
     """
+    table = _read_arrow(raw, delimiter, width)
+    return None if table is None else _arrow_frame(table, width)
+
+
+def _read_arrow(raw: bytes, delimiter: str, width: int):  # -> pa.Table | None (pyarrow imported lazily)
+    """_read_rectangular's table, before it becomes a DataFrame (None where that gives None)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
@@ -196,6 +214,16 @@ def _read_rectangular(raw: bytes, delimiter: str, width: int) -> pd.DataFrame | 
         return None
     if table.num_columns != width or table.num_rows == 0:
         return None
+    return table
+
+
+def _table_rows(table) -> list[list[str]]:  # table: pa.Table of strings
+    """The rows of _read_arrow's table as lists of Python strings (what the DataFrame holds)."""
+    return [list(row) for row in zip(*(column.to_pylist() for column in table.columns))]
+
+
+def _arrow_frame(table, width: int) -> pd.DataFrame | None:
+    """_read_arrow's table as the CSV frame."""
     # large_string (what pandas' str dtype holds) and one chunk per column: no conversion on the
     # way to pandas, and later steps work on each column without copying it again
     frame = table.combine_chunks().to_pandas()

@@ -81,6 +81,19 @@ def _may_match(keys: list[str]) -> bool:
     return False
 
 
+_KNOWN_TEXTS: dict[str, bool] = {}
+
+
+def _known_text(text: str) -> bool:
+    """_may_match([header_key(text)]) for one text cell, remembered (sheets repeat their values)."""
+    known = _KNOWN_TEXTS.get(text)
+    if known is None:
+        if len(_KNOWN_TEXTS) > 100_000:
+            _KNOWN_TEXTS.clear()
+        known = _KNOWN_TEXTS[text] = _may_match([_cell_key(text)])
+    return known
+
+
 def match_row(cells: list[Any], kind: LedgerKind, keys: list[str] | None = None) -> dict[str, int]:
     """Field -> column index for the header cells of one row that this kind knows."""
     table = ALIASES[kind.name]
@@ -102,9 +115,13 @@ def find_header(rows: list[list[Any]]) -> tuple[HeaderMatch | None, str]:
         texts = [c for c in cells if isinstance(c, str) and c.strip()]
         if len(texts) < 2:
             continue
+        # = _may_match(header_keys(cells)): the text cells are the ones with a key; each distinct
+        # text's answer is remembered, so a data row costs a lookup per cell, not a list of keys
+        known = list(map(_KNOWN_TEXTS.get, texts))  # True, False or None (not seen yet), without a call each
+        if True not in known and (None not in known or not any(
+                _known_text(t) for t, k in zip(texts, known) if k is None)):
+            continue  # no kind knows any of its cells: no candidate, not even a near one
         keys = header_keys(cells)
-        if not _may_match(keys):  # no kind knows any of its cells: no candidate, not even a near one
-            continue
         for kind in KINDS:
             columns = match_row(cells, kind, keys)
             if all(f.name in columns for f in kind.required):

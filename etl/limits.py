@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, fields, replace
@@ -245,21 +246,36 @@ def _check_zip(data: bytes, limits: Limits) -> None:
     sheets = _sheet_names(archive)
     if len(sheets) > limits.sheets:
         raise Refused("too_many_sheets", sheets=len(sheets), limit=limits.sheets)
+    read = [archive.NameToInfo.get(name) for name in SHEET_LIST_PARTS]  # the very entries _sheet_names read
     try:
         for m in members:
+            if m is read[0] or m is read[1]:  # read whole by _sheet_names (size capped, CRC checked)
+                continue
             is_sheet = m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
             label = f"工作表「{sheets[m.filename]}」" if m.filename in sheets else "有一个工作表"
-            _stream(archive, m, SheetScan() if is_sheet else None, limits, label)
+            _stream(archive, m, SheetScan() if is_sheet else None, limits, label, data)
     except ZIP_ERRORS:
         raise Refused("file_damaged", detail="部分内容无法解压") from None
 
 
 def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan | None, limits: Limits,
-            label: str) -> None:
+            label: str, data: bytes | None = None) -> None:
     """Decompress one member in 1 MB chunks (zipfile stops at the declared size and checks the CRC);
-    a worksheet is measured on the way and refused as soon as its bounds pass the limits."""
+    a worksheet is measured on the way and refused as soon as its bounds pass the limits.
+
+    A small member that _member_content finds whole and intact (``data``: the archive's bytes) and
+    that is no worksheet, or a worksheet within_limits, needs no more; anything else goes through
+    zipfile, which gives the reason."""
+    if data is not None and member.file_size < MB:
+        content = _member_content(archive, member, data)
+        if content is not None:
+            on_time()
+            if scan is None or within_limits(content, limits):
+                return
     with archive.open(member) as fh:
         chunk = fh.read(MB)
+        if scan is not None and len(chunk) < MB and within_limits(chunk, limits):
+            return  # the whole member in one chunk (CRC checked), whose bounds cannot pass the limits
         while chunk:
             on_time()
             if scan is not None:
@@ -270,6 +286,77 @@ def _stream(archive: zipfile.ZipFile, member: zipfile.ZipInfo, scan: SheetScan |
     if scan is not None:
         scan.close()
         limits.check_shape(label, *scan.bounds())
+
+
+def _member_content(archive: zipfile.ZipFile, member: zipfile.ZipInfo, data: bytes) -> bytes | None:
+    """A stored or deflated member's bytes, decompressed straight from the archive's bytes, when they
+    are exactly its declared size and match its CRC; None for anything else (then zipfile reads it).
+
+    What zipfile.open and its reader check, without their cost per member (a workbook has a dozen):
+    the local header's signature and file name, no encryption or patched data, at most the declared
+    compressed bytes in and the declared size out. Whatever this accepts, zipfile accepts too."""
+    if member.flag_bits & 0x61 or member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None  # encrypted (bit 0), compressed patched data (bit 5), strong encryption (bit 6)
+    offset = member.header_offset
+    head = data[offset:offset + 30]
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        return None
+    flags, name_length, extra_length = struct.unpack("<6xH18xHH", head)
+    try:
+        name = data[offset + 30:offset + 30 + name_length].decode(
+            "utf-8" if flags & 0x800 else archive.metadata_encoding or "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != member.orig_filename:
+        return None
+    start = offset + 30 + name_length + extra_length
+    raw = data[start:start + member.compress_size]
+    if len(raw) != member.compress_size:
+        return None
+    if member.compress_type == zipfile.ZIP_STORED:
+        content = raw[:member.file_size]
+    else:
+        try:
+            content = zlib.decompressobj(-15).decompress(raw, member.file_size)
+        except zlib.error:
+            return None
+    if len(content) != member.file_size or zlib.crc32(content) != member.CRC:
+        return None
+    return content
+
+
+def within_limits(xml: bytes, limits: Limits) -> bool:
+    """True when a whole worksheet's XML certainly gives a grid within ``limits``: every cell's
+    first attribute is its reference (with a column letter, as Excel, WPS and xlsxwriter write),
+    and no reference anywhere has more column letters or row digits than the limits allow.
+
+    A few searches that find nothing in a usual sheet, instead of reading every reference: the
+    bounds SheetScan would find are then at most those (every cell placed by its reference,
+    rows < 10 ** digits, columns ≤ 26 ** letters...), so it would not refuse. False means only
+    "measure it" (SheetScan gives the exact bounds and the message)."""
+    # letters as "A", digits as "0": the searches below are plain substrings; the spaces and quotes
+    # as _normalise_xml makes them, which is all it does unless one of _UNUSUAL is left
+    shape = xml.translate(_SHAPE_SPACED)
+    if _UNUSUAL.search(shape):
+        shape = _normalise_xml(xml).translate(_SHAPE)
+    cells = shape.count(b"<c ") + shape.count(b"<c>") + shape.count(b"<c/")  # = len(_CELL_START.findall(text))
+    if shape.count(b'<c r="A') != cells:  # some cell's first attribute is not a reference with a column
+        return False
+    letters = 1 if b' r="AA' not in shape else 2 if b' r="AAA' not in shape else 0
+    if not letters:
+        return False
+    columns = 26 if letters == 1 else 26 + 26 * 26  # Z, ZZ
+    for digits in range(2, 8):  # the fewest digits that no reference's row exceeds
+        longer = b"0" * (digits + 1)
+        if b' r="A' + longer not in shape and (letters == 1 or b' r="AA' + longer not in shape):
+            rows = 10 ** digits - 1
+            return rows <= limits.rows and columns <= limits.columns and rows * columns <= limits.cells
+    return False
+
+
+_SHAPE = bytes.maketrans(bytes(range(65, 91)) + b"0123456789", b"A" * 26 + b"0" * 10)
+_SHAPE_SPACED = bytes.maketrans(bytes(range(65, 91)) + b"0123456789\t\r\n'", b"A" * 26 + b"0" * 10 + b'   "')
+_UNUSUAL = re.compile(rb"  | =|= |:c[ >/]|:row")  # what _normalise_xml changes after its translate
 
 
 # Worksheet XML is scanned with numpy over each chunk rather than with regular expressions: a
@@ -526,6 +613,7 @@ def column_letters(number: int) -> str:
     return out
 
 
+SHEET_LIST_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")  # what _sheet_names reads
 _SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
 
@@ -587,7 +675,19 @@ def check_grid(sheet: str | None, grid: list[list[Any]] | pd.DataFrame, limits: 
     for r, row in enumerate(grid):
         for c, value in enumerate(row):
             if type(value) is str and len(value) > cap:
+                if sheet is None:  # a CSV read as rows: the cell its frame would name (see _csv_too_long)
+                    _csv_too_long(grid, limits)
                 _too_long(where, f"第 {r + 1} 行 {column_letters(c + 1)} 列的单元格", len(value), limits)
+
+
+def _csv_too_long(grid: list[list[Any]], limits: Limits) -> None:
+    """Refuse a CSV read as rows as check_grid refuses its frame: the first column holding a cell over
+    the limit, at the row of its longest cell (the first such row), without column letters."""
+    for c in range(max((len(r) for r in grid), default=0)):
+        lengths = [len(row[c]) if c < len(row) and type(row[c]) is str else 0 for row in grid]
+        longest = max(lengths)
+        if longest > limits.cell_chars:
+            _too_long("", f"第 {lengths.index(longest) + 1} 行第 {c + 1} 列的单元格", longest, limits)
 
 
 def _too_long(where: str, cell: str, chars: int, limits: Limits) -> None:

@@ -37,8 +37,8 @@ def is_blank(value: Any) -> bool:
         return not value.strip()
     if cls in _NEVER_BLANK:  # what a workbook's cells hold (pd.NaT is a datetime subclass, not one of these)
         return False
-    if isinstance(value, float) and math.isnan(value):
-        return True
+    if isinstance(value, float):  # a number from a workbook: blank only as NaN (= pd.isna of a float)
+        return math.isnan(value)
     if isinstance(value, str):
         return not value.strip()
     try:

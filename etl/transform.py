@@ -237,8 +237,11 @@ def sheet_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd
     for offset, row in enumerate(grid[start:]):
         width = len(row)
         cells = [row[i] if i < width else None for _, i in columns]
-        for cell in cells:
-            if not blank(cell):
+        for cell in cells:  # is_blank, with its usual case (text) inline
+            if cell.__class__ is str:
+                if cell.strip():
+                    break
+            elif not blank(cell):
                 break
         else:
             continue
@@ -261,10 +264,18 @@ def _may_be_footer(row: list[Any], required: list[int]) -> bool:
     width = len(row)
     blank = n.is_blank
     for i in required:
-        if i >= width or blank(row[i]):
+        if i >= width:
             return True
-    first = next((c for c in row if not blank(c)), None)
-    return isinstance(first, str) and footer_start(first)
+        cell = row[i]
+        if (not cell.strip()) if cell.__class__ is str else blank(cell):  # is_blank, text inline
+            return True
+    for cell in row:  # the first cell that is not blank
+        if cell.__class__ is str:
+            if cell.strip():
+                return footer_start(cell)
+        elif not blank(cell):
+            return isinstance(cell, str) and footer_start(cell)
+    return False
 
 
 def footer_start(text: str) -> bool:
@@ -761,18 +772,18 @@ def _apply_cells(cells: list[Any], fn: Callable[[Any], Any], known: dict[tuple[t
     errors: dict[int, CellError] = {}
     blank: Any = _UNSET
     unset = _UNSET
-    memo: dict[Any, Any] = {}
-    boundaries = set(starts)
-    for i, value in enumerate(cells):
-        if i in boundaries:
-            memo = {}
-        if value is None or (value.__class__ is float and value != value):
-            if blank is unset:
-                blank = _blank_value(fn)
-            out.append(blank)
-            continue
-        result = memo.get(value, unset)
-        if result is unset:
+    bounds = [*starts[1:], len(cells)] if len(starts) > 1 else [len(cells)]
+    begin = 0
+    for end in bounds:  # per sheet: its distinct values in C (dict.fromkeys keeps the first one seen)
+        part = cells[begin:end] if begin or end < len(cells) else cells
+        results = dict.fromkeys(part)
+        failed = False
+        for value in results:
+            if value is None or (value.__class__ is float and value != value):
+                if blank is unset:
+                    blank = _blank_value(fn)
+                results[value] = blank
+                continue
             key = (value.__class__, value)
             result = known.get(key, unset)
             if result is unset:
@@ -781,12 +792,17 @@ def _apply_cells(cells: list[Any], fn: Callable[[Any], Any], known: dict[tuple[t
                 except CellError as exc:
                     result = exc
                 known[key] = result
-            memo[value] = result
-        if isinstance(result, CellError):
-            errors[i] = result
-            out.append(None)
-        else:
-            out.append(result)
+            if isinstance(result, CellError):
+                failed = True
+            results[value] = result
+        mapped = list(map(results.__getitem__, part))
+        if failed:
+            for i, result in enumerate(mapped):
+                if isinstance(result, CellError):
+                    errors[begin + i] = result
+                    mapped[i] = None
+        out.extend(mapped)
+        begin = end
     return out, errors
 
 

@@ -149,3 +149,114 @@ def test_the_small_part_reading_equals_the_numpy_one_on_sheet_shaped_markup(rnd)
     text = ("<sheetData>" + "".join(rows) + "</sheetData>").encode()
     fast = L._measure_small(text)
     assert fast is None or fast == L._measure_numpy(text), text
+
+
+SMALL_LIMITS = [LIMITS, Limits(rows=5, columns=3, cells=10), Limits(rows=99, columns=26, cells=2574),
+                Limits(rows=100_000, columns=30, cells=3_000_000)]
+
+
+def _scanned_bounds(xml: bytes) -> tuple[int, int]:
+    scan = SheetScan()
+    scan.feed(xml)
+    scan.close()
+    return scan.bounds()
+
+
+def _passes(limits: Limits, bounds: tuple[int, int]) -> bool:
+    try:
+        limits.check_shape("x", *bounds)
+    except Refused:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", SHEETS)
+def test_a_sheet_within_limits_by_the_quick_look_passes_the_scan(case: str) -> None:
+    """within_limits (a few searches) only ever says yes where the full scan would let the sheet through."""
+    xml, expected = SHEETS[case]
+    for limits in SMALL_LIMITS:
+        if L.within_limits(xml, limits):
+            assert _passes(limits, expected), (case, limits)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rnd=st.randoms(use_true_random=False))
+def test_the_quick_look_never_lets_through_what_the_scan_refuses(rnd) -> None:
+    """Sheet-shaped markup, mostly as Excel writes it (reference first), with every kind of reference."""
+    def ref() -> str:
+        return ("".join(rnd.choice("ABXZ") for _ in range(rnd.choice([0, 1, 1, 1, 2, 3, 4])))
+                + "".join(rnd.choice("0123456789") for _ in range(rnd.choice([0, 1, 2, 3, 5, 6, 7, 8, 12]))))
+
+    def cell() -> str:
+        first = rnd.random() < .85
+        return ("<c" + (f' r="{ref()}"' if first else "") + rnd.choice([' s="1"', "", ' t="s"'])
+                + (f' r="{ref()}"' if not first and rnd.random() < .5 else "") + rnd.choice(["/>", "><v>1</v></c>"]))
+
+    rows = ["<row" + (f' r="{ref()}"' if rnd.random() < .8 else "") + rnd.choice(["", ' spans="1:3"']) + ">"
+            + "".join(cell() for _ in range(rnd.randint(0, 4))) + "</row>" for _ in range(rnd.randint(0, 5))]
+    xml = ("<sheetData>" + "".join(rows) + "</sheetData>").encode()
+    bounds = _scanned_bounds(xml)
+    for limits in SMALL_LIMITS:
+        if L.within_limits(xml, limits):
+            assert _passes(limits, bounds), (xml, limits, bounds)
+
+
+def test_a_real_worksheet_needs_only_the_quick_look(tmp_path) -> None:
+    """What xlsxwriter (like Excel and WPS) writes is let through without reading every reference."""
+    import zipfile
+
+    from conftest import write_xlsx
+
+    path = write_xlsx(tmp_path / "a.xlsx", {"台账": [["事项编号", "社区"], *[[f"A-{i}", "桂南"] for i in range(130)]]})
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert L.within_limits(xml, LIMITS)
+    assert not L.within_limits(xml, Limits(rows=100))  # 131 rows: measured, and then refused by the scan
+    assert not _passes(Limits(rows=100), _scanned_bounds(xml))
+
+
+def _corrupt_crc(data: bytes) -> bytes:
+    """The first member's CRC changed in both headers (its bytes no longer match it)."""
+    import struct
+    import zipfile
+
+    out = bytearray(data)
+    member = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
+    struct.pack_into("<I", out, member.header_offset + 14, member.CRC ^ 1)
+    central = out.find(b"PK\x01\x02")  # the first central directory entry: the first member's
+    struct.pack_into("<I", out, central + 16, member.CRC ^ 1)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("build", "whole"), [
+    (h.long_cell_xlsx, True), (h.odd_dates_xlsx, True),
+    (h.lying_member_xlsx, False),  # a worksheet that inflates past its declared size: left to zipfile
+    (lambda: ("x.xlsx", _corrupt_crc(h.odd_dates_xlsx()[1])), False),
+])
+def test_member_content_is_zipfiles_or_nothing(build, whole: bool) -> None:
+    """The direct read of a small member gives exactly what zipfile reads, or None where zipfile would
+    object (then zipfile reads it and refuses the file with its reason)."""
+    import zipfile
+
+    data = build()[1]
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    got = [L._member_content(archive, m, data) for m in archive.infolist()]
+    if whole:
+        assert got == [archive.read(m) for m in archive.infolist()]
+    else:
+        assert None in got
+        with pytest.raises(Refused, match="文件已损坏"):
+            check_file("x.xlsx", data)
+
+
+def test_a_small_csv_read_as_rows_names_the_cell_its_frame_named() -> None:
+    """Two cells over the limit: the rows path names the one the frame path names (first column, longest)."""
+    from etl.extract import read_csv_grid
+
+    limits = Limits(cell_chars=10)
+    data = "a,b,c\nx,yyyyyyyyyyyy,z\nzzzzzzzzzzzz,y,wwwwwwwwwwwwwwwwww\nq,yyyyyyyyyyyyyyy,r\n".encode()
+    messages = []
+    for grid in (read_csv_grid(data), read_csv_grid(data, rows_up_to=1000)):
+        with pytest.raises(Refused) as caught:
+            L.check_grid(None, grid, limits)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "第 3 行第 1 列的单元格有 12 个字符" in messages[0], messages
