@@ -23,6 +23,9 @@ except ImportError:  # pragma: no cover - tests imported as a package
 FILES = "不允许访问服务器文件"
 ONE_SELECT = "只允许执行一条 SELECT 查询"
 READ_ONLY = "只读"
+# "Stopped, not run to the end": the queries below would run for minutes or forever, so a bound far above
+# their limits proves the stop without turning a busy CI machine's scheduling into a failure.
+STOPPED_WITHIN_S = 30
 SETTINGS = "不允许修改数据库设置"
 EXTENSIONS = "不允许安装或加载扩展"
 ATTACH = "不允许挂载"
@@ -147,7 +150,7 @@ def test_hostile_input_is_refused(sample_db, state_dir, sql, outcomes, fragment)
     _assert_plain_chinese(result.error)
     assert fragment in result.error, result.error
     assert result.df.empty and result.row_count == 0
-    assert elapsed < 5
+    assert elapsed < STOPPED_WITHIN_S
     entry = audit.read_entries()[-1]
     assert entry["sql"].startswith(sql[:1000]) and entry["sql_chars"] == len(sql)
     assert entry["outcome"] == result.outcome and entry["user"] == "tester"
@@ -243,7 +246,7 @@ def test_runaway_query_is_stopped_within_its_limit(sample_db, state_dir, sql):
     _assert_plain_chinese(result.error)
     if result.outcome == "timeout":
         assert "查询超过 1 秒时限，已停止" in result.error
-    assert elapsed < 5
+    assert elapsed < STOPPED_WITHIN_S
     assert _wait_until_no_query_runs(), "the engine did not stop the query"
     assert audit.read_entries()[-1]["outcome"] == result.outcome
     _normal_query_works(sample_db)
@@ -255,7 +258,7 @@ def test_default_time_limit_is_five_seconds(sample_db, state_dir):
     result = run_query("SELECT count(*) FROM range(1000000) a, range(1000000) b", db=sample_db)
     assert result.outcome == "timeout"
     assert "查询超过 5 秒时限，已停止" in result.error
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < STOPPED_WITHIN_S
 
 
 def test_memory_hog_is_stopped_with_a_memory_message(sample_db, state_dir):
@@ -271,7 +274,7 @@ def test_huge_result_is_capped_not_materialised(sample_db, state_dir):
     started = time.monotonic()
     result = run_query("SELECT * FROM range(1000000000000) t(x)", db=sample_db, max_rows=1000)
     assert result.ok and result.truncated and result.row_count == 1000
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < STOPPED_WITHIN_S
 
 
 def test_result_bytes_are_capped(sample_db, state_dir):
