@@ -14,7 +14,9 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -513,19 +515,59 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport, conte
     return known, work
 
 
+PARSE_AHEAD_BYTES = 16 * 2**20  # a load of this many bytes parses its files on two threads
+
+
+def parse_workers(work: list[tuple[Path, bytes | None, str | None]], cores: int | None = None) -> int:
+    """Threads that parse a load's files: two for a big load (at 10× the sample's CSVs and up,
+    on a machine with two cores or more), else none (the caller's thread parses them in turn).
+
+    Most of a big CSV's parsing runs outside the GIL (Arrow's reader and compute functions,
+    DuckDB's id hashes), so a second file parses while the first one's Python steps run. A
+    workbook load stays on one thread: its files are small and mostly Python."""
+    cores = cores or os.cpu_count() or 1
+    size = sum(len(data) for _, data, _ in work if data is not None)
+    return 2 if cores >= 2 and size >= PARSE_AHEAD_BYTES else 0
+
+
+def _parsed(work: Iterable[tuple[Path, bytes | None, str | None]], parse: Callable[..., ParsedFile],
+            workers: int) -> Iterator[ParsedFile]:
+    """parse(*item) of every item, in order; with ``workers``, up to that many files are parsed at
+    once on threads (each file still on its own: parse_file touches nothing shared but the
+    normalisers' results, which are the same whichever thread computes them first)."""
+    if not workers:
+        for item in work:
+            yield parse(*item)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parse")
+    try:
+        pending: deque = deque()
+        for item in work:  # (a progress wrapper sees each file when its parsing starts)
+            pending.append(pool.submit(parse, *item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:  # a load stopped half-way (an error, SIGTERM) waits for no file it will not stage
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None,
-           where: str = "") -> tuple[Staged, datetime]:
+           where: str = "", workers: int = 0) -> tuple[Staged, datetime]:
     """Open the load transaction, migrate the schema, refresh reference data, parse and stage every
-    file, each on its own."""
+    file, each on its own (``workers``: threads that parse them, see parse_workers)."""
     con.execute("BEGIN")
     report.migrated = create_schema(con, where)
     refresh_reference(con, ref)
     next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
     loaded_at = datetime.now().replace(microsecond=0)
     staged = Staged()
-    for offset, (path, data, digest) in enumerate(work):
-        parsed = parse_file(path, ref, today=today, data=data, digest=digest, limits=limits)
+
+    def parse(path: Path, data: bytes | None, digest: str | None) -> ParsedFile:
+        return parse_file(path, ref, today=today, data=data, digest=digest, limits=limits)
+
+    for offset, parsed in enumerate(_parsed(work, parse, workers)):
         try:
             summary = apply_file(con, parsed, next_batch + offset, loaded_at, staged)
         except Exception:  # noqa: BLE001 - staging one file failed: that file alone is unreadable
@@ -571,7 +613,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
                 con = duckdb.connect(str(building))
                 try:
                     version = _build(con, ref, progress(work) if progress else work, report, today, limits,
-                                     ref_hash, dataset, db_path.name)
+                                     ref_hash, dataset, db_path.name, parse_workers(work))
                 finally:
                     con.close()
                 _fsync(building)
@@ -615,10 +657,10 @@ def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
 
 def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
-           dataset: str | None, where: str) -> int:
+           dataset: str | None, where: str, workers: int = 0) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
-    staged, loaded_at = _stage(con, ref, work, report, today, limits, where)
+    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers)
     _size_threads(con, staged)
     flush(con, staged)  # (checks the keys it writes)
     marts.build(con, full=bool(report.migrated))  # the pre-aggregated tables the dashboard reads

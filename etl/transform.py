@@ -474,7 +474,10 @@ UNCHANGED_IF: dict[str, str | tuple[str, str]] = {
 # Arrow types of the canonical values of each field type (text for the rest).
 ARROW_TYPES = {"date": pa.date32(), "party": pa.bool_(), "funded": pa.bool_(), "int": pa.int64(),
                "score": pa.float64()}
-ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Date texts parse_date reads as year, month and day with nothing to clean (ASCII digits, no
+# spaces, NFKC leaves 年月日 alone): 2021-03-05, 2021/3/5, 2021.3.5, 2021年3月5日 (the separators
+# of normalise._DATE_TEXT, which this is a subset of).
+PLAIN_DATE = r"^(?P<y>[0-9]{4})[-/.年](?P<m>[0-9]{1,2})[-/.月](?P<d>[0-9]{1,2})日?$"
 
 
 def arrow_type(f: Field) -> pa.DataType:
@@ -489,15 +492,42 @@ def _apply_text(values: pd.Series, fn: Callable[[Any], Any], unchanged: str | tu
     Values matching ``unchanged`` are what ``fn`` would return anyway, so they are taken
     as they are; only the rest (spaces, full-width forms, blanks) go through ``fn``.
     Columns with many distinct values (ids, descriptions) no longer cost a Python call each.
+    A column that repeats its values (compounds, names, organisers) is checked once per
+    distinct value, as the rows path does, and the results are spread back over its rows.
     """
     arr = _arrow_strings(values)
     if arr is None:
         return None
+    arr = arr.cast(pa.large_string())
+    encoded = pc.dictionary_encode(arr) if len(arr) >= REPEATS_FROM else None
+    if encoded is None or 2 * len(encoded.dictionary) > len(arr):  # mostly distinct: row by row
+        out, errors = _text_values(arr, fn, unchanged, wide)
+        return _extension(out), errors
+    out, errors_by_code = _text_values(encoded.dictionary, fn, unchanged, wide)
+    out = out.take(encoded.indices)
+    if arr.null_count:
+        blank = _blank_value(fn)
+        if blank is not None:
+            out = pc.if_else(arr.is_null(), pa.scalar(blank, out.type), out)
+    errors: dict[int, CellError] = {}
+    if errors_by_code:
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        for code, exc in errors_by_code.items():
+            for pos in np.flatnonzero(codes == code):
+                errors[int(pos)] = exc
+    return _extension(out), errors
+
+
+REPEATS_FROM = 1_000  # rows of a CSV text column from which its distinct values are checked instead
+
+
+def _text_values(arr: pa.Array, fn: Callable[[Any], Any], unchanged: str | tuple[str, str],
+                 wide: str | None) -> tuple[pa.Array, dict[int, CellError]]:
+    """_apply_text of large strings: the canonical values and the errors by position."""
     keep, drop = (unchanged, None) if isinstance(unchanged, str) else unchanged
     plain = pc.fill_null(pc.match_substring_regex(arr, keep), False)
     if drop is not None:
         plain = pc.and_(plain, pc.invert(pc.fill_null(pc.match_substring_regex(arr, drop), False)))
-    arr = arr.cast(pa.large_string())
     if wide is not None and pc.any(pc.invert(plain)).as_py():  # full-width forms: NFKC by Arrow
         nfkc = pc.and_(pc.invert(plain), pc.fill_null(pc.match_substring_regex(arr, wide), False))
         if pc.any(nfkc).as_py():
@@ -510,7 +540,7 @@ def _apply_text(values: pd.Series, fn: Callable[[Any], Any], unchanged: str | tu
         positions = np.flatnonzero(rest.to_numpy(zero_copy_only=False))
         errors = {int(positions[i]): exc for i, exc in errs.items()}
         arr = pc.replace_with_mask(arr, rest, others)
-    return _extension(arr), errors
+    return arr, errors
 
 
 def _extension(arr: pa.Array) -> pd.api.extensions.ExtensionArray:
@@ -565,20 +595,28 @@ def _apply_arrow(arr: pa.Array, fn: Callable[[Any], Any], out_type: pa.DataType,
     return out, errors
 
 
-def _iso_dates(today: date) -> Callable[[pa.Array], tuple[pa.Array, np.ndarray]]:
-    """Fast results for distinct date texts written exactly as 2021-03-05, valid and in range.
+def _plain_dates(today: date) -> Callable[[pa.Array], tuple[pa.Array, np.ndarray]]:
+    """Fast results for distinct date texts of PLAIN_DATE's forms that are valid and in range.
 
-    A text counts only if it reads back identically (so 2021-02-30 is left to parse_date,
-    which rejects it) and lies in range (else parse_date gives the reason).
+    Year, month and day are taken apart by Arrow and parsed as 2021-03-05; a text counts only
+    if the date has that year, month and day (so 2021-02-30 or month 0 are left to parse_date, which
+    rejects them) and lies in range (else parse_date gives the reason). The CSV's dates are
+    mostly written this way, so parse_date runs on a handful of odd spellings only.
     """
     def fast(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
-        iso = pc.fill_null(pc.match_substring_regex(texts, ISO_DATE), False)
-        parsed = pc.cast(pc.strptime(texts, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-        same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), texts)
+        parts = pc.extract_regex(texts, PLAIN_DATE)
+        y, m, d = (pc.struct_field(parts, k) for k in ("y", "m", "d"))
+        iso = pc.binary_join_element_wise(y, pc.utf8_lpad(m, 2, "0"), pc.utf8_lpad(d, 2, "0"),
+                                         pa.scalar("-", y.type))
+        parsed = pc.cast(pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+        same = pc.and_(pc.and_(pc.equal(pc.year(parsed), pc.cast(y, pa.int64())),
+                               pc.equal(pc.month(parsed), pc.cast(m, pa.int64()))),
+                       pc.equal(pc.day(parsed), pc.cast(d, pa.int64())))
         inside = pc.and_(pc.greater_equal(parsed, pa.scalar(EARLIEST, pa.date32())),
                          pc.less_equal(parsed, pa.scalar(today, pa.date32())))
-        ok = pc.fill_null(pc.and_(pc.and_(iso, same), inside), False)
-        return parsed, ok.to_numpy(zero_copy_only=False)
+        ok = pc.fill_null(pc.and_(same, inside), False)
+        # (null where not given: a year such as 0000 parses in Arrow but is no Python date)
+        return pc.if_else(ok, parsed, pa.scalar(None, pa.date32())), ok.to_numpy(zero_copy_only=False)
     return fast
 
 
@@ -635,7 +673,7 @@ def _normalise_column(frame: pd.DataFrame, f: Field, fn: Callable[[Any], Any], a
                                                        NFKC_IF.get(f.type))) is not None:
         return fast
     if arrow:
-        dates = _iso_dates(today) if f.type == "date" else None
+        dates = _plain_dates(today) if f.type == "date" else None
         out, errors = _apply_arrow(_arrow_strings(frame[f.name]), fn, arrow_type(f), dates)
         return _extension(out), errors
     return _apply(frame[f.name], fn)
@@ -671,12 +709,10 @@ def transform(region: pd.DataFrame | Rows, kind: LedgerKind, ref: Reference, tod
     problems: dict[int, list[Problem]] = {}
     values: dict[str, Any] = {}
     arrow = _is_arrow_frame(frame, kind)
-    dates: dict[Any, Any] = {}  # date texts parsed once for all date columns of the sheet
     known = normalisers(ref, today)
     for f in kind.fields:
-        fn = known.fn(f)
-        if f.type == "date":
-            fn = _memo(fn, dates)
+        # results shared by every column of a type and every file of the load, as on the rows path
+        fn = _memo(known.fn(f), known.memo(f))
         out, errors = _normalise_column(frame, f, fn, arrow, today)
         values[f.name] = out
         _add_problems(problems, f, errors, ref)

@@ -29,10 +29,13 @@ def _records(result) -> tuple[list[dict], list[tuple[int, list[str]]]]:
     return result.records.to_pylist(), rejects
 
 
+@pytest.mark.parametrize("repeat", [1, 90])
 @pytest.mark.parametrize("kind", list(BY_NAME))
-def test_rows_and_frames_give_the_same_records(kind: str) -> None:
-    """The same CSV cells read as a frame (the CSV path) and as rows (a workbook's path)."""
-    text = _csv_text(_edge_rows()[kind])
+def test_rows_and_frames_give_the_same_records(kind: str, repeat: int) -> None:
+    """The same CSV cells read as a frame (the CSV path) and as rows (a workbook's path); repeated
+    90 times, the CSV path checks its text columns once per distinct value (REPEATS_FROM rows)."""
+    table = _edge_rows()[kind]
+    text = _csv_text([table[0], *[r for _ in range(repeat) for r in table[1:]]])
     frame = read_csv_grid(text.encode("utf-8"))
     rows = [list(r) for r in csv.reader(io.StringIO(text))]
     width = max(map(len, rows))
@@ -183,3 +186,54 @@ def test_duckdb_threads_for_a_load(rows: int, cores: int, load: float, threads: 
     from etl.load import load_threads
 
     assert load_threads(rows, cores, load) == threads
+
+
+ARROW_DATES = ["2021-03-05", "2021/3/5", "2021.3.5", "2021年3月5日", "2021年3月5", "2021-3/5", "2021年12月31日",
+               "2020-02-29", "2000-01-01", "2026-11-27"]
+PYTHON_DATES = ["2021-02-29", "2021-04-31", "2021-0-5", "2021-13-01", "2021-1-00", "0000-01-01", "2021-003-05",
+                "1999-12-31", "2026-11-28", "9999/12/31",  # invalid or out of range: parse_date says why
+                "2021/03/05 ", "２０２１-03-05", "2021/3/5 10:00", "20210305", "44000", "21-3-5", "2021年3月5日日", ""]
+
+
+@pytest.mark.parametrize(("text", "by_arrow"), [(t, True) for t in ARROW_DATES] + [(t, False) for t in PYTHON_DATES])
+def test_plain_dates_by_arrow_equal_parse_date(text: str, by_arrow: bool) -> None:
+    """The CSV path's Arrow dates give what parse_date gives, and leave every other text to it."""
+    from etl.errors import CellError
+    from etl.transform import _date_in_range, _plain_dates
+
+    parsed, given = _plain_dates(TODAY)(pa.array([text], pa.large_string()))
+    assert bool(given[0]) == by_arrow
+    if by_arrow:
+        assert parsed.to_pylist() == [_date_in_range(text, TODAY)]
+    else:
+        assert parsed.to_pylist() == [None]
+        try:
+            _date_in_range(text, TODAY)
+        except CellError:
+            pass
+
+
+@pytest.mark.parametrize(("sizes", "cores", "workers"), [
+    ([80_000] * 25, 2, 0),          # the 1× CSVs (2 MiB): one thread
+    ([750_000] * 25, 2, 2),         # 10× (18 MiB): two
+    ([200 * 2**20], 1, 0),          # one core: one thread
+    ([None, 17 * 2**20], 4, 2),     # an unreadable file counts nothing
+])
+def test_parse_workers_for_a_load(sizes, cores: int, workers: int) -> None:
+    from etl.load import parse_workers
+
+    work = [(None, None if n is None else b"x" * n, None) for n in sizes]
+    assert parse_workers(work, cores) == workers
+
+
+def test_files_parsed_on_threads_come_back_in_order() -> None:
+    import time as _time
+
+    from etl.load import _parsed
+
+    def parse(n: int) -> int:
+        _time.sleep(0.001 * (n % 3))
+        return n
+
+    assert list(_parsed([(n,) for n in range(9)], parse, 2)) == list(range(9))
+    assert list(_parsed([(n,) for n in range(3)], parse, 0)) == [0, 1, 2]
