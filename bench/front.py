@@ -48,6 +48,8 @@ GSTART, GEND = "<!-- bench:growth:start -->", "<!-- bench:growth:end -->"
 KPIS = 14  # the 数读 cards
 TARGETS = {"first_paint": 1.5, "switch_s": 1.0, "filter_s": 1.0}
 VIEW = {"width": 1440, "height": 900}
+# A chart painted: a plotly trace, or a column of a chart we draw as SVG (chuangshu.svgchart, 总览's first chart).
+CHART = ".js-plotly-plot .main-svg .trace, .sc-fig svg rect > title"
 
 # The reference: a bare multipage Streamlit app with the same elements, reading its figures from a file.
 BARE_APP = '''
@@ -91,6 +93,7 @@ st.navigation([st.Page(page_cards, title="卡片", default=True),
 PAINT_JS = """
 (() => {
   const need = %s;
+  const CHART = %s;
   window.__paint = {};
   const tick = () => {
     const p = window.__paint;
@@ -98,7 +101,7 @@ PAINT_JS = """
     if (main) {
       if (p.kpi === undefined && main.querySelectorAll('[data-testid="stMetricValue"]').length >= %d)
         requestAnimationFrame(() => { p.kpi = p.kpi ?? performance.now(); });
-      if (need.chart && p.chart === undefined && main.querySelector('.js-plotly-plot .main-svg .trace'))
+      if (need.chart && p.chart === undefined && main.querySelector(CHART))
         requestAnimationFrame(() => { p.chart = p.chart ?? performance.now(); });
     }
     const done = p.kpi !== undefined && (!need.chart || p.chart !== undefined);
@@ -212,7 +215,7 @@ def cold_paint(browser, url: str, chart: bool) -> dict[str, float]:
     context = browser.new_context(viewport=VIEW)
     try:
         page = context.new_page()
-        page.add_init_script(PAINT_JS % (json.dumps({"chart": chart}), KPIS))
+        page.add_init_script(PAINT_JS % (json.dumps({"chart": chart}), json.dumps(CHART), KPIS))
         page.goto(url, wait_until="commit")
         page.wait_for_function("window.__paint && window.__paint.done", timeout=120_000, polling=100)
         p = page.evaluate("window.__paint")
@@ -221,15 +224,16 @@ def cold_paint(browser, url: str, chart: bool) -> dict[str, float]:
         context.close()
 
 
-def settle(page, go_js: str, marker: str, text: str | None = None, min_count: int = 1, action=None) -> float:
+def settle(page, go_js: str, marker: str, text: str | None = None, min_count: int = 1, action=None,
+           timeout_ms: int = 180_000) -> float:
     """Seconds from running ``go_js`` in the page (then ``action``, a Playwright step such as a key press)
     to the page settled with ``marker`` shown."""
     page.bring_to_front()  # a background tab's animation frames are throttled
     page.evaluate("js => { window.__go = new Function(js); }", go_js)
     try:
         if action is None:
-            return page.evaluate(SETTLE_JS, [marker, text, min_count, 180_000]) / 1000
-        page.evaluate(f"args => {{ window.__settle = ({SETTLE_JS})(args); }}", [marker, text, min_count, 180_000])
+            return page.evaluate(SETTLE_JS, [marker, text, min_count, timeout_ms]) / 1000
+        page.evaluate(f"args => {{ window.__settle = ({SETTLE_JS})(args); }}", [marker, text, min_count, timeout_ms])
         action()
         return page.evaluate("window.__settle") / 1000
     except Exception:
@@ -252,9 +256,18 @@ def wait_settled(page, marker: str, text: str | None = None) -> None:
 NAV = "[...document.querySelectorAll('[data-testid=stSidebarNav] a')].find(a => a.textContent.trim().endsWith(%s)).click();"
 
 
-def switch(page, to: str, heading: str) -> float:
-    """A click on the sidebar's link ``to`` to the page settled with its title ``heading`` and a chart."""
-    return settle(page, NAV % json.dumps(to), "h1", heading)
+LOST: dict[str, int] = {}  # page switches that did not happen (the click was lost), per contender
+
+
+def switch(page, to: str, heading: str, who: str = "") -> float:
+    """A click on the sidebar's link ``to`` to the page settled with its title ``heading``. A click that
+    leads nowhere within 60 s is counted in :data:`LOST` (reported) and clicked once more."""
+    try:
+        return settle(page, NAV % json.dumps(to), "h1", heading, timeout_ms=60_000)
+    except Exception:
+        LOST[who] = LOST.get(who, 0) + 1
+        print(f"page switch to {to} lost ({who}); clicking again", flush=True)
+        return settle(page, NAV % json.dumps(to), "h1", heading)
 
 
 def pick_option(page, widget, label: str, marker: str, min_count: int = 1) -> float:
@@ -321,12 +334,12 @@ def measure(db: Path, pairs: int, root: Path | None = None, steps: tuple[str, ..
             ctx, ctx_bare = browser.new_context(viewport=VIEW), browser.new_context(viewport=VIEW)
             po, pb = ctx.new_page(), ctx_bare.new_page()
             po.goto(ours.url)
-            wait_settled(po, ".js-plotly-plot")  # the whole first view, the rest after the fold included
+            wait_settled(po, ".js-plotly-plot, .sc-fig")  # the whole first view, its chart included
             pb.goto(bare.url)
             wait_settled(pb, "h1", "卡片")
             for i in range(pairs if "switch" in steps else 0):  # page switch, both directions; only → 事项 / → 图表 reported
-                order = [("ours", lambda: switch(po, "事项", "事项"), lambda: switch(po, "总览", "总览")),
-                         ("bare", lambda: switch(pb, "图表", "图表"), lambda: switch(pb, "卡片", "卡片"))]
+                order = [("ours", lambda: switch(po, "事项", "事项", "ours"), lambda: switch(po, "总览", "总览", "ours")),
+                         ("bare", lambda: switch(pb, "图表", "图表", "bare"), lambda: switch(pb, "卡片", "卡片", "bare"))]
                 for name, there, back in (order if i % 2 == 0 else order[::-1]):
                     out["switch"][name].append(there())
                     back()
@@ -434,6 +447,9 @@ def render(result: dict) -> str:
         _pairs_row("drill-down: community → case list on 事项 vs bare selectbox → table", dr["ours"], dr["bare"],
                    "–", None),
         "",
+        (f"Page switches lost (a click that led nowhere in 60 s, clicked again): {result['lost']}." if result.get("lost")
+         else "No page switch was lost."),
+        "",
         "Ours, per pair (s): first paint " + ", ".join(f"{v:.2f}" for v in ours_done)
         + "; page switch " + ", ".join(f"{v:.2f}" for v in sw["ours"])
         + "; filter " + ", ".join(f"{v:.2f}" for v in fl["ours"])
@@ -496,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         result["db"] = db.name if args.db else "bench/out/scale_1 (the sample, 1×)"
         result.update(measure(db, args.pairs, args.root, tuple(args.steps.split(","))))
         result["root"] = str(args.root) if args.root else "this checkout"
+        result["lost"] = dict(LOST)
     result["load_end"] = os.getloadavg()[0]
     result["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")
     out = ROOT / "bench" / "out"
