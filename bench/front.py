@@ -362,7 +362,8 @@ def measure(db: Path, pairs: int, root: Path | None = None, steps: tuple[str, ..
                 label = labels[i % len(labels)]
                 order = [("ours", po, "[data-testid=stMetricValue]"), ("bare", pb, ".js-plotly-plot .main-svg")]
                 for name, page, marker in (order if i % 2 == 0 else order[::-1]):
-                    took = pick_option(page, SIDEBAR_SELECT, label, marker)
+                    took = pick_option(page, SIDEBAR_SELECT, label, marker, who=name,
+                                       fallback=labels[(i + 3) % len(labels)])
                     undo = clear_multiselect(page, marker)
                     out["filter"][name] += [took, undo]
                 log(f"filter {i + 1}/{pairs}: ours {out['filter']['ours'][-2]:.2f}/{out['filter']['ours'][-1]:.2f}s "
