@@ -445,15 +445,17 @@ def render(result: dict) -> str:
         f"({result['finished']}; {result['machine']}; load average "
         f"{result['load_start']:.2f} at the start, {result['load_end']:.2f} at the end). Debian chromium, 1440×900, "
         "servers warm; interleaved pairs (the order alternates), ratio = ours / reference per pair, median and "
-        "(min–max) spread. Reference: a bare Streamlit app with the same 14 metric cards (and the same plotly chart).",
+        "(min–max) spread. Reference: a bare Streamlit app with the same 14 metric cards (and the same chart, in "
+        "plotly). A chart counts as painted when a plotly trace or a bar of a chart we draw as SVG is on screen.",
         "",
         "| measurement | ours p50 | reference p50 | ratio p50 (spread) | pairs | target |",
         "|---|---:|---:|---:|---:|---|",
         _pairs_row("cold first screen: the 14 数读 KPIs painted vs bare 14 cards", ours_kpi, bare,
                    f"≤ {TARGETS['first_paint']}×", bool(ours_kpi) and ratio_stats(ours_kpi, bare)[0] <= TARGETS["first_paint"]),
-        _pairs_row("cold: KPIs + first chart (below the fold) painted vs bare 14 cards", ours_done, bare,
+        _pairs_row("cold: KPIs + first chart painted vs bare 14 cards", ours_done, bare,
                    f"≤ {TARGETS['first_paint']}×", fp <= TARGETS["first_paint"]),
-        _pairs_row("cold: KPIs + first chart painted vs bare cards + the same chart", ours_done, bare_chart, "–", None),
+        _pairs_row("cold: KPIs + first chart painted vs bare cards + the same chart (plotly)", ours_done, bare_chart,
+                   "–", None),
         _pairs_row("warm page switch 总览 → 事项 vs bare cards → cards + chart", sw["ours"], sw["bare"],
                    "≤ 1 s p50", bool(sw["ours"]) and statistics.median(sw["ours"]) <= TARGETS["switch_s"]),
         _pairs_row("filter change (category on / off) on 总览 vs bare multiselect", fl["ours"], fl["bare"],

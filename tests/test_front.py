@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chuangshu import charts, metrics, ui
+from chuangshu import charts, metrics, svgchart, ui
 from chuangshu.filters import Filters
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -116,6 +116,23 @@ def svg_charts(at: AppTest) -> list:
     from svg_read import charts as read
 
     return [c for h in at.get("html") for c in read(h.proto.body)]
+
+
+def test_drawn_bars_say_dash_for_a_missing_value_and_keep_the_frames_order() -> None:
+    """Horizontal bars: rows top-down as the frame lists them, 「—」 and no bar where the value is missing;
+    columns over any category stack its groups in the frame's order with one tooltip per part."""
+    from svg_read import charts as read
+
+    rows = pd.DataFrame({"label": ["甲类", "乙类", "丙类"], "median_days": [12.5, None, 3.0]})
+    (chart,) = read(svgchart.ranking(rows, "label", "median_days", "用时", look=svgchart.LIGHT, height=None).html())
+    assert chart.ylabels == ["甲类", "乙类", "丙类"] and chart.values == ["12.5", "—", "3.0"]
+    assert [tip for tip, _ in chart.bars] == ["甲类：12.5", "丙类：3.0"]
+    ageing = pd.DataFrame({"bucket": ["30天以内", "30天以内", "一年以上"], "category": ["停车", "邻里矛盾", "停车"],
+                           "label": ["停车难问题", "邻里矛盾", "停车难问题"], "n": [2, 3, 4]})
+    (cols,) = read(svgchart.frame_columns(ageing, "bucket", "n", "账龄", color="category").html())
+    assert cols.xlabels == ["30天以内", "一年以上"] and set(cols.legend) == {"停车难问题", "邻里矛盾"}
+    assert sorted(tip for tip, _ in cols.bars) == sorted(["30天以内 · 停车难问题：2", "30天以内 · 邻里矛盾：3",
+                                                         "一年以上 · 停车难问题：4"])
 
 
 def test_overview_first_chart_is_drawn_by_us_with_the_metric_layers_numbers(app: AppTest, sample_db: Path) -> None:
