@@ -257,15 +257,15 @@ def columns(categories: Sequence[str], series: Sequence[Series], *, partial: Seq
 def bars(labels: Sequence[str], series: Sequence[Series], *, partial: Sequence[bool] | None = None,
          look: Look = LIGHT, unit: str = "", height: str | None = None, row_px: float | None = None,
          totals: bool = True, integer: bool = True, axis: bool = False, label: str = "",
-         max_row_px: float | None = None) -> str:
+         max_row_px: float | None = None, value_labels: Sequence[str] | None = None) -> str:
     """Horizontal bars read top-down (stacked when several series), each row's total written at its end;
-    a partial row hatched and lighter. Height: ``height`` (at most ``max_row_px`` a row), or ``row_px`` a row."""
+    a partial row hatched and lighter. Height: ``height`` (at most ``max_row_px`` a row), or ``row_px`` a row; ``value_labels`` replace the written totals (「—」 for a missing value)."""
     n = max(len(labels), 1)
     partial = list(partial or [False] * len(labels))
     sums = [sum(float(s.values[i] or 0) for s in series) for i in range(len(labels))]
     ticks, texts = fmt.axis_ticks(max(sums, default=0), integer=integer)
     size = look.size
-    value_texts = [fmt.count(v) if integer else f"{v:,.1f}" for v in sums]
+    value_texts = list(value_labels) if value_labels is not None else [fmt.count(v) if integer else f"{v:,.1f}" for v in sums]
     top = ticks[-1] or 1.0
     left = size * (max((em(t) for t in labels), default=1) + 0.7)
     right = size * (max((em(t) for t in value_texts), default=1) * 0.85 + 0.8) if totals else size
@@ -290,7 +290,9 @@ def bars(labels: Sequence[str], series: Sequence[Series], *, partial: Sequence[b
             if v <= 0:
                 continue
             geom = f'y="{_pct(y)}" height="{_pct(h)}" x="{_pct(base / top * 100)}" width="{_pct(v / top * 100)}"'
-            title = f"<title>{_esc(name)} · {_esc(s.name)}：{v:,.0f}</title>"
+            shown = f"{v:,.0f}" if integer else f"{v:,.1f}"
+            title = f"<title>{_esc(name)} · {_esc(s.name)}：{shown}</title>" if s.name else \
+                f"<title>{_esc(name)}：{_esc(value_texts[i] if len(series) == 1 else shown)}</title>"
             if partial[i]:
                 out.append(f'<rect {geom} fill="{s.color}" opacity="{PARTIAL_OPACITY}">{title}</rect>')
                 out.append(f'<rect {geom} fill="{hatch}" pointer-events="none"/>')
@@ -455,6 +457,38 @@ def _year_layers(df: pd.DataFrame, value: str, color: str | None) -> tuple[list[
     return labels, partial, series
 
 
+def _layers(df: pd.DataFrame, x: str, value: str, color: str | None) -> tuple[list[str], list[bool], list[Series]]:
+    """Any frame (``x`` categories in the frame's order, ``color`` groups stacked) as labels, partial flags
+    and series; a per-year frame as :func:`_year_layers`."""
+    if x == "year":
+        return _year_layers(df, value, color)
+    distinct = list(dict.fromkeys(df[x]))
+    if all(isinstance(v, (int, float)) for v in distinct):
+        distinct = sorted(distinct)
+    labels = [str(v) for v in distinct]
+    if color is None:
+        sums = df.groupby(x, sort=False)[value].sum()
+        return labels, [False] * len(labels), [Series("", [float(sums.get(v, 0)) for v in distinct], "#2F6690")]
+    groups = theme.known_order(df[color])
+    palette = theme.colors_for(groups)
+    names = dict(zip(df[color], df["label"])) if color == "category" and "label" in df.columns else {}
+    series = []
+    for g in groups:
+        part = df[df[color] == g].groupby(x, sort=False)[value].sum()
+        series.append(Series(str(names.get(g, g)), [float(part.get(v, 0)) for v in distinct], palette[g]))
+    return labels, [False] * len(labels), series
+
+
+def frame_columns(df: pd.DataFrame, x: str, value: str, title: str, *, color: str | None = None,
+                  look: Look = LIGHT, y_title: str = "", x_title: str = "", plot_width: float = 1600,
+                  height: str = "100%") -> Figure:
+    """A metric frame as (stacked) columns over ``x`` (years: as :func:`year_columns`)."""
+    labels, partial, series = _layers(df, x, value, color)
+    svg = columns(labels, series, partial=partial, look=look, y_title=y_title, x_title=x_title,
+                  plot_width=plot_width, label=title, height=height)
+    return Figure(title, svg, legend_of(series, partial))
+
+
 def legend_of(series: Sequence[Series], partial: Sequence[bool]) -> list[tuple[str, str, bool]]:
     """Legend entries: each named series, and the hatching when a period is partial."""
     items = [(s.name, s.color, False) for s in series if s.name]
@@ -464,11 +498,11 @@ def legend_of(series: Sequence[Series], partial: Sequence[bool]) -> list[tuple[s
 
 
 def year_columns(df: pd.DataFrame, value: str, title: str, *, color: str | None = None, look: Look = DARK,
-                 y_title: str = "", x_title: str = "", plot_width: float = 1600) -> Figure:
-    """A per-year metric frame as stacked columns (the big screen's trends)."""
+                 y_title: str = "", x_title: str = "", plot_width: float = 1600, height: str = "100%") -> Figure:
+    """A per-year metric frame as stacked columns (the big screen's trends, the overview's first chart)."""
     labels, partial, series = _year_layers(df, value, color)
     svg = columns(labels, series, partial=partial, look=look, y_title=y_title, x_title=x_title,
-                  plot_width=plot_width, label=title)
+                  plot_width=plot_width, label=title, height=height)
     return Figure(title, svg, legend_of(series, partial))
 
 
@@ -483,12 +517,15 @@ def year_bars(df: pd.DataFrame, value: str, title: str, *, color: str | None = N
 
 def ranking(df: pd.DataFrame, label: str, value: str, title: str, *, look: Look = DARK,
             color: str = "#4C86B3", height: str | None = "100%", row_px: float | None = None,
-            max_row_px: float | None = None) -> Figure:
-    """Rows of ``label`` by ``value`` as horizontal bars, in the frame's order, the value at each bar's end."""
+            max_row_px: float | None = None, axis: bool = False) -> Figure:
+    """Rows of ``label`` by ``value`` as horizontal bars, in the frame's order, the value at each bar's end
+    (「—」 where it is missing: no bar, not a zero)."""
     series = [Series("", [float(v) if not fmt.missing(v) else 0.0 for v in df[value]], color)]
+    integer = bool((df[value].dropna() == df[value].dropna().round()).all())
+    labels = [fmt.DASH if fmt.missing(v) else fmt.count(float(v)) if integer else f"{float(v):,.1f}"
+             for v in df[value]]
     svg = bars([str(v) for v in df[label]], series, look=look, height=height, row_px=row_px, label=title,
-               max_row_px=max_row_px,
-               integer=bool((df[value].dropna() == df[value].dropna().round()).all()))
+               max_row_px=max_row_px, integer=integer, value_labels=labels, axis=axis)
     return Figure(title, svg)
 
 

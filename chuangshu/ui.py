@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import collections
 import hashlib
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from chuangshu import assessment, charts, db, fmt, metrics, signin, targets, widgets
+from chuangshu import assessment, charts, db, fmt, metrics, signin, svgchart, targets, widgets
 from chuangshu import scope as scoping
 from chuangshu.auth import User
 from chuangshu.filters import Bounds, Filters, parse_query_params, to_query_params
@@ -435,14 +436,60 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
     offering PNG and SVG (every file built only when clicked: chuangshu.downloads). A chart with nothing
     to draw is replaced by the empty state (what is missing and what to change); a partial last year is
     explained under it."""
-    from chuangshu.export import to_xlsx_bytes
-
     f = f or filters()
     if data.empty or charts.is_blank(fig):
         st.markdown(f"**{fig.layout.title.text or name}**")
         empty_state(what, f, applies)
         return
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
+    _chart_footer(lambda: fig, data, name, note, image, f, applies)
+
+
+SCREEN_CHART_HEIGHT = "340px"  # the plot area of a drawn chart (title and legend above it), as charts.bars' 380
+SCREEN_PLOT_WIDTH = 560  # the narrowest the plot area is drawn (half a 1280 px window), for thinning labels
+SCREEN_ROW_PX = 26  # a row of drawn horizontal bars
+SCREEN_CHART_CSS = (".sc-screen .sc-title { font-size: 16px; color: #1F2A37; font-weight: 600; }"
+                    ".sc-screen rect:has(> title):hover { opacity: 0.8; }"
+                    f".sc-axis-note {{ font-size: 12.5px; color: {charts.MUTED}; text-align: center; }}")
+
+
+def bar_chart(data: pd.DataFrame, x: str, y: str, title: str, name: str, *, color: str | None = None,
+              horizontal: bool = False, x_title: str | None = None, y_title: str | None = None,
+              text: bool = False, download: pd.DataFrame | None = None, note: str | None = None,
+              image: bool = True, f: Filters | None = None, applies: tuple[str, ...] = tuple(DIMENSIONS),
+              what: str = "可显示的数据") -> None:
+    """The chart ``charts.bars(data, x, y, title, …)`` would draw, drawn on screen by us as inline SVG
+    (chuangshu.svgchart: no chart runtime for the browser to load and lay out, so a screen of them paints
+    as soon as it arrives): stacked columns (a partial year hatched), or horizontal bars read top-down
+    with each value at its end; every bar has a tooltip (its label, series and value). Caption, data
+    download (``download``, default ``data``) and PNG/SVG images as :func:`chart`, the images from
+    charts.bars with the same arguments, built only when clicked."""
+    f = f or filters()
+    if data.empty or not pd.to_numeric(data[y], errors="coerce").fillna(0).any():
+        st.markdown(f"**{title}**")
+        empty_state(what, f, applies)
+        return
+    if horizontal:
+        shown = figure(svgchart.ranking, data, x, y, title, look=svgchart.LIGHT, color=charts.BLUE, height=None,
+                       row_px=SCREEN_ROW_PX, axis=True)
+    else:
+        shown = figure(svgchart.frame_columns, data, x, y, title, color=color, look=svgchart.LIGHT,
+                       x_title=x_title or "", y_title=y_title or "", plot_width=SCREEN_PLOT_WIDTH,
+                       height=SCREEN_CHART_HEIGHT)
+    caption = f'<div class="sc-axis-note">{html.escape(x_title)}</div>' if horizontal and x_title else ""
+    st.html(svgchart.for_streamlit(f"<style>{svgchart.css(svgchart.LIGHT)}{SCREEN_CHART_CSS}</style>",
+                                   shown.html(inline=False, extra_class="sc-screen") + caption),
+            unsafe_allow_javascript=True)
+    _chart_footer(lambda: charts.bars(data, x, y, title, color=color, horizontal=horizontal, x_title=x_title,
+                                      y_title=y_title, text=text),
+                  data if download is None else download, name, note, image, f, applies)
+
+
+def _chart_footer(fig: Callable[[], go.Figure], data: pd.DataFrame, name: str, note: str | None, image: bool,
+                  f: Filters, applies: tuple[str, ...]) -> None:
+    """A chart's caption, data download and image popover (``fig()`` gives the figure the images are drawn from)."""
+    from chuangshu.export import to_xlsx_bytes
+
     notes = [n for n in (note, ignored_note(filters(), applies, "本图")) if n]
     if "partial" in data.columns and data["partial"].astype(bool).any() and "year" in data.columns:
         notes.append(fmt.partial_note(f.end))
@@ -465,10 +512,10 @@ def chart(fig: go.Figure, data: pd.DataFrame, name: str, note: str | None = None
                 st.caption(images.MISSING_MESSAGE)
             else:
                 st.caption("导出本图（含来源与筛选说明），首次生成约需数秒")
-                st.download_button("PNG 图片", data=lambda: images.to_png(fig, caption=caption),
+                st.download_button("PNG 图片", data=lambda: images.to_png(fig(), caption=caption),
                                    file_name=f"{name}.png", mime="image/png", key=f"png_{name}", on_click="ignore",
                                    icon=":material/image:", width="stretch")
-                st.download_button("SVG 矢量图", data=lambda: images.to_svg(fig, caption=caption),
+                st.download_button("SVG 矢量图", data=lambda: images.to_svg(fig(), caption=caption),
                                    file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{name}",
                                    on_click="ignore", icon=":material/draw:", width="stretch")
 

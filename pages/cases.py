@@ -16,8 +16,8 @@ for col, key in zip(cards, ("mediation_success_rate", "follow_up_rate", "satisfa
     ui.metric_card(col, key, totals[key])
 
 by_year = ui.get("cases_by_year", f)
-ui.chart(ui.figure(charts.bars, by_year, "year", "received", "各类事项逐年受理量", color="category",
-                     x_title="登记年份", y_title="受理事项（件）"), by_year, "事项逐年受理", what="受理的事项")
+ui.bar_chart(by_year, "year", "received", "各类事项逐年受理量", "事项逐年受理", color="category",
+             x_title="登记年份", y_title="受理事项（件）", what="受理的事项")
 
 categories = ui.get("category_table", f)
 st.subheader("分类别办理情况")
@@ -30,19 +30,18 @@ ui.table(categories, {
 st.caption("「—」表示无法计算：该类别在所选范围内没有作分母的事项（如没有办结的事项就没有用时中位数）。")
 left, right = st.columns(2)
 with left:
-    ui.chart(ui.figure(charts.bars, categories, "label", "median_days", "各类事项办结用时中位数", horizontal=True,
-                         x_title="天", text=False), categories, "办结用时中位数", what="办结的事项")
+    ui.bar_chart(categories, "label", "median_days", "各类事项办结用时中位数", "办结用时中位数", horizontal=True,
+                 x_title="天", what="办结的事项")
 with right:
     backlog = ui.get("backlog_ageing", f)
-    ui.chart(ui.figure(charts.bars, backlog, "bucket", "n", "在办事项的已办理时长", color="category",
-                         x_title="已办理时长", y_title="在办事项（件）"), backlog, "在办事项账龄",
-             what="在办的事项")
+    ui.bar_chart(backlog, "bucket", "n", "在办事项的已办理时长", "在办事项账龄", color="category",
+                 x_title="已办理时长", y_title="在办事项（件）", what="在办的事项")
 
 ranking = ui.get("community_ranking", f)
 top = ui.get("community_rate_ranking", f)
-ui.chart(ui.figure(charts.bars, top, "short_name", "received_per_1000", metrics.rate_ranking_title(len(top), len(ranking)),
-                     horizontal=True, x_title="件/千户"), ranking, "社区排名",
-         note=metrics.rate_ranking_note(len(top), len(ranking)), what="受理的事项")
+ui.bar_chart(top, "short_name", "received_per_1000", metrics.rate_ranking_title(len(top), len(ranking)), "社区排名",
+             horizontal=True, x_title="件/千户", download=ranking, note=metrics.rate_ranking_note(len(top), len(ranking)),
+             what="受理的事项")
 matrix = ui.get("community_category_matrix", f)
 ui.chart(ui.figure(charts.heatmap, matrix, "社区 × 类别：受理事项分布", colorbar_title="件"), matrix.reset_index(),
          "社区类别分布", what="受理的事项")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chuangshu import charts, metrics, ui
+from chuangshu import charts, metrics, svgchart, ui
 from chuangshu.filters import Filters
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -111,6 +111,51 @@ def test_overview_cards_draw_their_own_sparklines_with_the_metric_layers_values(
     assert {m.label for m in app.metric} >= set(head["label"])
 
 
+def svg_charts(at: AppTest) -> list:
+    """The charts a page draws as SVG (chuangshu.svgchart through st.html)."""
+    from svg_read import charts as read
+
+    return [c for h in at.get("html") for c in read(h.proto.body)]
+
+
+def test_drawn_bars_say_dash_for_a_missing_value_and_keep_the_frames_order() -> None:
+    """Horizontal bars: rows top-down as the frame lists them, 「—」 and no bar where the value is missing;
+    columns over any category stack its groups in the frame's order with one tooltip per part."""
+    from svg_read import charts as read
+
+    rows = pd.DataFrame({"label": ["甲类", "乙类", "丙类"], "median_days": [12.5, None, 3.0]})
+    (chart,) = read(svgchart.ranking(rows, "label", "median_days", "用时", look=svgchart.LIGHT, height=None).html())
+    assert chart.ylabels == ["甲类", "乙类", "丙类"] and chart.values == ["12.5", "—", "3.0"]
+    assert [tip for tip, _ in chart.bars] == ["甲类：12.5", "丙类：3.0"]
+    ageing = pd.DataFrame({"bucket": ["30天以内", "30天以内", "一年以上"], "category": ["停车", "邻里矛盾", "停车"],
+                           "label": ["停车难问题", "邻里矛盾", "停车难问题"], "n": [2, 3, 4]})
+    (cols,) = read(svgchart.frame_columns(ageing, "bucket", "n", "账龄", color="category").html())
+    assert cols.xlabels == ["30天以内", "一年以上"] and set(cols.legend) == {"停车难问题", "邻里矛盾"}
+    assert sorted(tip for tip, _ in cols.bars) == sorted(["30天以内 · 停车难问题：2", "30天以内 · 邻里矛盾：3",
+                                                         "一年以上 · 停车难问题：4"])
+
+
+def test_overview_first_chart_is_drawn_by_us_with_the_metric_layers_numbers(app: AppTest, sample_db: Path) -> None:
+    """总览 loads no chart runtime: its trend is SVG columns whose tooltips carry the metric layer's yearly
+    figures per category, with its data download and PNG/SVG images still offered."""
+    app.switch_page("pages/overview.py").run()
+    assert not app.get("plotly_chart")
+    (chart,) = svg_charts(app)
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        trend = metrics.cases_by_year(con.cursor(), Filters())
+    finally:
+        con.close()
+    periods = list(dict.fromkeys(trend["period"]))  # crowded year labels are thinned, the last always shown
+    assert chart.title == "各类事项逐年受理并办结的数量" and set(chart.xlabels) <= set(periods)
+    assert chart.xlabels[-1] == periods[-1]
+    expected = {f"{p} · {lbl}：{v:,.0f}" for p, lbl, v in zip(trend["period"], trend["label"], trend["resolved"]) if v > 0}
+    assert {tip for tip, _ in chart.bars} == expected
+    assert set(chart.legend) >= set(trend.loc[trend["resolved"] > 0, "label"])
+    labels = {b.proto.label for b in app.get("download_button")}
+    assert {"下载数据", "PNG 图片", "SVG 矢量图"} <= labels
+
+
 def _builds() -> int:
     return sum(ui.FIGURE_BUILDS.values())
 
@@ -123,7 +168,7 @@ def test_no_figure_is_rebuilt_on_a_rerun_whose_inputs_did_not_change(app: AppTes
     app.switch_page("pages/teams.py").run()  # its own figures, built once here
     app.switch_page(script).run()
     first = _builds()
-    assert not app.exception and len(app.get("plotly_chart")) >= 1
+    assert not app.exception and len(app.get("plotly_chart")) + len(svg_charts(app)) >= 1
     app.run()
     app.switch_page("pages/teams.py").run()
     app.switch_page(script).run()
