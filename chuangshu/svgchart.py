@@ -164,9 +164,12 @@ def _defs(look: Look) -> tuple[str, str]:
     return defs, f"url(#{pid})"
 
 
-def _open(look: Look, height: str, label: str, left: float, top: float, right: float, bottom: float) -> str:
-    """The chart's box (its padding holds the axis labels) and the SVG of the plot area in it."""
-    return (f'<div class="sc-area" style="height:{height};padding:{top:.0f}px {right:.0f}px {bottom:.0f}px {left:.0f}px">'
+def _open(look: Look, height: str, label: str, left: float, top: float, right: float, bottom: float,
+          min_width: float | None = None) -> str:
+    """The chart's box (its padding holds the axis labels) and the SVG of the plot area in it; with
+    ``min_width`` the box never gets narrower (its container scrolls sideways instead)."""
+    wide = f";min-width:{min_width:.0f}px" if min_width else ""
+    return (f'<div class="sc-area" style="height:{height};padding:{top:.0f}px {right:.0f}px {bottom:.0f}px {left:.0f}px{wide}">'
             f'<svg xmlns="http://www.w3.org/2000/svg" class="sc" width="100%" height="100%" role="img" '
             f'aria-label="{_esc(label)}" font-family="{_esc(theme.FONT)}" font-size="{look.size:g}" '
             f'overflow="visible" style="overflow:visible;display:block">')
@@ -527,6 +530,69 @@ def ranking(df: pd.DataFrame, label: str, value: str, title: str, *, look: Look 
     svg = bars([str(v) for v in df[label]], series, look=look, height=height, row_px=row_px, label=title,
                max_row_px=max_row_px, integer=integer, value_labels=labels, axis=axis)
     return Figure(title, svg)
+
+
+def _mix(scale: Sequence[str], t: float) -> str:
+    """The colour at ``t`` (0–1) along a sequential scale of hex colours, linearly between its stops."""
+    t = min(max(t, 0.0), 1.0) * (len(scale) - 1)
+    i = min(int(t), len(scale) - 2)
+    a, b = scale[i], scale[i + 1]
+    rgb = [round(int(a[k:k + 2], 16) + (int(b[k:k + 2], 16) - int(a[k:k + 2], 16)) * (t - i)) for k in (1, 3, 5)]
+    return "#" + "".join(f"{c:02X}" for c in rgb)
+
+
+def _header_lines(label: str) -> list[str]:
+    """A column header on at most two lines (a long category name breaks in its middle, never cut)."""
+    if em(label) <= 4 or len(label) < 4:
+        return [label]
+    mid = (len(label) + 1) // 2
+    return [label[:mid], label[mid:]]
+
+
+def heatmap(matrix: pd.DataFrame, title: str, *, unit: str = "件", look: Look = LIGHT,
+            row_px: float = 22, scale: Sequence[str] = theme.SEQUENTIAL) -> Figure:
+    """Rows × columns of counts as coloured cells with the count written in each (what charts.heatmap draws
+    with plotly): the colour runs from the scale's first stop at 0 to its last at the largest cell, the
+    text turns white on the darker half; every cell's tooltip names its row, column and count."""
+    rows, cols = [str(r) for r in matrix.index], [str(c) for c in matrix.columns]
+    values = matrix.to_numpy(dtype="float64", na_value=0.0) if matrix.size else None
+    top = float(values.max()) if values is not None and values.size else 0.0
+    size = look.size
+    heads = [_header_lines(c) for c in cols]
+    lines = max((len(h) for h in heads), default=1)
+    left = size * (max((em(r) for r in rows), default=1) + 0.7)
+    head_px = size * 1.25 * lines + size * 0.5
+    height = f"{row_px * max(len(rows), 1) + head_px + size * 0.3:.0f}px"
+    n, m = max(len(rows), 1), max(len(cols), 1)
+    widest = max((em(part) for h in heads for part in h), default=2)
+    # every column keeps room for its header and a four-digit count: on a phone the chart scrolls sideways
+    min_width = left + size * 0.2 + m * size * (max(widest, 3.0) + 1.2)
+    out = ['<div class="sc-scroll" style="overflow-x:auto">',
+           _open(look, height, title, left, head_px, size * 0.2, size * 0.3, min_width)]
+    row_h, col_w = 100 / n, 100 / m
+    for j, head in enumerate(heads):
+        x = _pct(col_w * (j + 0.5))
+        first = -(size * 1.25) * len(head) + size * 0.75
+        spans = "".join(f'<tspan x="{x}" dy="{first if k == 0 else size * 1.25:g}">{_esc(part)}</tspan>'
+                        for k, part in enumerate(head))
+        out.append(f'<text class="sc-xlabel" x="{x}" y="0" text-anchor="middle" fill="{look.fg}">{spans}</text>')
+    for i, row in enumerate(rows):
+        y = _pct(row_h * i)
+        out.append(f'<text class="sc-ylabel" x="-{size * 0.45:g}" y="{_pct(row_h * (i + 0.5))}" dy="0.35em" '
+                   f'text-anchor="end" fill="{look.fg}">{_esc(row)}</text>')
+        for j, col in enumerate(cols):
+            v = float(values[i, j]) if values is not None else 0.0
+            t = v / top if top > 0 else 0.0
+            shown = fmt.count(v)
+            out.append(f'<rect x="{_pct(col_w * j)}" y="{y}" width="{_pct(col_w)}" height="{_pct(row_h)}" '
+                       f'fill="{_mix(scale, t)}" stroke="#FFFFFF" stroke-width="1">'
+                       f'<title>{_esc(row)} · {_esc(col)}：{shown} {_esc(unit)}</title></rect>')
+            out.append(f'<text x="{_pct(col_w * (j + 0.5))}" y="{_pct(row_h * (i + 0.5))}" dy="0.35em" '
+                       f'text-anchor="middle" pointer-events="none" fill="{"#FFFFFF" if t > 0.5 else look.fg}">'
+                       f'{shown}</text>')
+    out.append(_close() + "</div>")
+    legend = [(f"0 {unit}", scale[0], False), (f"{fmt.count(top)} {unit}（最多）", scale[-1], False)]
+    return Figure(title, "".join(out), legend)
 
 
 def milestones(monthly: pd.DataFrame, marks: pd.DataFrame, title: str, *, look: Look = DARK,

@@ -485,6 +485,25 @@ def bar_chart(data: pd.DataFrame, x: str, y: str, title: str, name: str, *, colo
                   data if download is None else download, name, note, image, f, applies)
 
 
+def heatmap_chart(matrix: pd.DataFrame, title: str, name: str, *, unit: str = "件", note: str | None = None,
+                  image: bool = True, f: Filters | None = None, applies: tuple[str, ...] = tuple(DIMENSIONS),
+                  what: str = "可显示的数据") -> None:
+    """The heatmap ``charts.heatmap(matrix, title, …)`` would draw, drawn on screen by us as inline SVG
+    (svgchart.heatmap: a count in every cell, a tooltip per cell), with the caption, the matrix as the data
+    download and PNG/SVG images from charts.heatmap, built only when clicked (as :func:`bar_chart`)."""
+    f = f or filters()
+    if matrix.empty or not matrix.to_numpy().any():
+        st.markdown(f"**{title}**")
+        empty_state(what, f, applies)
+        return
+    shown = figure(svgchart.heatmap, matrix, title, unit=unit, look=svgchart.LIGHT)
+    st.html(svgchart.for_streamlit(f"<style>{svgchart.css(svgchart.LIGHT)}{SCREEN_CHART_CSS}</style>",
+                                   shown.html(inline=False, extra_class="sc-screen")),
+            unsafe_allow_javascript=True)
+    _chart_footer(lambda: charts.heatmap(matrix, title, colorbar_title=unit), matrix.reset_index(), name, note,
+                  image, f, applies)
+
+
 def _chart_footer(fig: Callable[[], go.Figure], data: pd.DataFrame, name: str, note: str | None, image: bool,
                   f: Filters, applies: tuple[str, ...]) -> None:
     """A chart's caption, data download and image popover (``fig()`` gives the figure the images are drawn from)."""

@@ -1,7 +1,7 @@
 """事项: cases by category and year, service quality, backlog, ranking, heatmap, drill-down."""
 import streamlit as st
 
-from chuangshu import charts, metrics, ui
+from chuangshu import metrics, ui
 
 f = ui.page_header("事项", "街坊会、自治小组、三长等力量协调处理的各类事项。")
 totals = ui.get("service_totals", f)
@@ -43,8 +43,7 @@ ui.bar_chart(top, "short_name", "received_per_1000", metrics.rate_ranking_title(
              horizontal=True, x_title="件/千户", download=ranking, note=metrics.rate_ranking_note(len(top), len(ranking)),
              what="受理的事项")
 matrix = ui.get("community_category_matrix", f)
-ui.chart(ui.figure(charts.heatmap, matrix, "社区 × 类别：受理事项分布", colorbar_title="件"), matrix.reset_index(),
-         "社区类别分布", what="受理的事项")
+ui.heatmap_chart(matrix, "社区 × 类别：受理事项分布", "社区类别分布", what="受理的事项")
 
 st.subheader("逐级查看：街道 → 社区 → 小区 → 事项")
 community = st.selectbox("社区", ranking["community"], index=None, placeholder="选择一个社区", key="drill_community")

@@ -230,3 +230,27 @@ def test_drill_down_case_list_pages_through_every_case(app: AppTest, sample_db: 
     app.number_input(key=f"drill_page:{big}:").set_value(2).run()
     assert not app.exception and app.dataframe[-1].value["case_id"].tolist() == second["case_id"].tolist()
     assert any(f"第 2 / {pages:,} 页" in m.value for m in app.markdown)
+
+
+@pytest.mark.parametrize(("t", "colour"), [(0.0, svgchart.theme.SEQUENTIAL[0]), (1.0, svgchart.theme.SEQUENTIAL[-1]),
+                                           (0.2, svgchart.theme.SEQUENTIAL[1]), (-1.0, svgchart.theme.SEQUENTIAL[0]),
+                                           (2.0, svgchart.theme.SEQUENTIAL[-1])])
+def test_heatmap_colours_run_along_the_scale(t: float, colour: str) -> None:
+    assert svgchart._mix(svgchart.theme.SEQUENTIAL, t) == colour
+
+
+def test_drawn_heatmap_writes_every_count_and_keeps_its_columns_readable() -> None:
+    """Every cell has its count and a tooltip; the largest cell is the scale's darkest with white text; a
+    matrix of zeros draws pale cells (no division by zero); the box keeps room for the headers."""
+    from svg_read import charts as read
+
+    matrix = pd.DataFrame({"旧楼加装电梯": [0, 1200], "停车": [3, 0]}, index=pd.Index(["甲社区", "乙社区"], name="community"))
+    fig = svgchart.heatmap(matrix, "分布", look=svgchart.LIGHT)
+    (chart,) = read(fig.html())
+    assert chart.xlabels == ["旧楼加装电梯", "停车"] and chart.ylabels == ["甲社区", "乙社区"]
+    assert sorted(tip for tip, _ in chart.bars) == sorted(["甲社区 · 旧楼加装电梯：0 件", "甲社区 · 停车：3 件",
+                                                         "乙社区 · 旧楼加装电梯：1,200 件", "乙社区 · 停车：0 件"])
+    assert f'fill="{svgchart.theme.SEQUENTIAL[-1]}"' in fig.svg and "1,200" in chart.texts
+    assert chart.legend == ["0 件", "1,200 件（最多）"] and "min-width:" in fig.svg
+    zeros = svgchart.heatmap(matrix * 0, "分布", look=svgchart.LIGHT)
+    assert zeros.svg.count(f'fill="{svgchart.theme.SEQUENTIAL[0]}"') == 4

@@ -219,7 +219,7 @@ def test_chart_image_download_in_the_dashboard(app_url: str, page) -> None:
     """The 「图片」 popover under a chart downloads a PNG rendered on demand."""
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.goto(app_url)
-    page.wait_for_selector('[data-testid="stPlotlyChart"]', timeout=60_000)
+    page.wait_for_selector("svg.sc", timeout=60_000)  # 总览's first chart, drawn by us (the PNG by plotly)
     page.get_by_role("button", name=re.compile("图片")).first.click()
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name=re.compile("PNG 图片")).first.click()
