@@ -485,6 +485,23 @@ def arrow_type(f: Field) -> pa.DataType:
     return ARROW_TYPES.get(f.type, pa.large_string())
 
 
+def _spread_back(arr: pa.Array, encoded: pa.DictionaryArray, out: pa.Array, fn: Callable[[Any], Any],
+                 errors_by_code: dict[int, CellError]) -> tuple[pa.Array, dict[int, CellError]]:
+    """Per-row results from per-distinct-value ones (``out`` already taken by the codes): a missing cell gets
+    the normaliser's blank value, and each distinct value's error goes to every row that holds it."""
+    if arr.null_count:
+        blank = _blank_value(fn)
+        if blank is not None:
+            out = pc.if_else(arr.is_null(), pa.scalar(blank, out.type), out)
+    errors: dict[int, CellError] = {}
+    if errors_by_code:
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        for code, exc in errors_by_code.items():
+            for pos in np.flatnonzero(codes == code):
+                errors[int(pos)] = exc
+    return out, errors
+
+
 def _apply_text(values: pd.Series, fn: Callable[[Any], Any], unchanged: str | tuple[str, str],
                 wide: str | None = None) -> tuple[pd.api.extensions.ExtensionArray, dict[int, CellError]] | None:
     """Vectorised _apply for a text column of a CSV (pyarrow strings), result as Arrow strings.
@@ -504,17 +521,7 @@ def _apply_text(values: pd.Series, fn: Callable[[Any], Any], unchanged: str | tu
         out, errors = _text_values(arr, fn, unchanged, wide)
         return _extension(out), errors
     out, errors_by_code = _text_values(encoded.dictionary, fn, unchanged, wide)
-    out = out.take(encoded.indices)
-    if arr.null_count:
-        blank = _blank_value(fn)
-        if blank is not None:
-            out = pc.if_else(arr.is_null(), pa.scalar(blank, out.type), out)
-    errors: dict[int, CellError] = {}
-    if errors_by_code:
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        for code, exc in errors_by_code.items():
-            for pos in np.flatnonzero(codes == code):
-                errors[int(pos)] = exc
+    out, errors = _spread_back(arr, encoded, out.take(encoded.indices), fn, errors_by_code)
     return _extension(out), errors
 
 
@@ -581,18 +588,7 @@ def _apply_arrow(arr: pa.Array, fn: Callable[[Any], Any], out_type: pa.DataType,
         errors_by_code = {int(todo[j]): exc for j, exc in errs_todo.items()}
     else:
         results, errors_by_code = _call_each(dictionary.to_pylist(), fn)
-    out = pa.array(results, type=out_type).take(encoded.indices)
-    if arr.null_count:
-        blank = _blank_value(fn)
-        if blank is not None:
-            out = pc.if_else(arr.is_null(), pa.scalar(blank, out_type), out)
-    errors: dict[int, CellError] = {}
-    if errors_by_code:
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        for code, exc in errors_by_code.items():
-            for pos in np.flatnonzero(codes == code):
-                errors[int(pos)] = exc
-    return out, errors
+    return _spread_back(arr, encoded, pa.array(results, type=out_type).take(encoded.indices), fn, errors_by_code)
 
 
 def _plain_dates(today: date) -> Callable[[pa.Array], tuple[pa.Array, np.ndarray]]:
