@@ -155,7 +155,9 @@ async def browser_first(browser, url: str, selector: str, gate: asyncio.Event) -
 
 
 async def one_round(browser, path: str, n: int, browsers: int, ours: AppServer, ref_port: int) -> Round:
-    """N readers of one path, released at once."""
+    """N readers of one path, released at once (when the machine is quiet: what the last round left, its
+    browser pages closing, our server finishing live script runs, is not this round's)."""
+    await quiet_machine()
     gate = asyncio.Event()
     k = min(browsers, n)
     r = Round(path, n, load_before=os.getloadavg()[0], browsers=k)
@@ -181,6 +183,25 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_busy_idle() -> tuple[int, int]:
+    """(busy, idle) jiffies of the whole machine so far (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, idle
+
+
+async def quiet_machine(idle_share: float = 0.8, limit_s: float = 120.0) -> None:
+    """Wait until the machine's cores are at least ``idle_share`` idle over half a second (at most ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        busy0, idle0 = _cpu_busy_idle()
+        await asyncio.sleep(0.5)
+        busy1, idle1 = _cpu_busy_idle()
+        total = (busy1 - busy0) + (idle1 - idle0)
+        if total and (idle1 - idle0) / total >= idle_share:
+            return
 
 
 async def settle(pid: int, busy: float = 0.05, limit_s: float = 300.0) -> None:
