@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chuangshu import guard, phone_ui, signin, ui
+from chuangshu import guard, heap, phone_ui, signin, ui
 from chuangshu.paths import db_path
 
 st.set_page_config(page_title="桂城“创熟”治理数据", page_icon=":material/diversity_3:", layout="wide")
@@ -63,3 +63,4 @@ def show() -> None:
 
 
 guard.run(show)
+heap.freeze_after_run()  # in the server, once: the pages' modules join start-up's frozen objects (chuangshu.heap)

@@ -11,7 +11,9 @@ written by newer code (etl.api.ensure_current), makes generated downloads short-
 the browser session), fixes glibc's malloc thresholds so that memory freed after big query
 results goes back to the system (chuangshu.memtrim), serves the static briefing at /briefing
 without a Streamlit session per reader (chuangshu.briefing_http) and keeps that briefing current:
-a watcher thread rewrites it whenever a new load is published (chuangshu.briefing).
+a watcher thread rewrites it whenever a new load is published (chuangshu.briefing), and keeps the
+collector's full passes short by freezing the objects of start-up and of the first page run
+(chuangshu.heap: passes of up to a second stalled every reader together under a crowd).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from chuangshu import briefing, briefing_http, downloads
+from chuangshu import briefing, briefing_http, downloads, heap
 from chuangshu.memtrim import configure_malloc
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     briefing_http.install()
     _upgrade_database()
     briefing.start_watcher()
+    heap.enable()  # what start-up imported is never walked by the collector again (chuangshu.heap)
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
     cli.main()
 
