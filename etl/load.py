@@ -624,7 +624,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
             _fsync(db_path.parent)
             report.published = True
             report.db_version = version
-    except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+    except FAULTS as exc:
         log.warning("load into %s failed: %r", db_path, exc)
         raise load_failure(exc, "本次载入已取消，数据库未改动") from exc
     return report
@@ -753,6 +753,10 @@ def process_alive(pid: int) -> bool:
         return True
 
 
+# What a load or preview turns into LoadFailed (Chinese message, nothing published). DuckDB reports a
+# full disk at checkpoint time as a FatalException ("Failed to create checkpoint ... No space left
+# on device"; seen on a tmpfs with room for the copy only), not as an IOException.
+FAULTS = (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.FatalException)
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 NO_WRITE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
@@ -944,7 +948,7 @@ def preview_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None
                 con.execute("ROLLBACK")
             finally:
                 con.close()
-    except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+    except FAULTS as exc:
         log.warning("preview against %s failed: %r", db_path, exc)
         raise load_failure(exc, "预览未完成，数据库未改动") from exc
     return report

@@ -163,6 +163,13 @@ FAULTS = {  # where it happens -> (what to patch, replacement, Chinese message)
         etl.load.marts, "build",
         lambda con, **kw: (_ for _ in ()).throw(duckdb.IOException('Could not write file "x": No space left on device')),
         DISK_FULL),
+    # what a real full disk gave (tmpfs with room for the copy only): DuckDB's checkpoint fails as a FatalException
+    "checkpointing the new version (DuckDB fatal)": (
+        etl.load.marts, "build",
+        lambda con, **kw: (_ for _ in ()).throw(duckdb.FatalException(
+            'FATAL Error: Failed to create checkpoint because of error: Could not write file "x": '
+            "No space left on device")),
+        DISK_FULL),
     "syncing before publishing": (
         etl.load, "_fsync", lambda path: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")),
         DISK_FULL),
@@ -197,10 +204,22 @@ def test_the_cli_reports_a_full_disk_in_chinese(db: Path, tmp_path: Path, data_d
     assert leftovers(db) == []
 
 
-def test_a_preview_on_a_full_disk_says_so(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+PREVIEW_FAULTS = {  # where it happens -> (what to patch, replacement)
+    "copying the database": (shutil, "copyfile", _enospc_copy),
+    "writing the staged rows (DuckDB fatal)": (
+        etl.load, "flush",
+        lambda con, staged: (_ for _ in ()).throw(duckdb.FatalException(
+            'FATAL Error: Failed to create checkpoint because of error: Could not write file "x": '
+            "No space left on device"))),
+}
+
+
+@pytest.mark.parametrize("where", PREVIEW_FAULTS)
+def test_a_preview_on_a_full_disk_says_so(where: str, db: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from chuangshu.intake import preview_uploads
 
-    monkeypatch.setattr(shutil, "copyfile", _enospc_copy)
+    monkeypatch.setattr(*PREVIEW_FAULTS[where])
     with pytest.raises(LoadFailed, match="^磁盘空间不足，预览未完成，数据库未改动；请清理数据目录所在的磁盘后重试$"):
         new = another_file(tmp_path)
         preview_uploads([(new.name, new.read_bytes())], db)
