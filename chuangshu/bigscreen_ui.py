@@ -373,8 +373,7 @@ def view_ranking(f: Filters) -> str:
         if len(f.communities) == 1:  # one community has no ranking among communities: its compounds instead
             compounds = ui.get("compound_cases", f, f.communities[0])
             top = compounds.head(TOP_N)
-            title = f"{f.communities[0]}受理事项最多的 {len(top)} 个小区" if len(compounds) > TOP_N else \
-                f"{f.communities[0]}各小区受理事项"
+            title = metrics.top_title("受理事项", "小区", len(top), len(compounds), f.communities[0])
             fig = svgchart.ranking(top, "compound", "received", title, max_row_px=80)
         else:
             ranking = ui.get("community_ranking", f)

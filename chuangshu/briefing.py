@@ -79,6 +79,7 @@ class Content:
     categories: pd.DataFrame
     ranking: pd.DataFrame
     ranking_label: str
+    ranking_total: int  # rows before the top TOP_COMMUNITIES were taken
     orgs: pd.DataFrame
 
 
@@ -89,14 +90,15 @@ def gather(cur: duckdb.DuckDBPyConnection, community: str | None = None) -> Cont
         f = f.only(community)
     table = metrics.category_table(cur, f)
     if community:
-        ranking = metrics.compound_cases(cur, f, community).head(TOP_COMMUNITIES)
+        full = metrics.compound_cases(cur, f, community)
         label = "compound"
     else:
-        ranking = metrics.community_ranking(cur, f).head(TOP_COMMUNITIES)
+        full = metrics.community_ranking(cur, f)
         label = "short_name"
+    ranking = full.head(TOP_COMMUNITIES)
     return Content(f=f, community=community, info=metrics.dataset_info(cur), headline=metrics.headline(cur, f),
                    totals=metrics.totals_of(table), by_year=metrics.cases_by_year(cur, f), categories=table,
-                   ranking=ranking, ranking_label=label, orgs=metrics.organization_flows(cur, f))
+                   ranking=ranking, ranking_label=label, ranking_total=len(full), orgs=metrics.organization_flows(cur, f))
 
 
 def _e(text: object) -> str:
@@ -124,7 +126,7 @@ def render(c: Content, *, generated_at: datetime, source_version: str = "", link
     orgs = svgchart.year_bars(c.orgs, "founded", "每年新成立的组织（个，不含楼道微信群）", color="kind", look=LOOK)
     what = "小区" if c.community else "社区"
     rank = svgchart.ranking(c.ranking, c.ranking_label, "received",
-                            f"受理事项最多的 {len(c.ranking)} 个{what}（件）", look=LOOK, height=None,
+                            metrics.top_title("受理事项", what, len(c.ranking), c.ranking_total) + "（件）", look=LOOK, height=None,
                             row_px=26, color="#2F6690")
     empty = '<p class="note">所选范围内没有事项记录。</p>'
     badge = '<span class="badge">示例数据</span>' if sample else ""

@@ -239,18 +239,31 @@ def quick(df: pd.DataFrame, kind: str, x: str, y: str, color: str | None = None)
     else:
         fig = px.scatter(data, **kwargs)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title_text=None)
+    # on the figure itself, not only in the theme: Streamlit's chart theme replaces the template's axis
+    # defaults in the browser, and the hover labels would read 30.828k
+    fig.update_xaxes(exponentformat="none", separatethousands=True)
+    fig.update_yaxes(exponentformat="none", separatethousands=True)
     column = data[x]
     if _date_like(column):  # dates, or text plotly reads as dates ('2021-01'): Chinese ticks, not 'Jan 2021'
         dates = pd.to_datetime(column.astype("str"), errors="coerce", format="mixed")
         date_axis(fig, dates.min(), dates.max())
     elif pd.api.types.is_numeric_dtype(column) and _whole(column) and column.between(1900, 2100).all():
         fig.update_xaxes(type="category")  # years: not 2,021
+    elif pd.api.types.is_numeric_dtype(column) and kind != "bar" and _from_zero(column):
+        value_axis(fig, column.max(), axis="x", integer=_whole(column))  # 20万, not 200k
     numbers = pd.to_numeric(data[y], errors="coerce")
-    if numbers.notna().any() and numbers.min() >= 0:
+    if numbers.notna().any() and (kind == "bar" or _from_zero(numbers)) and numbers.min() >= 0:
         top = numbers.groupby(column).sum().max() if kind == "bar" and color is None else numbers.max()
         value_axis(fig, top, integer=_whole(numbers))
     fig.update_traces(hovertemplate=None)
     return fig
+
+
+def _from_zero(values: pd.Series) -> bool:
+    """Non-negative numbers spread over at least half of 0…max: ticks from 0 (axis_ticks) show on their
+    axis. A narrow band far from zero (100,200–100,500) keeps plotly's own ticks, as plain numbers."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    return bool(len(numbers)) and numbers.min() >= 0 and numbers.max() > 0 and numbers.min() <= numbers.max() / 2
 
 
 def _values(data: object) -> list:

@@ -544,6 +544,14 @@ DERIVED: dict[str, tuple[str, Callable[..., Any]]] = {
 }
 
 
+def top_title(measure: str, noun: str, shown: int, total: int, owner: str = "") -> str:
+    """A ranking chart's title: "最多的 N 个" only when the chart cuts a longer list, else "各…" (a chart of
+    all six compounds, or of the one community selected, is not a top list)."""
+    if shown < total:
+        return f"{owner}{measure}最多的 {shown} 个{noun}"
+    return f"{owner}各{noun}{measure}"
+
+
 def rate_ranking_title(shown: int, total: int) -> str:
     """The per-1,000-households ranking chart's title, saying how many communities it shows."""
     if total <= 1:

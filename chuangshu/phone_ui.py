@@ -194,11 +194,13 @@ def community(f: Filters) -> Filters | None:
     tiles(items)
     note("社区账号只显示本社区的数字。" if scoped else
          f"中位数和排名在全部 {len(communities)} 个社区之间计算；比率指标只在受理不少于 {metrics.MIN_CASES_FOR_RATE} 件的社区之间排名。")
-    compounds = ui.get("compound_cases", f, chosen).head(TOP)
+    every = ui.get("compound_cases", f, chosen)
+    compounds = every.head(TOP)
     if _blank(compounds, "received"):
         empty("受理的事项", shown)
     else:
-        chart(svgchart.ranking(compounds, "compound", "received", f"{chosen}受理事项最多的小区（件）", look=phone.LOOK,
+        title = metrics.top_title("受理事项", "小区", len(compounds), len(every), chosen) + "（件）"
+        chart(svgchart.ranking(compounds, "compound", "received", title, look=phone.LOOK,
                                height=None, row_px=26, color="#2F6690"))
     trend = ui.get("cases_by_year", shown)
     if not _blank(trend, "received"):

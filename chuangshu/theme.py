@@ -48,8 +48,11 @@ def register(dark: bool = False) -> str:
         title=dict(font=dict(size=17 if not dark else 28, color=fg), x=0, xanchor="left"),
         paper_bgcolor=bg, plot_bgcolor=bg,
         colorway=list(CATEGORY_COLORS.values()),
-        xaxis=dict(showgrid=False, linecolor=grid, ticks="outside", tickcolor=grid, title_font=dict(color=MUTED)),
-        yaxis=dict(gridcolor=grid, zeroline=False, title_font=dict(color=MUTED)),
+        # plain numbers (12,000), never plotly's SI suffixes (12k) on an axis or in a hover label
+        xaxis=dict(showgrid=False, linecolor=grid, ticks="outside", tickcolor=grid, title_font=dict(color=MUTED),
+                   exponentformat="none", separatethousands=True),
+        yaxis=dict(gridcolor=grid, zeroline=False, title_font=dict(color=MUTED), exponentformat="none",
+                   separatethousands=True),
         legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, title_text=""),
         margin=dict(l=10, r=10, t=60, b=30),
         hoverlabel=dict(font_family=FONT),

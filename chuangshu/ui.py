@@ -632,8 +632,11 @@ def profile_cards(profile: pd.DataFrame, compare: bool = True, columns: int = 3,
 
 
 def global_style() -> None:
-    """Stylesheet for every page: Streamlit's English uploader words replaced by Chinese ones."""
+    """Stylesheet for every page: Streamlit's English uploader words, and the "No results" of a select box
+    or multiselect whose typed text matches no option (hard-coded in Streamlit), replaced by Chinese ones."""
     st.html("""<style>
+[role="listbox"][data-empty="true"] [role="option"] span { font-size: 0; }
+[role="listbox"][data-empty="true"] [role="option"] span::after { content: "没有匹配的选项"; font-size: 0.875rem; }
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
   content: "选择文件"; font-size: 0.875rem; }

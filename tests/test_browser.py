@@ -139,6 +139,29 @@ def test_edges_render_honestly(app_url: str, page: Page, name: str, address: str
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=not big)
 
 
+
+NO_MATCH = [  # (the box, what a user types that matches no option): Streamlit writes "No results" there
+    ('.st-key-f_communities input', "不存在"),  # a multiselect
+    ('[class*="-datebox"] input', "1999"),  # a select box (统计截至, the year)
+]
+
+
+@pytest.mark.parametrize(("box", "typed"), NO_MATCH)
+def test_a_search_without_a_match_says_so_in_chinese(app_url: str, page: Page, box: str, typed: str) -> None:
+    """Streamlit hard-codes "No results" in its select boxes; the page's stylesheet (ui.global_style) hides it
+    and writes 没有匹配的选项 in its place: read as the browser paints it (text hidden, ::after content)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator(box).first.click()
+    page.keyboard.type(typed)
+    empty = page.locator('[role="listbox"][data-empty="true"] [role="option"] span').first
+    expect(empty).to_be_attached()
+    painted = empty.evaluate("""e => ({size: getComputedStyle(e).fontSize,
+                                       after: getComputedStyle(e, '::after').content})""")
+    assert painted == {"size": "0px", "after": '"没有匹配的选项"'}, painted
+    page.screenshot(path=str(ARTIFACTS / f"no-match-{typed}.png"))
+
 def test_cases_drill_down_to_case_list(app_url: str, page: Page) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{app_url}/cases")

@@ -152,6 +152,18 @@ def test_every_metric_shown_has_a_definition_and_unit() -> None:
         assert m.label and m.unit and len(m.definition) > 10, m.key
 
 
+
+@pytest.mark.parametrize(("shown", "total", "owner", "noun", "title"), [
+    (15, 45, "", "社区", "受理事项最多的 15 个社区"),  # the top of a longer list
+    (10, 23, "桂南社区", "小区", "桂南社区受理事项最多的 10 个小区"),
+    (6, 6, "夏北社区", "小区", "夏北社区各小区受理事项"),  # every compound shown: not a top list
+    (1, 1, "", "社区", "各社区受理事项"),  # one community selected: no "最多的 1 个"
+    (0, 0, "", "小区", "各小区受理事项"),  # nothing to rank (the chart shows its empty state)
+])
+def test_a_ranking_title_says_top_only_when_it_cuts_the_list(shown: int, total: int, owner: str, noun: str,
+                                                              title: str) -> None:
+    assert metrics.top_title("受理事项", noun, shown, total, owner) == title
+
 # --- totals-level rates against independent counts (each written from its 口径, not from the SQL) ------
 
 TOTALS_FILTERS = [

@@ -176,6 +176,35 @@ def test_the_quick_chart_speaks_chinese_and_wears_the_dashboard_colours(app):
     assert not forbidden(list(plotly_texts(at.get("plotly_chart")[0].proto.spec)))
 
 
+
+QUICK_NUMBERS = [  # (kind, x values, y values): large numbers on either axis, as the quick chart draws them
+    ("bar", ["千禧社区", "海华社区", "翠湖社区"], [30_828, 47_289, 52_944]),
+    ("scatter", [10_000, 50_000, 200_000], [1, 2, 3]),
+    ("line", [1.5, 2.5, 3.1], [12_345.6, 250_000.2, 1_000_000]),
+    ("scatter", [100_200, 100_350, 100_500], [100_200, 100_350, 100_500]),  # a narrow band: plotly's own ticks
+    ("line", [-20_000, 0, 20_000], [-15_000, 5_000, 35_000]),  # negative values: plotly's own ticks
+]
+
+
+@pytest.mark.parametrize(("kind", "xs", "ys"), QUICK_NUMBERS, ids=lambda v: str(v)[:24])
+def test_the_quick_chart_never_writes_plotly_si_suffixes(kind: str, xs: list, ys: list) -> None:
+    """Every tick plotly really draws (rendered to SVG) is a plain or 万 number, never 50k or 1M; hover
+    labels follow the axes' number format, which the theme sets to plain numbers with separators."""
+    import pandas as pd
+
+    from chuangshu import charts, images
+
+    fig = charts.quick(pd.DataFrame({"x": xs, "y": ys}), kind, "x", "y")
+    svg = images.to_svg(fig).decode()
+    ticks = re.findall(r'class="[xy]tick"[^>]*>.*?<text[^>]*>([^<]*)</text>', svg)
+    ticks += re.findall(r'<g class="[xy]tick"><text[^>]*>([^<]*)</text>', svg)
+    numbers = [t for t in ticks if re.search(r"\d", t)]
+    assert numbers, svg[:400]
+    assert not [t for t in numbers if re.search(r"\d\s*[kMGTµ]$", t)], numbers
+    for axes in (fig.layout, fig.layout.template.layout):  # Streamlit's chart theme replaces the template's
+        assert axes.xaxis.exponentformat == axes.yaxis.exponentformat == "none"
+        assert axes.xaxis.separatethousands and axes.yaxis.separatethousands
+
 # --------------------------------------------------------------------------- owners and plain-text descriptions
 
 PASSWORD = "correct-horse-1"
