@@ -163,6 +163,7 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
                        & (v.groups["households_to"].isna() | (v.groups["households_to"] >= r.households))]
         groups[r.community] = hit["peer_group"].iloc[0] if len(hit) else None
     tgt = {(r.metric, r.scope_kind, r.scope, r.period): r.target for r in v.targets.itertuples()}
+    said = {(r.metric, r.scope_kind, r.scope, r.period): r.source for r in v.targets.itertuples()}
     tgt.update(edits or {})
     label = {"month": "月", "quarter": "季", "year": "年"}[grain]
     better = {m: METRICS[m].better for m in weights}
@@ -180,20 +181,24 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
         return med if med is not None and (med > 0 or better[m] == "lower") else None
 
     @functools.cache
-    def target(c: str, m: str) -> float | None:
+    def target(c: str, m: str) -> tuple[float | None, str | None]:
+        """(target, the source shown beside it)."""
         scopes = ([("社区", c)] if c != SUBDISTRICT else []) + \
                  ([("同类组", groups[c])] if c != SUBDISTRICT and groups[c] else []) + [("街道", "")]
         for kind, name in scopes:
             for period in (label, "全部"):
-                if (m, kind, name, period) in tgt:
-                    return tgt[(m, kind, name, period)]
+                key = (m, kind, name, period)
+                if key in tgt:
+                    where = {"社区": "，本社区", "同类组": f"，同类组「{name}」", "街道": ""}[kind]
+                    return tgt[key], None if key in (edits or {}) else f"{said[key]}{where}"
         vals = [h[0][m][c] for h in hist if h[2][m][c] > 0 and h[2][m][c] >= mins[m]]
         if len(vals) >= int(st["history_min_months"]):
             sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
             t = max(0.0, np.mean(vals) - sd if better[m] == "higher" else np.mean(vals) + sd)
             if t > 0 or better[m] == "lower":
-                return t
-        return median(m)
+                return t, "历史（全街道）" if c == SUBDISTRICT else "历史（本社区）"
+        med = median(m)
+        return med, None if med is None else "历史（街道中位数）"
 
     def judge(vals: pd.DataFrame, dens: pd.DataFrame, c: str, m: str, t: float | None) -> float | None:
         x = vals.loc[c, m]
@@ -207,7 +212,7 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
         row = {"community": c, "peer_group": groups.get(c)}
         idx = {}
         for when, vals, dens in (("now", now_v, now_d), ("prev", prev_v, prev_d)):
-            scores = {m: judge(vals, dens, c, m, target(c, m)) for m in weights}
+            scores = {m: judge(vals, dens, c, m, target(c, m)[0]) for m in weights}
             w = sum(weights[m] for m, s in scores.items() if s is not None)
             idx[when] = 100 * sum(weights[m] * s for m, s in scores.items() if s is not None) / w \
                 if w and w >= st["min_weight_share"] * sum(weights.values()) else None
@@ -215,6 +220,7 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
                 for m, s in scores.items():
                     row[f"{m}__status"] = None if s is None else "met" if s >= 1 - 1e-9 else "near" if s >= amber else "missed"
                     row[m] = now_v.loc[c, m]
+                    row[f"{m}__target"], row[f"{m}__source"] = target(c, m)
         row["received"] = now_c.loc[c, "received"]
         row["index_now"], row["index_prev"] = idx["now"], idx["prev"]
         row["ok_now"] = c != SUBDISTRICT and now_c.loc[c, "received"] >= minimum and idx["now"] is not None
@@ -256,6 +262,7 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
     league = assessment.league_table(cur, Filters(as_of=as_of), grain, group=group)
     want = expected_league(cur, as_of, grain, group)
     got = league.table.set_index("community")
+    cells = league.cells.set_index(["community", "metric"])
     shown = [c for c in want.index if c == SUBDISTRICT and group is None or want.loc[c, "peer_group"] == group
              or group is None]
     place = {c: i for i, c in enumerate(shown)}
@@ -268,6 +275,10 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
         for m in league.metrics["metric"]:
             assert (pd.isna(g[m]) and pd.isna(w[m])) or g[m] == pytest.approx(w[m], rel=1e-9), (c, m)
             assert same(g[f"{m}__status"], w[f"{m}__status"]), (c, m)
+            cell = cells.loc[(c, m)]  # the target and the source shown beside it (historic ones labelled as such)
+            assert same(cell["target_source"], w[f"{m}__source"]), (c, m)
+            assert (pd.isna(cell["target"]) and pd.isna(w[f"{m}__target"])) \
+                or cell["target"] == pytest.approx(w[f"{m}__target"], rel=1e-9), (c, m)
         if w["ok_now"] or c == SUBDISTRICT:
             assert g["index"] == pytest.approx(w["index_now"], rel=1e-9), c
         else:
@@ -279,6 +290,9 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
             assert g["peer_group"] == w["peer_group"], c
     assert league.ranked_of == int(want["rank_now"].notna().sum())
     assert league.ranked_of > 3, "a comparison with (almost) nobody ranked tests little"
+    sources = {s.split("，")[0] for s in league.cells["target_source"].dropna()}
+    assert {"自定", "历史（本社区）", "历史（街道中位数）" if group is None else "自定"} <= sources, \
+        "every kind of target is compared"
     moved = want.dropna(subset=["change"])
     ups = moved[moved["change"] > 0].sort_values(["change", "rank_now"], ascending=[False, True]).head(5)
     got_up = league.movers[league.movers["direction"] == "up"]
