@@ -299,6 +299,25 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
     assert list(got_up["community"]) == list(ups.index)
 
 
+@pytest.mark.parametrize(("index", "eligible", "want"), [
+    ({"甲": 90.0, "乙": 95.0, "丙": 90.0, "丁": 80.0}, "甲乙丙丁", {"乙": 1, "甲": 2, "丙": 2, "丁": 4}),  # ties share
+    ({"甲": 120.0, "乙": 120.0}, "甲乙", {"甲": 1, "乙": 1}),  # both at the cap
+    ({"甲": 90.0, "乙": None, "丙": 95.0}, "甲乙丙", {"丙": 1, "甲": 2}),  # no index: no rank
+    ({"甲": 90.0, "乙": 99.0}, "甲", {"甲": 1}),  # 样本不足 (not eligible): no rank, and nobody pushed down
+])
+def test_ranks_share_ties_and_skip_the_unranked(index: dict, eligible: str, want: dict) -> None:
+    """The sample has no tied index; capped scores make ties real (every metric at the cap gives 120)."""
+    assert assessment._ranks(index, set(eligible), list(index)) == want
+
+
+@pytest.mark.parametrize(("change", "ranked", "was_ranked", "label"), [
+    (3, True, True, "↑3"), (-2, True, True, "↓2"), (0, True, True, "持平"), (None, True, False, "新进"),
+    (None, False, True, "—"), (None, False, False, "—"),
+])
+def test_change_labels(change: int | None, ranked: bool, was_ranked: bool, label: str) -> None:
+    assert assessment.change_label(change, ranked, was_ranked) == label
+
+
 def test_a_community_with_too_few_cases_shows_no_rank(cur: duckdb.DuckDBPyConnection) -> None:
     league = assessment.league_table(cur, Filters(as_of=date(2022, 6, 30)), "month")
     t = league.table.set_index("community")
