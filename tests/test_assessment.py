@@ -389,8 +389,9 @@ AS_OF = date(2022, 6, 30)
 
 def ledgers(folder: Path, fire: bool) -> list[Path]:
     """桂南社区: one overdue case, a compound with three 停车 cases in 90 days, a compound whose 楼长 left,
-    activities up to March; 江滨社区: May all resolved, June none resolved. ``fire=False``: the same
-    situations just short of each rule."""
+    activities up to March; 江滨社区: May all resolved, June none resolved; 海舟社区: two cases open longer
+    than 桂南社区's (the later one with the lower number). ``fire=False``: the same situations just short of
+    each rule."""
     folder.mkdir(parents=True, exist_ok=True)
     gn = [CASE_HEADER,
           ["GN-1", "桂南社区", "金地珑悦", "环境卫生", "2022-05-01" if fire else "2022-06-20", ""],
@@ -399,12 +400,15 @@ def ledgers(folder: Path, fire: bool) -> list[Path]:
           ["GN-4", "桂南社区", "翠林家园", "停车", "2022-06-10", "2022-06-11"]]
     jb = [CASE_HEADER] + [[f"JB-5{i}", "江滨社区", "", "邻里矛盾", f"2022-05-0{i}", f"2022-05-1{i}"] for i in range(1, 6)] \
         + [[f"JB-6{i}", "江滨社区", "", "邻里矛盾", f"2022-06-0{i}", "" if fire else f"2022-06-1{i}"] for i in range(1, 6)]
+    hz = [CASE_HEADER, ["HZ-1", "海舟社区", "", "邻里矛盾", "2022-04-01" if fire else "2022-06-10", ""],
+          ["HZ-2", "海舟社区", "", "邻里矛盾", "2022-03-01" if fire else "2022-06-05", ""]]
     vol = [VOL_HEADER, ["陈大文", "楼长", "桂南社区", "碧水雅居", "3座", "13800138000", "群众", "2020-01-01", "2022-04-01"]]
     if not fire:
         vol.append(["李小红", "楼长", "桂南社区", "碧水雅居", "5座", "13800138001", "群众", "2021-01-01", ""])
     act = [ACT_HEADER, ["邻里节", "桂南社区", "邻里节", "2021-10-01", "200", "桂南社区"],
            ["宣讲", "桂南社区", "宣讲", "2022-03-15" if fire else "2022-05-20", "30", "桂南社区"]]
     return [write_csv(folder / "桂南社区_事项台账.csv", gn), write_csv(folder / "江滨社区_事项台账.csv", jb),
+            write_csv(folder / "海舟社区_事项台账.csv", hz),
             write_csv(folder / "桂南社区_三长名册.csv", vol), write_csv(folder / "桂南社区_活动台账.csv", act)]
 
 
@@ -491,6 +495,28 @@ def test_warnings_name_rule_threshold_value_and_rows(warning_dbs: dict[str, Path
         assert list(oldest["source_row"]) == [2]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("db", "communities", "cases", "lines"), [
+    ("fire", ["海舟社区", "桂南社区"], ["HZ-2", "HZ-1"], [3, 2]),
+    ("raised", ["海舟社区"], ["HZ-2"], [3]),  # 60 days' slack: only the case open 121 days (HZ-1: 90, not more)
+    ("silent", [], [], []),
+])
+def test_overdue_cases_come_oldest_first(warning_dbs: dict[str, Path], db: str, communities: list[str],
+                                         cases: list[str], lines: list[int]) -> None:
+    """超时未办结: the communities by their oldest open case (海舟社区 121 days before 桂南社区 60, against the
+    names' order), and behind a warning its cases oldest first (HZ-2 before HZ-1, against their numbers),
+    with their source lines."""
+    found = warnings_in(warning_dbs[db])
+    overdue = found[found["rule"] == "overdue_open"]
+    assert list(overdue["where"]) == communities
+    for drill in overdue["drill"].head(1):
+        con = duckdb.connect(str(warning_dbs[db]), read_only=True)
+        try:
+            rows = assessment.rows(con.cursor(), drill).frame
+        finally:
+            con.close()
+        assert (list(rows["case_id"]), list(rows["source_row"])) == (cases, lines)
 
 
 def test_thresholds_are_read_from_the_reference_data(warning_dbs: dict[str, Path]) -> None:
