@@ -717,6 +717,20 @@ def test_a_clicked_red_cell_leads_to_its_rows_and_source_lines(page: AppTest) ->
     assert any("source_row" in d.value.columns for d in page.dataframe[2:])
 
 
+def test_the_definitions_show_every_weight_and_formula(page: AppTest, cur: duckdb.DuckDBPyConnection) -> None:
+    """口径 on the page: the index's formula, and per metric its weight and min_base from the reference data
+    and its definition from the registry; every warning rule with its threshold."""
+    reference = cur.execute("SELECT metric, weight, min_base FROM assessment_metrics ORDER BY sort_order").df()
+    (shown,) = [d.value for d in page.dataframe if "weight" in d.value.columns]
+    assert list(shown["label"]) == [METRICS[m].label for m in reference["metric"]]
+    assert list(shown["weight"]) == list(reference["weight"]) and list(shown["min_base"]) == list(reference["min_base"])
+    assert list(shown["definition"]) == [METRICS[m].definition for m in reference["metric"]]
+    assert any(METRICS["assessment_index"].definition in m.value for m in page.markdown)
+    rules = cur.execute("SELECT title FROM alert_rules ORDER BY sort_order").fetchall()
+    (listed,) = [d.value for d in page.dataframe if "threshold_text" in d.value.columns]
+    assert list(listed["title"]) == [t for t, in rules] and listed["threshold_text"].notna().all()
+
+
 def test_the_period_switch_and_peer_groups(page: AppTest) -> None:
     page.radio(key="assess_grain").set_value("quarter").run()
     assert any(h.value == "2022年第2季度考核" for h in page.subheader)
