@@ -731,6 +731,24 @@ def test_the_definitions_show_every_weight_and_formula(page: AppTest, cur: duckd
     assert list(listed["title"]) == [t for t, in rules] and listed["threshold_text"].notna().all()
 
 
+@pytest.mark.parametrize(("day", "grain", "heading"), [
+    (15, "month", "2022年6月（截至15日）考核"), (15, "quarter", "2022年第2季度（截至6月15日）考核"),
+    (30, "year", "2022年（1—6月）考核"),
+])
+def test_the_page_follows_the_as_of_date_and_the_period(page: AppTest, cur: duckdb.DuckDBPyConnection, day: int,
+                                                         grain: str, heading: str) -> None:
+    """The sidebar's as-of date and the page's switch choose the period; a cut-short one says so, and the
+    table is the metric layer's for that date (a mid-month date counts the days so far)."""
+    page.selectbox(key="f_as_of_d").set_value(day).run()
+    page.radio(key="assess_grain").set_value(grain).run()
+    assert not page.exception and not page.error
+    assert heading in [h.value for h in page.subheader]
+    league = assessment.league_table(cur, Filters(as_of=date(2022, 6, day)), grain, targets.load())
+    shown = page.dataframe[0].value
+    assert list(shown["community"]) == list(league.table["community"])
+    assert list(shown["rank"]) == list(league.table["rank_label"])
+
+
 def test_the_period_switch_and_peer_groups(page: AppTest) -> None:
     page.radio(key="assess_grain").set_value("quarter").run()
     assert any(h.value == "2022年第2季度考核" for h in page.subheader)
