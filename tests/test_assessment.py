@@ -379,6 +379,44 @@ def test_shipped_targets_point_the_metrics_way(cur: duckdb.DuckDBPyConnection) -
     assert {m for m, in weights} == set(assessment.NUMDEN)
 
 
+# --- KPI cards' targets ----------------------------------------------------------------------------------------
+
+OWN = targets.Overlay(1, (targets.Override("head_coverage", "社区", "天佑社区", "全部", 70.0, "政策", edited_by="boss"),))
+
+
+@pytest.mark.parametrize(("communities", "overlay", "metric", "target", "source"), [
+    ((), None, "head_coverage", 90.0, "自定"),  # all communities: the sub-district's
+    (("天佑社区",), None, "head_coverage", 80.0, "自定，同类组「小型」"),  # a small community: its peer group's
+    (("桂南社区",), None, "head_coverage", 90.0, "自定"),  # a large one: no group target, the sub-district's
+    (("天佑社区", "桂南社区"), None, "head_coverage", 90.0, "自定"),  # two communities: the sub-district's
+    (("天佑社区",), OWN, "head_coverage", 70.0, "政策，本社区，管理员修改"),  # its own, edited, before the group's
+    (("桂南社区",), OWN, "head_coverage", 90.0, "自定"),  # another community's edit does not apply
+    ((), None, "resolution_rate", 90.0, "自定"),  # a card's window is not a 考核 period: 全部, never 月 (50)
+    ((), None, "heads_per_100_households", None, None),  # no explicit target: a card shows none (no history)
+])
+def test_card_targets_choose_the_most_specific_explicit_target(cur: duckdb.DuckDBPyConnection, communities: tuple,
+                                                               overlay, metric: str, target, source) -> None:
+    got = assessment.card_targets(cur, Filters(communities=communities), overlay or targets.NO_OVERLAY).get(metric)
+    assert (got and (got["target"], got["source"])) == ((target, source) if target is not None else None)
+
+
+CARD = {"target": 90.0, "text": "目标 ≥ 90.0%", "amber": 0.9, "cap": 1.2}
+LOW = {"target": 20.0, "text": "目标 ≤ 20.0%", "amber": 0.9, "cap": 1.2}
+
+
+@pytest.mark.parametrize(("metric", "value", "target", "state", "words"), [
+    ("resolution_rate", 95.0, CARD, "met", "目标 ≥ 90.0% · ✓ 达标"),
+    ("resolution_rate", 85.0, CARD, "near", "目标 ≥ 90.0% · △ 接近"),
+    ("resolution_rate", 60.0, CARD, "missed", "目标 ≥ 90.0% · × 未达标"),
+    ("resolution_rate", None, CARD, None, "目标 ≥ 90.0%"),  # no value: the target named, no status
+    ("repeat_rate", 15.0, LOW, "met", "目标 ≤ 20.0% · ✓ 达标"),  # lower is better
+    ("repeat_rate", 25.0, LOW, "missed", "目标 ≤ 20.0% · × 未达标"),
+    ("resolution_rate", 95.0, None, None, None),  # no target: nothing on the card
+])
+def test_a_card_is_judged_against_its_target(metric: str, value, target, state, words) -> None:
+    assert assessment.judge_card(metric, value, target) == (state, words)
+
+
 # --- warnings on crafted ledgers -----------------------------------------------------------------------------
 
 CASE_HEADER = ["事项编号", "社区", "小区", "类别", "登记日期", "办结日期"]
