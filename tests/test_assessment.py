@@ -295,8 +295,11 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
         "every kind of target is compared"
     moved = want.dropna(subset=["change"])
     ups = moved[moved["change"] > 0].sort_values(["change", "rank_now"], ascending=[False, True]).head(5)
-    got_up = league.movers[league.movers["direction"] == "up"]
-    assert list(got_up["community"]) == list(ups.index)
+    downs = moved[moved["change"] < 0].sort_values(["change", "rank_now"], ascending=[True, True]).head(5)
+    for direction, want_movers in (("up", ups), ("down", downs)):
+        got_movers = league.movers[league.movers["direction"] == direction]
+        assert list(got_movers["community"]) == list(want_movers.index), direction
+        assert list(got_movers["change"]) == list(want_movers["change"]), direction
 
 
 @pytest.mark.parametrize(("index", "eligible", "want"), [
