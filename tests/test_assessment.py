@@ -592,6 +592,7 @@ def test_the_rows_behind_a_stock_cell(cur: duckdb.DuckDBPyConnection, metric: st
     league = assessment.league_table(cur, Filters(), "quarter")
     cell = league.cells[(league.cells["community"] == "桂南社区") & (league.cells["metric"] == metric)].iloc[0]
     rows = assessment.rows(cur, Drill("metric", metric, "桂南社区", league.span.end, league.span.start))
+    assert len(rows.frame) and rows.frame["source_file"].notna().all() and rows.frame["source_row"].notna().all()
     if metric == "head_coverage":
         assert rows.frame["compound"].nunique() == cell["num"]  # 楼长 serving, by compound
         assert len(rows.extra) == cell["den"] - cell["num"]  # the compounds without one
