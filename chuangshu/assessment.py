@@ -31,6 +31,7 @@ from etl.catalogue import LEDGER_TITLES
 
 SUBDISTRICT = "全街道"  # the sub-district's row: every community's counts summed
 HISTORIC_OWN = "历史（本社区）"
+HISTORIC_WHOLE = "历史（全街道）"  # the sub-district's own history
 HISTORIC_MEDIAN = "历史（街道中位数）"
 # Each 考核 metric as a ratio of assessment_base columns, times a scale (per-month metrics divide by the span's months).
 NUMDEN: dict[str, tuple[str, str, float]] = {
@@ -194,12 +195,14 @@ class Target:
     """The target a figure is judged against, and where it comes from (shown beside it)."""
 
     value: float
-    source: str  # 政策 / 历史 / 自定, or HISTORIC_OWN / HISTORIC_MEDIAN
+    source: str  # 政策 / 历史 / 自定, or HISTORIC_OWN / HISTORIC_WHOLE / HISTORIC_MEDIAN
     scope: str  # 街道, 同类组「小型」, 本社区
     origin: str = "默认"  # 默认 / 修改 / 计算
 
     @property
     def text(self) -> str:
+        if self.origin == "计算":  # a historic target's source already says whose history it is
+            return self.source
         where = "" if self.scope == "街道" else f"，{self.scope}"
         how = "，管理员修改" if self.origin == "修改" else ""
         return f"{self.source}{where}{how}"
@@ -360,8 +363,9 @@ def _historic_targets(values: pd.DataFrame, history: Sequence[int], cfg: Config,
         if len(ok) >= cfg.history_min_months:
             value = historic(ok, better)
             if value is not None and (value > 0 or better == "lower"):
-                out[(community, metric)] = Target(value, HISTORIC_OWN,
-                                                  "本社区" if community != SUBDISTRICT else "街道", "计算")
+                own = community != SUBDISTRICT
+                out[(community, metric)] = Target(value, HISTORIC_OWN if own else HISTORIC_WHOLE,
+                                                  "本社区" if own else "街道", "计算")
         if community != SUBDISTRICT:
             num, den = sum(x[0] for x in months), sum(x[1] for x in months)
             if den and den >= mins[metric]:

@@ -163,6 +163,7 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
                        & (v.groups["households_to"].isna() | (v.groups["households_to"] >= r.households))]
         groups[r.community] = hit["peer_group"].iloc[0] if len(hit) else None
     tgt = {(r.metric, r.scope_kind, r.scope, r.period): r.target for r in v.targets.itertuples()}
+    said = {(r.metric, r.scope_kind, r.scope, r.period): r.source for r in v.targets.itertuples()}
     tgt.update(edits or {})
     label = {"month": "月", "quarter": "季", "year": "年"}[grain]
     better = {m: METRICS[m].better for m in weights}
@@ -180,20 +181,24 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
         return med if med is not None and (med > 0 or better[m] == "lower") else None
 
     @functools.cache
-    def target(c: str, m: str) -> float | None:
+    def target(c: str, m: str) -> tuple[float | None, str | None]:
+        """(target, the source shown beside it)."""
         scopes = ([("社区", c)] if c != SUBDISTRICT else []) + \
                  ([("同类组", groups[c])] if c != SUBDISTRICT and groups[c] else []) + [("街道", "")]
         for kind, name in scopes:
             for period in (label, "全部"):
-                if (m, kind, name, period) in tgt:
-                    return tgt[(m, kind, name, period)]
+                key = (m, kind, name, period)
+                if key in tgt:
+                    where = {"社区": "，本社区", "同类组": f"，同类组「{name}」", "街道": ""}[kind]
+                    return tgt[key], None if key in (edits or {}) else f"{said[key]}{where}"
         vals = [h[0][m][c] for h in hist if h[2][m][c] > 0 and h[2][m][c] >= mins[m]]
         if len(vals) >= int(st["history_min_months"]):
             sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
             t = max(0.0, np.mean(vals) - sd if better[m] == "higher" else np.mean(vals) + sd)
             if t > 0 or better[m] == "lower":
-                return t
-        return median(m)
+                return t, "历史（全街道）" if c == SUBDISTRICT else "历史（本社区）"
+        med = median(m)
+        return med, None if med is None else "历史（街道中位数）"
 
     def judge(vals: pd.DataFrame, dens: pd.DataFrame, c: str, m: str, t: float | None) -> float | None:
         x = vals.loc[c, m]
@@ -207,7 +212,7 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
         row = {"community": c, "peer_group": groups.get(c)}
         idx = {}
         for when, vals, dens in (("now", now_v, now_d), ("prev", prev_v, prev_d)):
-            scores = {m: judge(vals, dens, c, m, target(c, m)) for m in weights}
+            scores = {m: judge(vals, dens, c, m, target(c, m)[0]) for m in weights}
             w = sum(weights[m] for m, s in scores.items() if s is not None)
             idx[when] = 100 * sum(weights[m] * s for m, s in scores.items() if s is not None) / w \
                 if w and w >= st["min_weight_share"] * sum(weights.values()) else None
@@ -215,6 +220,7 @@ def expected_league(cur: duckdb.DuckDBPyConnection, as_of: date, grain: str, gro
                 for m, s in scores.items():
                     row[f"{m}__status"] = None if s is None else "met" if s >= 1 - 1e-9 else "near" if s >= amber else "missed"
                     row[m] = now_v.loc[c, m]
+                    row[f"{m}__target"], row[f"{m}__source"] = target(c, m)
         row["received"] = now_c.loc[c, "received"]
         row["index_now"], row["index_prev"] = idx["now"], idx["prev"]
         row["ok_now"] = c != SUBDISTRICT and now_c.loc[c, "received"] >= minimum and idx["now"] is not None
@@ -256,6 +262,7 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
     league = assessment.league_table(cur, Filters(as_of=as_of), grain, group=group)
     want = expected_league(cur, as_of, grain, group)
     got = league.table.set_index("community")
+    cells = league.cells.set_index(["community", "metric"])
     shown = [c for c in want.index if c == SUBDISTRICT and group is None or want.loc[c, "peer_group"] == group
              or group is None]
     place = {c: i for i, c in enumerate(shown)}
@@ -268,6 +275,10 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
         for m in league.metrics["metric"]:
             assert (pd.isna(g[m]) and pd.isna(w[m])) or g[m] == pytest.approx(w[m], rel=1e-9), (c, m)
             assert same(g[f"{m}__status"], w[f"{m}__status"]), (c, m)
+            cell = cells.loc[(c, m)]  # the target and the source shown beside it (historic ones labelled as such)
+            assert same(cell["target_source"], w[f"{m}__source"]), (c, m)
+            assert (pd.isna(cell["target"]) and pd.isna(w[f"{m}__target"])) \
+                or cell["target"] == pytest.approx(w[f"{m}__target"], rel=1e-9), (c, m)
         if w["ok_now"] or c == SUBDISTRICT:
             assert g["index"] == pytest.approx(w["index_now"], rel=1e-9), c
         else:
@@ -279,10 +290,35 @@ def test_league_table_equals_an_independent_computation(cur: duckdb.DuckDBPyConn
             assert g["peer_group"] == w["peer_group"], c
     assert league.ranked_of == int(want["rank_now"].notna().sum())
     assert league.ranked_of > 3, "a comparison with (almost) nobody ranked tests little"
+    sources = {s.split("，")[0] for s in league.cells["target_source"].dropna()}
+    assert {"自定", "历史（本社区）", "历史（街道中位数）" if group is None else "自定"} <= sources, \
+        "every kind of target is compared"
     moved = want.dropna(subset=["change"])
     ups = moved[moved["change"] > 0].sort_values(["change", "rank_now"], ascending=[False, True]).head(5)
-    got_up = league.movers[league.movers["direction"] == "up"]
-    assert list(got_up["community"]) == list(ups.index)
+    downs = moved[moved["change"] < 0].sort_values(["change", "rank_now"], ascending=[True, True]).head(5)
+    for direction, want_movers in (("up", ups), ("down", downs)):
+        got_movers = league.movers[league.movers["direction"] == direction]
+        assert list(got_movers["community"]) == list(want_movers.index), direction
+        assert list(got_movers["change"]) == list(want_movers["change"]), direction
+
+
+@pytest.mark.parametrize(("index", "eligible", "want"), [
+    ({"甲": 90.0, "乙": 95.0, "丙": 90.0, "丁": 80.0}, "甲乙丙丁", {"乙": 1, "甲": 2, "丙": 2, "丁": 4}),  # ties share
+    ({"甲": 120.0, "乙": 120.0}, "甲乙", {"甲": 1, "乙": 1}),  # both at the cap
+    ({"甲": 90.0, "乙": None, "丙": 95.0}, "甲乙丙", {"丙": 1, "甲": 2}),  # no index: no rank
+    ({"甲": 90.0, "乙": 99.0}, "甲", {"甲": 1}),  # 样本不足 (not eligible): no rank, and nobody pushed down
+])
+def test_ranks_share_ties_and_skip_the_unranked(index: dict, eligible: str, want: dict) -> None:
+    """The sample has no tied index; capped scores make ties real (every metric at the cap gives 120)."""
+    assert assessment._ranks(index, set(eligible), list(index)) == want
+
+
+@pytest.mark.parametrize(("change", "ranked", "was_ranked", "label"), [
+    (3, True, True, "↑3"), (-2, True, True, "↓2"), (0, True, True, "持平"), (None, True, False, "新进"),
+    (None, False, True, "—"), (None, False, False, "—"),
+])
+def test_change_labels(change: int | None, ranked: bool, was_ranked: bool, label: str) -> None:
+    assert assessment.change_label(change, ranked, was_ranked) == label
 
 
 def test_a_community_with_too_few_cases_shows_no_rank(cur: duckdb.DuckDBPyConnection) -> None:
@@ -346,6 +382,44 @@ def test_shipped_targets_point_the_metrics_way(cur: duckdb.DuckDBPyConnection) -
     assert {m for m, in weights} == set(assessment.NUMDEN)
 
 
+# --- KPI cards' targets ----------------------------------------------------------------------------------------
+
+OWN = targets.Overlay(1, (targets.Override("head_coverage", "社区", "天佑社区", "全部", 70.0, "政策", edited_by="boss"),))
+
+
+@pytest.mark.parametrize(("communities", "overlay", "metric", "target", "source"), [
+    ((), None, "head_coverage", 90.0, "自定"),  # all communities: the sub-district's
+    (("天佑社区",), None, "head_coverage", 80.0, "自定，同类组「小型」"),  # a small community: its peer group's
+    (("桂南社区",), None, "head_coverage", 90.0, "自定"),  # a large one: no group target, the sub-district's
+    (("天佑社区", "桂南社区"), None, "head_coverage", 90.0, "自定"),  # two communities: the sub-district's
+    (("天佑社区",), OWN, "head_coverage", 70.0, "政策，本社区，管理员修改"),  # its own, edited, before the group's
+    (("桂南社区",), OWN, "head_coverage", 90.0, "自定"),  # another community's edit does not apply
+    ((), None, "resolution_rate", 90.0, "自定"),  # a card's window is not a 考核 period: 全部, never 月 (50)
+    ((), None, "heads_per_100_households", None, None),  # no explicit target: a card shows none (no history)
+])
+def test_card_targets_choose_the_most_specific_explicit_target(cur: duckdb.DuckDBPyConnection, communities: tuple,
+                                                               overlay, metric: str, target, source) -> None:
+    got = assessment.card_targets(cur, Filters(communities=communities), overlay or targets.NO_OVERLAY).get(metric)
+    assert (got and (got["target"], got["source"])) == ((target, source) if target is not None else None)
+
+
+CARD = {"target": 90.0, "text": "目标 ≥ 90.0%", "amber": 0.9, "cap": 1.2}
+LOW = {"target": 20.0, "text": "目标 ≤ 20.0%", "amber": 0.9, "cap": 1.2}
+
+
+@pytest.mark.parametrize(("metric", "value", "target", "state", "words"), [
+    ("resolution_rate", 95.0, CARD, "met", "目标 ≥ 90.0% · ✓ 达标"),
+    ("resolution_rate", 85.0, CARD, "near", "目标 ≥ 90.0% · △ 接近"),
+    ("resolution_rate", 60.0, CARD, "missed", "目标 ≥ 90.0% · × 未达标"),
+    ("resolution_rate", None, CARD, None, "目标 ≥ 90.0%"),  # no value: the target named, no status
+    ("repeat_rate", 15.0, LOW, "met", "目标 ≤ 20.0% · ✓ 达标"),  # lower is better
+    ("repeat_rate", 25.0, LOW, "missed", "目标 ≤ 20.0% · × 未达标"),
+    ("resolution_rate", 95.0, None, None, None),  # no target: nothing on the card
+])
+def test_a_card_is_judged_against_its_target(metric: str, value, target, state, words) -> None:
+    assert assessment.judge_card(metric, value, target) == (state, words)
+
+
 # --- warnings on crafted ledgers -----------------------------------------------------------------------------
 
 CASE_HEADER = ["事项编号", "社区", "小区", "类别", "登记日期", "办结日期"]
@@ -356,8 +430,9 @@ AS_OF = date(2022, 6, 30)
 
 def ledgers(folder: Path, fire: bool) -> list[Path]:
     """桂南社区: one overdue case, a compound with three 停车 cases in 90 days, a compound whose 楼长 left,
-    activities up to March; 江滨社区: May all resolved, June none resolved. ``fire=False``: the same
-    situations just short of each rule."""
+    activities up to March; 江滨社区: May all resolved, June none resolved; 海舟社区: two cases open longer
+    than 桂南社区's (the later one with the lower number). ``fire=False``: the same situations just short of
+    each rule."""
     folder.mkdir(parents=True, exist_ok=True)
     gn = [CASE_HEADER,
           ["GN-1", "桂南社区", "金地珑悦", "环境卫生", "2022-05-01" if fire else "2022-06-20", ""],
@@ -366,12 +441,15 @@ def ledgers(folder: Path, fire: bool) -> list[Path]:
           ["GN-4", "桂南社区", "翠林家园", "停车", "2022-06-10", "2022-06-11"]]
     jb = [CASE_HEADER] + [[f"JB-5{i}", "江滨社区", "", "邻里矛盾", f"2022-05-0{i}", f"2022-05-1{i}"] for i in range(1, 6)] \
         + [[f"JB-6{i}", "江滨社区", "", "邻里矛盾", f"2022-06-0{i}", "" if fire else f"2022-06-1{i}"] for i in range(1, 6)]
+    hz = [CASE_HEADER, ["HZ-1", "海舟社区", "", "邻里矛盾", "2022-04-01" if fire else "2022-06-10", ""],
+          ["HZ-2", "海舟社区", "", "邻里矛盾", "2022-03-01" if fire else "2022-06-05", ""]]
     vol = [VOL_HEADER, ["陈大文", "楼长", "桂南社区", "碧水雅居", "3座", "13800138000", "群众", "2020-01-01", "2022-04-01"]]
     if not fire:
         vol.append(["李小红", "楼长", "桂南社区", "碧水雅居", "5座", "13800138001", "群众", "2021-01-01", ""])
     act = [ACT_HEADER, ["邻里节", "桂南社区", "邻里节", "2021-10-01", "200", "桂南社区"],
            ["宣讲", "桂南社区", "宣讲", "2022-03-15" if fire else "2022-05-20", "30", "桂南社区"]]
     return [write_csv(folder / "桂南社区_事项台账.csv", gn), write_csv(folder / "江滨社区_事项台账.csv", jb),
+            write_csv(folder / "海舟社区_事项台账.csv", hz),
             write_csv(folder / "桂南社区_三长名册.csv", vol), write_csv(folder / "桂南社区_活动台账.csv", act)]
 
 
@@ -460,6 +538,28 @@ def test_warnings_name_rule_threshold_value_and_rows(warning_dbs: dict[str, Path
         con.close()
 
 
+@pytest.mark.parametrize(("db", "communities", "cases", "lines"), [
+    ("fire", ["海舟社区", "桂南社区"], ["HZ-2", "HZ-1"], [3, 2]),
+    ("raised", ["海舟社区"], ["HZ-2"], [3]),  # 60 days' slack: only the case open 121 days (HZ-1: 90, not more)
+    ("silent", [], [], []),
+])
+def test_overdue_cases_come_oldest_first(warning_dbs: dict[str, Path], db: str, communities: list[str],
+                                         cases: list[str], lines: list[int]) -> None:
+    """超时未办结: the communities by their oldest open case (海舟社区 121 days before 桂南社区 60, against the
+    names' order), and behind a warning its cases oldest first (HZ-2 before HZ-1, against their numbers),
+    with their source lines."""
+    found = warnings_in(warning_dbs[db])
+    overdue = found[found["rule"] == "overdue_open"]
+    assert list(overdue["where"]) == communities
+    for drill in overdue["drill"].head(1):
+        con = duckdb.connect(str(warning_dbs[db]), read_only=True)
+        try:
+            rows = assessment.rows(con.cursor(), drill).frame
+        finally:
+            con.close()
+        assert (list(rows["case_id"]), list(rows["source_row"])) == (cases, lines)
+
+
 def test_thresholds_are_read_from_the_reference_data(warning_dbs: dict[str, Path]) -> None:
     con = duckdb.connect(str(warning_dbs["raised"]), read_only=True)
     try:
@@ -492,6 +592,7 @@ def test_the_rows_behind_a_stock_cell(cur: duckdb.DuckDBPyConnection, metric: st
     league = assessment.league_table(cur, Filters(), "quarter")
     cell = league.cells[(league.cells["community"] == "桂南社区") & (league.cells["metric"] == metric)].iloc[0]
     rows = assessment.rows(cur, Drill("metric", metric, "桂南社区", league.span.end, league.span.start))
+    assert len(rows.frame) and rows.frame["source_file"].notna().all() and rows.frame["source_row"].notna().all()
     if metric == "head_coverage":
         assert rows.frame["compound"].nunique() == cell["num"]  # 楼长 serving, by compound
         assert len(rows.extra) == cell["den"] - cell["num"]  # the compounds without one
@@ -656,6 +757,38 @@ def test_a_clicked_red_cell_leads_to_its_rows_and_source_lines(page: AppTest) ->
     page.run()
     assert not page.exception
     assert any("source_row" in d.value.columns for d in page.dataframe[2:])
+
+
+def test_the_definitions_show_every_weight_and_formula(page: AppTest, cur: duckdb.DuckDBPyConnection) -> None:
+    """口径 on the page: the index's formula, and per metric its weight and min_base from the reference data
+    and its definition from the registry; every warning rule with its threshold."""
+    reference = cur.execute("SELECT metric, weight, min_base FROM assessment_metrics ORDER BY sort_order").df()
+    (shown,) = [d.value for d in page.dataframe if "weight" in d.value.columns]
+    assert list(shown["label"]) == [METRICS[m].label for m in reference["metric"]]
+    assert list(shown["weight"]) == list(reference["weight"]) and list(shown["min_base"]) == list(reference["min_base"])
+    assert list(shown["definition"]) == [METRICS[m].definition for m in reference["metric"]]
+    assert any(METRICS["assessment_index"].definition in m.value for m in page.markdown)
+    rules = cur.execute("SELECT title FROM alert_rules ORDER BY sort_order").fetchall()
+    (listed,) = [d.value for d in page.dataframe if "threshold_text" in d.value.columns]
+    assert list(listed["title"]) == [t for t, in rules] and listed["threshold_text"].notna().all()
+
+
+@pytest.mark.parametrize(("day", "grain", "heading"), [
+    (15, "month", "2022年6月（截至15日）考核"), (15, "quarter", "2022年第2季度（截至6月15日）考核"),
+    (30, "year", "2022年（1—6月）考核"),
+])
+def test_the_page_follows_the_as_of_date_and_the_period(page: AppTest, cur: duckdb.DuckDBPyConnection, day: int,
+                                                         grain: str, heading: str) -> None:
+    """The sidebar's as-of date and the page's switch choose the period; a cut-short one says so, and the
+    table is the metric layer's for that date (a mid-month date counts the days so far)."""
+    page.selectbox(key="f_as_of_d").set_value(day).run()
+    page.radio(key="assess_grain").set_value(grain).run()
+    assert not page.exception and not page.error
+    assert heading in [h.value for h in page.subheader]
+    league = assessment.league_table(cur, Filters(as_of=date(2022, 6, day)), grain, targets.load())
+    shown = page.dataframe[0].value
+    assert list(shown["community"]) == list(league.table["community"])
+    assert list(shown["rank"]) == list(league.table["rank_label"])
 
 
 def test_the_period_switch_and_peer_groups(page: AppTest) -> None:

@@ -403,6 +403,12 @@ def test_assessment_and_warning_slides_equal_the_metric_layer(cur, all_deck, one
     assert [r[0] for r in rows] == [str(int(x)) for x in ranked["rank"]]
     assert [r[2] for r in rows] == [fmt.metric_value(x, "", "score") for x in ranked["index"]]
     assert [r[3] for r in rows] == list(ranked["change_label"])
+    for direction in ("up", "down"):  # the five biggest movers each way, beside the table
+        movers = league.movers[league.movers["direction"] == direction]
+        assert len(movers) == 5
+        (box,) = by_name(prs, f"assess:{direction}")
+        assert box.text_frame.text.split("\n") == [f"{m.community}　{m.change_label}（第 {int(m.rank)} 名）"
+                                                   for m in movers.itertuples()]
     # 考核明细: the page's table, cell for cell (value and symbol as on the page, the page's colours)
     shown = league.table[(league.table["community"] == assessment.SUBDISTRICT) | league.table["rank"].notna()]
     keys = list(league.metrics["metric"])

@@ -125,6 +125,34 @@ def test_bigscreen_rotates_and_reads_the_interval(env) -> None:
     assert "每 5 秒切换" in html_of(bigscreen({"interval": "1"}))  # clamped to the minimum
 
 
+@pytest.mark.parametrize("params", [{}, {"c": "桂南社区,天佑社区,灯湖社区"}])
+def test_bigscreen_ranking_is_the_league_table(env, sample_db, nav_apptest, params) -> None:
+    """考核排名: the bars are the league's ranked communities by rank (all, or the chosen ones), each with its
+    change of rank and index, and the movers are the league's, with their ranks."""
+    import duckdb
+    from svg_read import charts
+
+    from chuangshu import assessment, fmt
+    from chuangshu.filters import Filters
+
+    chosen = tuple(params["c"].split(",")) if params else ()
+    con = duckdb.connect(str(sample_db), read_only=True)
+    league = assessment.league_table(con.cursor(), Filters(communities=chosen), "month")
+    con.close()
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)  # the link's filters: the whole app
+    for k, v in {"view": "6", **params}.items():
+        at.query_params[k] = v
+    at.run().switch_page("pages/bigscreen.py").run()
+    assert not at.exception
+    body = html_of(at)
+    ranked = league.table.dropna(subset=["rank"]).sort_values(["rank", "community"]).head(15)
+    (chart,) = charts(body)
+    assert chart.ylabels == [f"{n} {c}" for n, c in zip(ranked["short_name"], ranked["change_label"])]
+    assert chart.values == [fmt.metric_value(x, "分", "score").split(" ")[0] for x in ranked["index"]]
+    for m in league.movers.itertuples():
+        assert (f'<span>{m.short_name}</span><b>{m.change_label}</b><span>第 {int(m.rank)} 名</span>') in body
+
+
 def test_bigscreen_kpis_use_the_metric_layer(env, sample_db) -> None:
     import duckdb
 
