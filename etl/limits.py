@@ -672,20 +672,12 @@ def check_grid(sheet: str | None, grid: list[list[Any]] | pd.DataFrame, limits: 
         return
     limits.check_shape(where, len(grid), max((len(r) for r in grid), default=0))
     cap = limits.cell_chars
-    longer = cap.__lt__
-    # the lengths of a row's text cells compared in C (a cell's type checked as isinstance: the
-    # readers give exact str); the row is looked at cell by cell only when one is too long
-    if not any(any(map(longer, map(len, filter(_is_str, row)))) for row in grid):
-        return
     for r, row in enumerate(grid):
         for c, value in enumerate(row):
             if type(value) is str and len(value) > cap:
                 if sheet is None:  # a CSV read as rows: the cell its frame would name (see _csv_too_long)
                     _csv_too_long(grid, limits)
                 _too_long(where, f"第 {r + 1} 行 {column_letters(c + 1)} 列的单元格", len(value), limits)
-
-
-_is_str = str.__instancecheck__
 
 
 def _csv_too_long(grid: list[list[Any]], limits: Limits) -> None:
