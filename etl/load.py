@@ -91,68 +91,65 @@ def reference_hash(ref: Reference) -> str:
 
 
 def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
-    """Replace the ref_* tables with the reference CSVs."""
+    """Replace the ref_* tables with the reference CSVs (as Arrow columns: no DataFrames; DuckDB
+    casts each column to the table's type on insert, as for any other frame)."""
     t = ref.tables
     flag = lambda v: str(v).strip() in ("1", "true", "True", "是")  # noqa: E731
-    frames = {
-        "ref_communities": pd.DataFrame({
-            "community": [r["community"] for r in t["communities"]],
-            "short_name": [r["short_name"] for r in t["communities"]],
-            "kind": [r["kind"] for r in t["communities"]],
+    pick = lambda rows, keys: {k: [r[k] for r in rows] for k in keys}  # noqa: E731
+    tables = {
+        "ref_communities": {
+            **pick(t["communities"], ("community", "short_name", "kind")),
             "households": [int(r["households"]) for r in t["communities"]],
-            "named_in_article": [flag(r["named_in_article"]) for r in t["communities"]]}),
-        "ref_community_aliases": pd.DataFrame(
-            {"alias": list(ref.communities), "community": list(ref.communities.values())}),
-        "ref_compounds": pd.DataFrame({
-            "community": [r["community"] for r in t["compounds"]],
-            "compound": [r["compound"] for r in t["compounds"]],
-            "kind": [r["kind"] for r in t["compounds"]],
+            "named_in_article": [flag(r["named_in_article"]) for r in t["communities"]]},
+        "ref_community_aliases": {"alias": list(ref.communities), "community": list(ref.communities.values())},
+        "ref_compounds": {
+            **pick(t["compounds"], ("community", "compound", "kind")),
             "households": [int(r["households"] or 0) or None for r in t["compounds"]],
             "buildings": [int(r["buildings"] or 0) or None for r in t["compounds"]],
             "has_building_heads": [flag(r["has_building_heads"]) for r in t["compounds"]],
             "property_managed": [flag(r["property_managed"]) for r in t["compounds"]],
-            "named_in_article": [flag(r["named_in_article"]) for r in t["compounds"]]}),
-        "ref_categories": pd.DataFrame([{k: r[k] for k in ("category", "label", "unit", "sla_days", "sort_order")}
-                                        for r in t["categories"]]),
-        "ref_roles": pd.DataFrame([{"role": r["role"], "sort_order": r["sort_order"]} for r in t["roles"]]),
-        "ref_org_kinds": pd.DataFrame([{k: r[k] for k in ("kind", "label", "unit", "sort_order")}
-                                       for r in t["org_kinds"]]),
-        "ref_activity_kinds": pd.DataFrame([{"kind": r["kind"], "sort_order": r["sort_order"]}
-                                            for r in t["activity_kinds"]]),
-        "ref_milestones": pd.DataFrame([{"happened_on": r["date"], "precision": r["precision"],
-                                         "title": r["title"], "detail": r["detail"]} for r in t["milestones"]]),
-        "ref_mobilisation_2020": pd.DataFrame([{k: r[k] for k in ("item", "figure", "unit", "sort_order")}
-                                               for r in t["mobilisation_2020"]]),
-        "ref_targets": _frame(t["targets"], ("metric", "scope_kind", "scope", "period", "target", "direction",
-                                             "source", "note")),
-        "ref_assessment_metrics": _frame(t["assessment_metrics"], ("metric", "dimension", "weight", "min_base",
-                                                                   "sort_order", "note")),
-        "ref_assessment_settings": _frame(t["assessment_settings"], ("setting", "value", "note")),
-        "ref_peer_groups": _frame(t["peer_groups"], ("peer_group", "label", "households_from", "households_to",
-                                                     "sort_order")),
-        "ref_alert_rules": pd.DataFrame([{**{k: r[k] or None for k in ("rule", "title", "threshold", "unit",
-                                                                      "window_days", "min_base", "applies_to",
-                                                                      "sort_order", "note")},
-                                          "enabled": flag(r["enabled"])} for r in t["alert_rules"]]),
+            "named_in_article": [flag(r["named_in_article"]) for r in t["compounds"]]},
+        "ref_categories": pick(t["categories"], ("category", "label", "unit", "sla_days", "sort_order")),
+        "ref_roles": pick(t["roles"], ("role", "sort_order")),
+        "ref_org_kinds": pick(t["org_kinds"], ("kind", "label", "unit", "sort_order")),
+        "ref_activity_kinds": pick(t["activity_kinds"], ("kind", "sort_order")),
+        "ref_milestones": {"happened_on": [r["date"] for r in t["milestones"]],
+                           **pick(t["milestones"], ("precision", "title", "detail"))},
+        "ref_mobilisation_2020": pick(t["mobilisation_2020"], ("item", "figure", "unit", "sort_order")),
+        "ref_targets": _blank_null(t["targets"], ("metric", "scope_kind", "scope", "period", "target", "direction",
+                                                  "source", "note")),
+        "ref_assessment_metrics": _blank_null(t["assessment_metrics"], ("metric", "dimension", "weight", "min_base",
+                                                                        "sort_order", "note")),
+        "ref_assessment_settings": _blank_null(t["assessment_settings"], ("setting", "value", "note")),
+        "ref_peer_groups": _blank_null(t["peer_groups"], ("peer_group", "label", "households_from", "households_to",
+                                                          "sort_order")),
+        "ref_alert_rules": {**{k: [r[k] or None for r in t["alert_rules"]]
+                               for k in ("rule", "title", "threshold", "unit", "window_days", "min_base",
+                                         "applies_to", "sort_order", "note")},
+                            "enabled": [flag(r["enabled"]) for r in t["alert_rules"]]},
     }
-    for table, frame in frames.items():
+    types = _all_table_types(con)
+    for table, columns in tables.items():
         con.execute(f"DELETE FROM {table}")
-        insert_frame(con, table, frame)
+        insert_frame(con, table, pa.table(columns), types.get(table, {}))
 
 
-def _frame(rows: list[dict[str, str]], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Reference rows as a frame of ``columns``, a blank cell as NULL (cast to the table's types on insert)."""
-    return pd.DataFrame([{k: (r.get(k) or "").strip() or None for k in columns} for r in rows], columns=list(columns))
+def _blank_null(rows: list[dict[str, str]], columns: tuple[str, ...]) -> dict[str, list[str | None]]:
+    """Reference columns, a blank cell as NULL (cast to the table's types on insert)."""
+    return {k: [(r.get(k) or "").strip() or None for r in rows] for k in columns}
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """INSERT a DataFrame into ``table``, casting each column to the table's type."""
-    if frame.empty:
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table,
+                 types: dict[str, str] | None = None) -> None:
+    """INSERT a DataFrame or Arrow table into ``table``, casting each column to the table's type
+    (``types``: the table's column types, when the caller has them)."""
+    if (frame.num_rows if isinstance(frame, pa.Table) else len(frame.index)) == 0:
         return
-    types = _table_types(con, table)
-    cols = _insertable(table, list(frame.columns), types)
+    types = types or _table_types(con, table)
+    cols = _insertable(table, [str(c) for c in frame.columns] if not isinstance(frame, pa.Table)
+                       else frame.column_names, types)
     select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
-    con.register("_incoming", frame[cols])
+    con.register("_incoming", frame.select(cols) if isinstance(frame, pa.Table) else frame[cols])
     try:
         con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM _incoming')
     finally:
@@ -206,7 +203,7 @@ class Staged:
     frames: dict[str, list[pa.Table]] = field(default_factory=dict)  # per kind, rows without row_hash
     replaced: list[str] = field(default_factory=list)  # files whose earlier rows are replaced
     processed: list[str] = field(default_factory=list)  # every file tried (their rejects are replaced)
-    rejects: list[pd.DataFrame] = field(default_factory=list)
+    rejects: list[tuple] = field(default_factory=list)  # REJECT_COLUMNS: one tuple per reject (one Arrow table at flush)
     log: list[tuple[int, ParsedFile, FileSummary, datetime]] = field(default_factory=list)
 
 
@@ -224,9 +221,7 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
         summary.status, summary.message, summary.rejected = "无法读取", parsed.error.message(), 0
         staged.processed.append(name)
         staged.log.append((batch_id, parsed, summary, loaded_at))
-        staged.rejects.append(pd.DataFrame({"batch_id": [batch_id], "source_file": [name], "sheet": [None],
-                                            "row_number": pd.array([None], dtype="Int64"),
-                                            "ledger_kind": [None], "reason": [summary.message]}))
+        staged.rejects.append((batch_id, name, None, None, None, summary.message))
         return summary
     frames: list[tuple[str, pa.Table]] = []
     for kind_name, records in parsed.records.items():
@@ -236,45 +231,46 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
         frame = frame.append_column("source_file", pa.array([name] * frame.num_rows, pa.large_string()))
         frame = frame.append_column("batch_id", pa.array(np.full(frame.num_rows, batch_id, dtype=np.int64)))
         frames.append((kind_name, frame))
-    rejects = None
-    if parsed.rejects:
-        rejects = pd.DataFrame({
-            "batch_id": batch_id, "source_file": name,
-            "sheet": [r.sheet for r in parsed.rejects],
-            "row_number": pd.array([r.row_number for r in parsed.rejects], dtype="Int64"),
-            "ledger_kind": [r.kind for r in parsed.rejects],
-            "reason": [r.reason() for r in parsed.rejects]})
+    rejects = [(batch_id, name, r.sheet, r.row_number, r.kind, r.reason()) for r in parsed.rejects]
     staged.processed.append(name)
     staged.log.append((batch_id, parsed, summary, loaded_at))
     staged.replaced.append(name)
     for kind_name, frame in frames:
         staged.frames.setdefault(kind_name, []).append(frame)
-    if rejects is not None:
-        staged.rejects.append(rejects)
+    staged.rejects.extend(rejects)
     return summary
 
 
 def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     """Apply staged files: count new/changed/unchanged/removed per file, replace rows, log batches."""
     summaries = {s.file: s for _, _, s, _ in staged.log}
-    con.register("_files", pd.DataFrame({"source_file": pd.Series(staged.replaced, dtype=object)}))
-    con.register("_tried", pd.DataFrame({"source_file": pd.Series(staged.processed, dtype=object)}))
+    types = _all_table_types(con)  # (one catalogue query for every insert below)
+    con.register("_files", pa.table({"source_file": pa.array(staged.replaced, pa.string())}))
+    con.register("_tried", pa.table({"source_file": pa.array(staged.processed, pa.string())}))
     try:
         for kind in KINDS:
-            _flush_kind(con, kind, staged.frames.get(kind.name, []), summaries)
+            _flush_kind(con, kind, staged.frames.get(kind.name, []), summaries, types[kind.table])
         con.execute("DELETE FROM reject_records WHERE source_file IN (SELECT source_file FROM _tried)")
     finally:
         con.unregister("_files")
         con.unregister("_tried")
     if staged.rejects:
-        insert_frame(con, "reject_records", pd.concat(staged.rejects, ignore_index=True))
+        insert_frame(con, "reject_records", _columns(REJECT_COLUMNS, staged.rejects), types["reject_records"])
     if staged.log:
-        insert_frame(con, "batch_log", pd.DataFrame([{
-            "batch_id": b, "source_file": s.file, "content_hash": p.content_hash, "ledger_kinds": ",".join(p.kinds),
-            "loaded_at": at, "status": s.status, "rows_read": s.rows_read, "rows_new": s.new,
-            "rows_changed": s.changed, "rows_unchanged": s.unchanged, "rows_removed": s.removed,
-            "rows_rejected": s.rejected, "message": s.message or None} for b, p, s, at in staged.log]))
+        insert_frame(con, "batch_log", _columns(BATCH_COLUMNS, [
+            (b, s.file, p.content_hash, ",".join(p.kinds), at, s.status, s.rows_read, s.new, s.changed, s.unchanged,
+             s.removed, s.rejected, s.message or None) for b, p, s, at in staged.log]), types["batch_log"])
     record_submissions(con, staged)
+
+
+REJECT_COLUMNS = ("batch_id", "source_file", "sheet", "row_number", "ledger_kind", "reason")
+BATCH_COLUMNS = ("batch_id", "source_file", "content_hash", "ledger_kinds", "loaded_at", "status", "rows_read",
+                 "rows_new", "rows_changed", "rows_unchanged", "rows_removed", "rows_rejected", "message")
+
+
+def _columns(names: tuple[str, ...], rows: list[tuple]) -> pa.Table:
+    """Row tuples as an Arrow table of ``names`` (each column's type inferred; cast on insert)."""
+    return pa.table(dict(zip(names, map(list, zip(*rows)))))
 
 
 @contextmanager
@@ -322,12 +318,22 @@ def _later_wins(con: duckdb.DuckDBPyConnection, kind: LedgerKind, table: pa.Tabl
         con.unregister("_keys")
 
 
-def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
-    """INSERT the rows of relation ``source`` into ``table``, cast to the table's column types."""
-    types = _table_types(con, table)
+def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str, types: dict[str, str] | None = None) -> None:
+    """INSERT the rows of relation ``source`` into ``table``, cast to the table's column types
+    (``types``: those types, when the caller has them)."""
+    types = types or _table_types(con, table)
     cols = _insertable(table, [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()], types)
     select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
     con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM {source}')
+
+
+def _all_table_types(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Every main-schema table's column types, in one query: {table: {column: type}}."""
+    types: dict[str, dict[str, str]] = {}
+    for table, column, kind in con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                                           "WHERE schema_name = 'main'").fetchall():
+        types.setdefault(table, {})[column] = kind
+    return types
 
 
 def _table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -346,7 +352,7 @@ def _insertable(table: str, columns: list[str], types: dict[str, str]) -> list[s
 
 
 def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table],
-                summaries: dict[str, FileSummary]) -> None:
+                summaries: dict[str, FileSummary], types: dict[str, str] | None = None) -> None:
     """Count, replace and insert one kind's staged rows; then check that the keys they wrote are unique."""
     if not frames:
         _remove_replaced(con, kind, "", summaries)
@@ -361,7 +367,7 @@ def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[p
                 summaries[file].new += n
             if not empty:
                 _remove_replaced(con, kind, "", summaries)
-            _insert_from(con, kind.table, new)
+            _insert_from(con, kind.table, new, types)
             _check_staged_keys(con, kind, new)
             return
         _count_changes(con, kind, new, summaries)
@@ -370,7 +376,7 @@ def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[p
         keys = ", ".join(kind.key)
         if not _is_empty(con, kind.table):
             con.execute(f"DELETE FROM {kind.table} WHERE ({keys}) IN (SELECT ({keys}) FROM {new})")
-        _insert_from(con, kind.table, new)
+        _insert_from(con, kind.table, new, types)
         _check_written_keys(con, kind, new)
 
 
@@ -660,6 +666,7 @@ def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
            dataset: str | None, where: str, workers: int = 0) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
+    con.execute("SET threads = 1")  # the schema and reference tables: a few hundred rows (see load_threads)
     staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers)
     _size_threads(con, staged)
     flush(con, staged)  # (checks the keys it writes)
@@ -670,10 +677,13 @@ def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
                 "reference_hash": ref_hash, "marts_version": marts.VERSION}
     if dataset:
         settings["dataset"] = dataset
-    for key, value in settings.items():
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+    con.execute("INSERT OR REPLACE INTO meta VALUES " + ", ".join(["(?, ?)"] * len(settings)),
+                [x for item in settings.items() for x in item])
+    # the commit checkpoints at once (a threshold of zero): the new data goes to the file once, not
+    # first to the write-ahead log and again at the checkpoint (the private copy has no other user)
+    con.execute("SET checkpoint_threshold = '0b'")
     con.execute("COMMIT")
-    con.execute("CHECKPOINT")
+    con.execute("CHECKPOINT")  # (nothing left to do when the commit did it)
     return version
 
 
@@ -833,6 +843,10 @@ SUBMISSION_COLUMNS = ("batch_id", "source_file", "ledger_kind", "community", "ro
 
 def submission_rows(staged: Staged) -> pd.DataFrame:
     """One row per staged file and ledger kind: dominant community, months covered, rows."""
+    return pd.DataFrame(_submission_dicts(staged), columns=list(SUBMISSION_COLUMNS))
+
+
+def _submission_dicts(staged: Staged) -> list[dict]:
     rows = []
     for batch_id, parsed, _, loaded_at in staged.log:
         if parsed.error is not None:
@@ -849,7 +863,7 @@ def submission_rows(staged: Staged) -> pd.DataFrame:
                          "community": min(v for v, c in zip(values, numbers) if c == top), "rows": records.num_rows,
                          "community_rows": top, "month_from": first.replace(day=1),
                          "month_to": last.replace(day=1), "loaded_at": loaded_at})
-    return pd.DataFrame(rows, columns=list(SUBMISSION_COLUMNS))
+    return rows
 
 
 def file_submissions(parsed: ParsedFile, loaded_at: datetime | None = None) -> pd.DataFrame:
@@ -864,9 +878,9 @@ def record_submissions(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     if not con.execute("SELECT count(*) FROM submission_log").fetchall()[0][0] and con.execute(
             "SELECT count(*) FROM batch_log WHERE batch_id < coalesce(?, 2147483647)", [first]).fetchall()[0][0]:
         _backfill_submissions(con, [p.name for _, p, _, _ in staged.log])  # (nothing to fill in for a new database)
-    frame = submission_rows(staged)
-    if not frame.empty:
-        insert_frame(con, "submission_log", frame)
+    rows = _submission_dicts(staged)
+    if rows:
+        insert_frame(con, "submission_log", pa.Table.from_pylist(rows).select(list(SUBMISSION_COLUMNS)))
 
 
 def _backfill_submissions(con: duckdb.DuckDBPyConnection, skip: list[str]) -> None:

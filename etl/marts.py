@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from etl import catalogue
 
@@ -54,12 +54,13 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[str] | Non
     built. Returns the recomputed communities, or None when everything was built.
     """
     con.execute("SET enable_progress_bar = false")
-    if not _exists(con, SOURCES[0]):  # a community-scoped copy: plain tables, no lineage or state
+    tables = _tables(con)
+    if SOURCES[0] not in tables:  # a community-scoped copy: plain tables, no lineage or state
         _build_all(con)
         _macros(con)
         return None
     state = _state(con)
-    before = _read_state(con) if _current(con) and not full else None
+    before = _read_state(con) if _current(con, tables) and not full else None
     if before is None or before.get(("categories", "*")) != state.get(("categories", "*")):
         _build_all(con)
         changed = None
@@ -68,7 +69,9 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[str] | Non
         if changed:
             _rebuild(con, changed)
     _macros(con)
-    rows = pd.DataFrame([(t, c, n, h) for (t, c), (n, h) in state.items()], columns=["source", "community", "n", "h"])
+    keys, values = list(state), list(state.values())
+    rows = pa.table({"source": [k[0] for k in keys], "community": [k[1] for k in keys],
+                     "n": pa.array([v[0] for v in values], pa.int64()), "h": pa.array([v[1] for v in values], pa.uint64())})
     con.register("_state_rows", rows)
     try:
         con.execute("CREATE OR REPLACE TABLE agg_state AS SELECT source, community, n::BIGINT AS n, "
@@ -93,9 +96,10 @@ def _build_all(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # noqa: S608 - names from our own file
 
 
-def _current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Every mart and agg_state exist and were built by this VERSION (meta.marts_version)."""
-    if not all(_exists(con, t) for t in (*TABLES, "agg_state", "meta")):
+def _current(con: duckdb.DuckDBPyConnection, tables: set[str]) -> bool:
+    """Every mart and agg_state exist (``tables``: the database's) and were built by this VERSION
+    (meta.marts_version)."""
+    if not all(t in tables for t in (*TABLES, "agg_state", "meta")):
         return False
     row = con.execute("SELECT value FROM meta WHERE key = 'marts_version'").fetchall()
     return bool(row) and row[0][0] == VERSION
@@ -151,6 +155,6 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple:
     return con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {table} t").fetchall()[0]  # noqa: S608
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary",
-                            {"t": table}).fetchall()[0][0])
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The names of the database's tables (not temporary ones), in one catalogue query."""
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}

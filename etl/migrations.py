@@ -101,8 +101,9 @@ def hash_sql(columns: list[str] | tuple[str, ...], dates: list[str] | tuple[str,
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Every table of the current schema, for a new database (and in-memory test databases)."""
     con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+    tables = _tables(con)
     for kind in KINDS:
-        if not _exists(con, kind.table):
+        if kind.table not in tables:
             con.execute(table_sql(kind))
 
 
@@ -207,10 +208,11 @@ def _rebuild(con: duckdb.DuckDBPyConnection, kind: LedgerKind, version: int, add
 
 def check(con: duckdb.DuckDBPyConnection) -> None:
     """Every ledger table has exactly the catalogue's columns and types (else SchemaMismatch)."""
+    tables, columns = _tables(con), _all_columns(con)  # (two catalogue queries, not two per table)
     for kind in KINDS:
-        if not _exists(con, kind.table):
+        if kind.table not in tables:
             raise SchemaMismatch(_mismatch(kind, table_missing=True))
-        have = _columns(con, kind.table)
+        have = columns.get(kind.table, {})
         want = {c: t for c, t, _ in table_columns(kind)}
         missing = [c for c in want if c not in have]
         unknown = [c for c in have if c not in want]
@@ -237,6 +239,21 @@ def _mismatch(kind: LedgerKind, missing: list[str] = (), unknown: list[str] = ()
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $t "
                             "AND schema_name = 'main' ORDER BY column_index", {"t": table}).fetchall())
+
+
+def _all_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """_columns of every table, in one query: {table: {column: type}}, columns in table order."""
+    out: dict[str, dict[str, str]] = {}
+    for table, column, kind in con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                                           "WHERE schema_name = 'main' ORDER BY table_name, column_index").fetchall():
+        out.setdefault(table, {})[column] = kind
+    return out
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The names that _exists finds, in one query."""
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                                      "AND NOT temporary").fetchall()}
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

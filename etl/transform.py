@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, partial
+from operator import itemgetter
+from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -229,14 +231,18 @@ def sheet_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd
     if isinstance(grid, pd.DataFrame):
         return _frame_region(grid, match, start)
     columns = list(match.columns.items())
+    indices = [i for _, i in columns]
+    # the matched cells of a row that reaches every matched column, taken in C (a tuple)
+    take = itemgetter(*indices) if len(indices) > 1 else None
+    reach = max(indices, default=0)
     required = [match.columns[f.name] for f in match.kind.required if f.name in match.columns]
     example = match.columns.get(match.kind.fields[0].name)
-    data: dict[str, list[Any]] = {name: [] for name, _ in columns}
+    kept: list[Any] = []  # the kept rows' matched cells, turned into columns at the end
     source_row: list[int] = []
     blank = n.is_blank
     for offset, row in enumerate(grid[start:]):
         width = len(row)
-        cells = [row[i] if i < width else None for _, i in columns]
+        cells = take(row) if take is not None and width > reach else [row[i] if i < width else None for i in indices]
         for cell in cells:  # is_blank, with its usual case (text) inline
             if cell.__class__ is str:
                 if cell.strip():
@@ -249,10 +255,10 @@ def sheet_region(grid: list[list[Any]] | pd.DataFrame, match: HeaderMatch) -> pd
             continue
         if _may_be_footer(row, required) and is_footer(row):
             continue
-        for (name, _), cell in zip(columns, cells):
-            data[name].append(cell)
+        kept.append(cells)
         source_row.append(start + offset + 1)
-    return Rows(data, source_row)
+    by_column = list(zip(*kept)) if kept else [() for _ in columns]  # rows to columns in C
+    return Rows({name: list(cells) for (name, _), cells in zip(columns, by_column)}, source_row)
 
 
 FOOTER_PREFIXES = ("合计", "总计", "小计", "填", "审核", "制表", "负责", "联系")
@@ -763,7 +769,10 @@ def _transform_rows(rows: Rows, kind: LedgerKind, ref: Reference, today: date) -
         _add_problems(problems, f, errors, ref)
     for f in kind.required:
         column = values[f.name]
-        _add_missing(problems, f, [i for i, v in enumerate(column) if v is None or (v.__class__ is float and v != v)])
+        kinds = set(map(type, column))  # (in C: usually no cell is blank, and then no row is looked at)
+        if NoneType in kinds or float in kinds:
+            _add_missing(problems, f, [i for i, v in enumerate(column)
+                                       if v is None or (v.__class__ is float and v != v)])
     for earlier, later in kind.date_order:
         firsts, thens = values[earlier], values[later]
         for pos, (a, b) in enumerate(zip(firsts, thens)):
@@ -772,8 +781,11 @@ def _transform_rows(rows: Rows, kind: LedgerKind, ref: Reference, today: date) -
     bad = sorted(problems)
     rejects = [(rows.source_row[pos], problems[pos]) for pos in bad]
     source_row = rows.source_row
-    sheets = None if rows.sheets is None else [rows.sheets[i] for i, start in enumerate(rows.starts)
-                                                 for _ in range((rows.starts + [count])[i + 1] - start)]
+    sheets = None
+    if rows.sheets is not None:
+        sheets = []
+        for name, start, end in zip(rows.sheets, rows.starts, [*rows.starts[1:], count]):
+            sheets += [name] * (end - start)
     if bad:
         keep = [i for i in range(count) if i not in problems]
         values = {name: [column[i] for i in keep] for name, column in values.items()}
