@@ -593,12 +593,14 @@ def card_targets(cur: duckdb.DuckDBPyConnection, f: Filters, overlay: Overlay = 
 
 
 def judge_card(metric: str, value: float | None, target: dict | None) -> tuple[str | None, str | None]:
-    """(status, words) of a card's value against its target: ('met', '目标 ≥ 90.0% · ✓ 达标'), (None, None) without one."""
+    """(status, words) of a card's value against its target: ('met', '✓ 达标 · 目标 ≥ 90.0%'), (None, None) without one.
+
+    The status comes first: a narrow card cuts the end of the line, and the status is what must stay."""
     if not target:
         return None, None
     s = score(value, target["target"], METRICS[metric].better or "higher", target["cap"])
     state = status(s, target["amber"])
-    return state, target["text"] + (f" · {status_text(state)}" if state else "")
+    return state, (f"{status_text(state)} · " if state else "") + target["text"]
 
 
 # --- warnings -------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def to_markdown() -> str:
         "(data/reference/targets.csv, edited by administrators on the 目标设置 page). Every KPI card whose",
         "metric has an explicit target for the scope shown (one community: its own, its peer group's or",
         "the sub-district's; otherwise the sub-district's; period 全部) shows the target and its status in",
-        "colour and words (目标 ≥ 90.0% · ✓ 达标). The 考核 page scores the 创熟指数's metrics per month,",
+        "colour and words (✓ 达标 · 目标 ≥ 90.0%, the status first so a narrow card never cuts it). The 考核 page scores the 创熟指数's metrics per month,",
         "quarter or year against explicit or historic targets; its formulas, weights, peer groups, minimum",
         "cases and warning rules are in docs/assessment.md.",
         "",

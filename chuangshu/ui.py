@@ -386,7 +386,7 @@ TARGET_COLORS = {"met": "green", "near": "orange", "missed": "red"}
 
 def metric_card(col: Any, key: str, value: float | None) -> None:
     """One metric from the registry on a card, with its definition (and why 「—」) on hover and, where a
-    target exists for the shown scope, its status in colour and words (目标 ≥ 90.0% · ✓ 达标)."""
+    target exists for the shown scope, its status in colour and words (✓ 达标 · 目标 ≥ 90.0%)."""
     m = metrics.METRICS[key]
     target = card_target(key)
     state, goal = assessment.judge_card(key, value, target)

@@ -408,12 +408,12 @@ LOW = {"target": 20.0, "text": "目标 ≤ 20.0%", "amber": 0.9, "cap": 1.2}
 
 
 @pytest.mark.parametrize(("metric", "value", "target", "state", "words"), [
-    ("resolution_rate", 95.0, CARD, "met", "目标 ≥ 90.0% · ✓ 达标"),
-    ("resolution_rate", 85.0, CARD, "near", "目标 ≥ 90.0% · △ 接近"),
-    ("resolution_rate", 60.0, CARD, "missed", "目标 ≥ 90.0% · × 未达标"),
+    ("resolution_rate", 95.0, CARD, "met", "✓ 达标 · 目标 ≥ 90.0%"),
+    ("resolution_rate", 85.0, CARD, "near", "△ 接近 · 目标 ≥ 90.0%"),
+    ("resolution_rate", 60.0, CARD, "missed", "× 未达标 · 目标 ≥ 90.0%"),
     ("resolution_rate", None, CARD, None, "目标 ≥ 90.0%"),  # no value: the target named, no status
-    ("repeat_rate", 15.0, LOW, "met", "目标 ≤ 20.0% · ✓ 达标"),  # lower is better
-    ("repeat_rate", 25.0, LOW, "missed", "目标 ≤ 20.0% · × 未达标"),
+    ("repeat_rate", 15.0, LOW, "met", "✓ 达标 · 目标 ≤ 20.0%"),  # lower is better
+    ("repeat_rate", 25.0, LOW, "missed", "× 未达标 · 目标 ≤ 20.0%"),
     ("resolution_rate", 95.0, None, None, None),  # no target: nothing on the card
 ])
 def test_a_card_is_judged_against_its_target(metric: str, value, target, state, words) -> None:
