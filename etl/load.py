@@ -518,7 +518,26 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport, conte
             report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
         else:
             work.append((Path(path), data, digest))
+    unchanged = [f for f in report.files if f.status == "未变化" and not f.kinds]
+    if unchanged:  # the kinds its loaded version held, so the report's 台账 column is not blank
+        kinds = _loaded_kinds(db_path, [f.file for f in unchanged])
+        for f in unchanged:
+            f.kinds = kinds.get(f.file, "")
     return known, work
+
+
+def _loaded_kinds(db_path: Path, names: list[str]) -> dict[str, str]:
+    """File name -> the ledger kinds (Chinese titles, 、-joined) of its latest successful load."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        rows = con.execute("""SELECT source_file, arg_max(ledger_kinds, batch_id) FROM batch_log
+                              WHERE status = '已载入' AND list_contains($names, source_file)
+                              GROUP BY source_file""", {"names": names}).fetchall()
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+    return {f: "、".join(BY_NAME[k].title for k in (kinds or "").split(",") if k in BY_NAME) for f, kinds in rows}
 
 
 PARSE_AHEAD_BYTES = 16 * 2**20  # a load of this many bytes parses its files on two threads

@@ -305,6 +305,7 @@ def test_loading_the_same_file_again_changes_nothing(tmp_path: Path):
     before, stat = all_tables(db), os.stat(db)
     again = load([path], db)
     assert [(f.file, f.status, f.message) for f in again.files] == [("桂南.xlsx", "未变化", "与已载入的版本相同")]
+    assert again.files[0].kinds == first.files[0].kinds != ""  # the report's 台账 column: what it held
     assert again.published is False and first.published is True
     assert all_tables(db) == before
     assert (os.stat(db).st_ino, os.stat(db).st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
