@@ -128,7 +128,7 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
                                          "applies_to", "sort_order", "note")},
                             "enabled": [flag(r["enabled"]) for r in t["alert_rules"]]},
     }
-    types = _all_table_types(con)
+    types = migrations.stored_columns(con)
     for table, columns in tables.items():
         con.execute(f"DELETE FROM {table}")
         insert_frame(con, table, pa.table(columns), types.get(table, {}))
@@ -244,7 +244,7 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
 def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     """Apply staged files: count new/changed/unchanged/removed per file, replace rows, log batches."""
     summaries = {s.file: s for _, _, s, _ in staged.log}
-    types = _all_table_types(con)  # (one catalogue query for every insert below)
+    types = migrations.stored_columns(con)  # (one catalogue query for every insert below)
     con.register("_files", pa.table({"source_file": pa.array(staged.replaced, pa.string())}))
     con.register("_tried", pa.table({"source_file": pa.array(staged.processed, pa.string())}))
     try:
@@ -325,15 +325,6 @@ def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str, types:
     cols = _insertable(table, [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()], types)
     select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
     con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM {source}')
-
-
-def _all_table_types(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """Every main-schema table's column types, in one query: {table: {column: type}}."""
-    types: dict[str, dict[str, str]] = {}
-    for table, column, kind in con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
-                                           "WHERE schema_name = 'main'").fetchall():
-        types.setdefault(table, {})[column] = kind
-    return types
 
 
 def _table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:

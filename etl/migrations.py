@@ -208,7 +208,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, kind: LedgerKind, version: int, add
 
 def check(con: duckdb.DuckDBPyConnection) -> None:
     """Every ledger table has exactly the catalogue's columns and types (else SchemaMismatch)."""
-    tables, columns = _tables(con), _all_columns(con)  # (two catalogue queries, not two per table)
+    tables, columns = _tables(con), stored_columns(con)  # (two catalogue queries, not two per table)
     for kind in KINDS:
         if kind.table not in tables:
             raise SchemaMismatch(_mismatch(kind, table_missing=True))
@@ -241,8 +241,9 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
                             "AND schema_name = 'main' ORDER BY column_index", {"t": table}).fetchall())
 
 
-def _all_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """_columns of every table, in one query: {table: {column: type}}, columns in table order."""
+def stored_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """_columns of every main-schema table, in one query: {table: {column: type}}, columns in table order
+    (the migrations' check and the loader's inserts)."""
     out: dict[str, dict[str, str]] = {}
     for table, column, kind in con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
                                            "WHERE schema_name = 'main' ORDER BY table_name, column_index").fetchall():
