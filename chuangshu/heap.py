@@ -12,7 +12,9 @@ collector never walks; objects made later (sessions, query results, figures) are
 before. The server (:mod:`chuangshu.serve`) calls :func:`enable` at start, which freezes what
 the server's start-up imported; :func:`freeze_after_run`, called by ``dashboard.py`` at the end of
 every script run, freezes once more after the first run has imported the pages' modules, and
-then does nothing. Outside the server (tests, AppTest) both are no-ops: a test process keeps its
+then does nothing. The price: a frozen object that later becomes cyclic garbage is never reclaimed —
+bounded here by what one first page run leaves (its session's objects), paid once per server.
+Outside the server (tests, AppTest) both are no-ops: a test process keeps its
 collector as it is.
 """
 from __future__ import annotations
