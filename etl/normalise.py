@@ -59,6 +59,9 @@ _NEVER_BLANK = frozenset({int, bool, date, datetime, time, timedelta})
 
 def clean_text(value: Any) -> str:
     """Unicode-normalised text with whitespace collapsed and trimmed ('' for blanks)."""
+    if value.__class__ is str:  # the usual case: a printable text's only space is " " (tested on
+        text = unicodedata.normalize("NFKC", value)  # every code point), so only runs need _WS
+        return (text if text.isprintable() and "  " not in text else _WS.sub(" ", text)).strip()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
