@@ -23,10 +23,14 @@ EXAMPLE_MARK = "【示例】"
 TEMPLATE_MARK = "【创熟台账模板】"
 
 
+_HEADER_MARKS = re.compile(r"[\s*:]")  # compiled once: header_key runs once per distinct text
+_UNIT = re.compile(r"\(.*\)$")
+
+
 def header_key(value: Any) -> str:
     """A header cell reduced to compare with the template: no spaces, marks or unit suffix."""
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    return re.sub(r"[\s*:]", "", text)
+    return _HEADER_MARKS.sub("", text)
 
 
 def _alias_table(kind: LedgerKind) -> dict[str, str]:
@@ -34,7 +38,7 @@ def _alias_table(kind: LedgerKind) -> dict[str, str]:
     for f in kind.fields:
         for h in f.headers:
             table.setdefault(header_key(h), f.name)
-            table.setdefault(re.sub(r"\(.*\)$", "", header_key(h)), f.name)
+            table.setdefault(_UNIT.sub("", header_key(h)), f.name)
     return table
 
 
@@ -76,7 +80,7 @@ def _cell_key(text: str) -> str:
 def _may_match(keys: list[str]) -> bool:
     """Whether any cell of a row could be a header of some kind (match_row finds nothing otherwise)."""
     for key in keys:
-        if key and (key in KNOWN_KEYS or ("(" in key and re.sub(r"\(.*\)$", "", key) in KNOWN_KEYS)):
+        if key and (key in KNOWN_KEYS or ("(" in key and _UNIT.sub("", key) in KNOWN_KEYS)):
             return True
     return False
 
@@ -101,7 +105,7 @@ def match_row(cells: list[Any], kind: LedgerKind, keys: list[str] | None = None)
     for index, key in enumerate(keys if keys is not None else header_keys(cells)):
         if not key:
             continue
-        name = table.get(key) or (table.get(re.sub(r"\(.*\)$", "", key)) if "(" in key else None)
+        name = table.get(key) or (table.get(_UNIT.sub("", key)) if "(" in key else None)
         if name and name not in found:
             found[name] = index
     return found

@@ -18,7 +18,12 @@ from typing import Any
 from etl.errors import CellError
 
 EXCEL_EPOCH = date(1899, 12, 30)
-_WS = re.compile(r"\s+")
+_WS = SPACES = re.compile(r"\s+")  # patterns compiled once: the normalisers run once per distinct value
+_NON_DIGIT = re.compile(r"\D")
+_NUMBER_HEAD = re.compile(r"^(约|共|近)")
+_NUMBER_TAIL = re.compile(r"(余|多)?(人次|人|名|个|户)?$")
+_WHOLE = re.compile(r"\d+(\.0+)?")
+_HANDLER_SEP = re.compile(r"[、,，/;；+＋和及]")
 _DATE_TEXT = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:\s*[T ]?\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:\.\d+)?)?)?$"
@@ -54,6 +59,9 @@ _NEVER_BLANK = frozenset({int, bool, date, datetime, time, timedelta})
 
 def clean_text(value: Any) -> str:
     """Unicode-normalised text with whitespace collapsed and trimmed ('' for blanks)."""
+    if value.__class__ is str:  # the usual case: a printable text's only space is " " (tested on
+        text = unicodedata.normalize("NFKC", value)  # every code point), so only runs need _WS
+        return (text if text.isprintable() and "  " not in text else _WS.sub(" ", text)).strip()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -147,9 +155,9 @@ def parse_int(value: Any) -> int | None:
             return int(value)
         raise CellError("invalid_number", value=clean_text(value), example="50")
     text = squeeze(value).replace(",", "")
-    text = re.sub(r"^(约|共|近)", "", text)
-    text = re.sub(r"(余|多)?(人次|人|名|个|户)?$", "", text)
-    if re.fullmatch(r"\d+(\.0+)?", text):
+    text = _NUMBER_HEAD.sub("", text)
+    text = _NUMBER_TAIL.sub("", text)
+    if _WHOLE.fullmatch(text):
         return int(float(text))
     raise CellError("invalid_number", value=clean_text(value), example="50")
 
@@ -220,7 +228,7 @@ def split_handlers(value: Any, table: Mapping[str, str]) -> str | None:
     """Handlers as a canonical '、'-joined list; unknown names are kept as written."""
     if is_blank(value):
         return None
-    parts = [p for p in re.split(r"[、,，/;；+＋和及]", squeeze(value)) if p]
+    parts = [p for p in _HANDLER_SEP.split(squeeze(value)) if p]
     seen: list[str] = []
     for part in parts:
         name = table.get(part, part)
@@ -245,7 +253,7 @@ def phone_digits(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return re.sub(r"\D", "", clean_text(value))
+    return _NON_DIGIT.sub("", clean_text(value))
 
 
 def map_unique(values: list[Any], fn: Callable[[Any], Any]) -> tuple[list[Any], dict[int, CellError]]:

@@ -183,7 +183,7 @@ def _note(value: Any) -> str | None:
         value = _text(value)
         if value is None:
             return None
-    text = re.sub(r"\s+", " ", value).strip()
+    text = n.SPACES.sub(" ", value).strip()
     return PHONE_IN_TEXT.sub(PHONE_MASK, text) or None
 
 

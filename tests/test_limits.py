@@ -201,6 +201,27 @@ def test_the_quick_look_never_lets_through_what_the_scan_refuses(rnd) -> None:
             assert _passes(limits, bounds), (xml, limits, bounds)
 
 
+GATE_TOKENS = [b" ", b"=", b":", b"c", b"row", b">", b"/", b"<", b'"', b"A", b"0", b"x", b"\t", b"r"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(parts=st.lists(st.sampled_from(GATE_TOKENS), max_size=30))
+def test_the_quick_gate_finds_whatever_the_unusual_pattern_finds(parts: list[bytes]) -> None:
+    """_maybe_unusual (one translate, two searches) never misses a spelling _normalise_xml would change."""
+    shape = b"".join(parts)
+    if L._UNUSUAL.search(shape):
+        assert L._maybe_unusual(shape), shape
+
+
+@pytest.mark.parametrize("shape, unusual", [
+    (b'<c r="A0" s="0">', False), (b'<c  r="A0">', True), (b'<c r ="A0">', True), (b'<c r= "A0">', True),
+    (b'<x:c r="A0">', True), (b"<x:row>", True), (b"<x:c/>", True), (b'xmlns:r="a"', False),
+])
+def test_the_quick_gate_on_spellings(shape: bytes, unusual: bool) -> None:
+    assert L._maybe_unusual(shape) == unusual
+    assert bool(L._UNUSUAL.search(shape)) == unusual
+
+
 def test_a_real_worksheet_needs_only_the_quick_look(tmp_path) -> None:
     """What xlsxwriter (like Excel and WPS) writes is let through without reading every reference."""
     import zipfile

@@ -1,6 +1,7 @@
 """Normalisers as tables: raw cell in, canonical value (or the CellError code) out."""
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -115,6 +116,21 @@ def test_is_blank_of_text_is_strip_for_every_character():
               and (n.clean_text(chr(cp)) == "") != (not chr(cp).strip())]
     assert differ == []
     assert unicodedata.normalize("NFKC", "\u3000") == " " and n.is_blank("\u3000\t") and not n.is_blank("\u200b")
+
+
+def test_a_printable_text_has_no_space_but_the_ascii_one():
+    """clean_text leaves out the whitespace substitution for a printable text without "  ": every
+    other character that \\s matches is not printable, on every code point."""
+    spaces = [cp for cp in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(cp))]
+    assert [cp for cp in spaces if chr(cp).isprintable()] == [0x20]
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("桂南 社区", "桂南 社区"), ("桂南  社区", "桂南 社区"), ("桂南\t社区", "桂南 社区"), ("桂南\u3000\u3000社区", "桂南 社区"),
+    (" 桂南\u00a0社区 ", "桂南 社区"), ("桂南\n\n社区", "桂南 社区"), ("ＡＢ１２", "AB12"), ("", ""), ("\u2028", ""),
+])
+def test_clean_text_of_text(raw: str, clean: str) -> None:
+    assert n.clean_text(raw) == clean == n._WS.sub(" ", unicodedata.normalize("NFKC", raw)).strip()
 
 
 def test_invalid_date_error_carries_the_text_as_written():
