@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.pairs import load_text, rounds, run_job, text
+from bench.pairs import cpu_time, load_text, rounds, run_job, text
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -146,7 +146,7 @@ def job_ours(csv_path: str, db_path: str, profile: str | None = None, skip_marts
     load_files([tiny], Path(db_path).with_name("warm.duckdb"), limits=None)
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
-    cpu = time.process_time()
+    cpu = cpu_time()
     if profile:
         import cProfile
 
@@ -156,7 +156,7 @@ def job_ours(csv_path: str, db_path: str, profile: str | None = None, skip_marts
     else:
         report = load_files([Path(csv_path)], Path(db_path), limits=None)  # 166 MB: past the intake limits
     seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu = cpu_time() - cpu
     totals = report.totals()
     return {"seconds": seconds, "cpu": cpu, "rows": totals["rows_read"], "loaded": totals["new"],
             "rejected": totals["rejected"], "rss_mb": _peak_rss_mb()}
@@ -167,14 +167,14 @@ def job_duckdb(csv_path: str, db_path: str, profile: str | None = None) -> dict:
 
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
-    cpu = time.process_time()
+    cpu = cpu_time()
     con = duckdb.connect(db_path)
     con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv_path}')")
     con.execute("CHECKPOINT")
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
-    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": rows,
+    return {"seconds": time.perf_counter() - started, "cpu": cpu_time() - cpu, "rows": rows,
             "rss_mb": _peak_rss_mb()}
 
 
@@ -184,7 +184,7 @@ def job_pandas(csv_path: str, db_path: str, profile: str | None = None) -> dict:
 
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
-    cpu = time.process_time()
+    cpu = cpu_time()
     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     unparsed = 0
     for col in ("登记日期", "办结日期", "回访日期"):
@@ -196,7 +196,7 @@ def job_pandas(csv_path: str, db_path: str, profile: str | None = None) -> dict:
     con.execute("CREATE TABLE t AS SELECT * FROM frame")
     con.execute("CHECKPOINT")
     con.close()
-    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": len(frame),
+    return {"seconds": time.perf_counter() - started, "cpu": cpu_time() - cpu, "rows": len(frame),
             "unparsed_dates": unparsed,
             "rss_mb": _peak_rss_mb()}
 
@@ -210,10 +210,10 @@ def job_sample(sample_dir: str, db_path: str, profile: str | None = None) -> dic
     load_files(files[:1], Path(db_path))  # warm-up
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
-    cpu = time.process_time()
+    cpu = cpu_time()
     report = load_files(files, Path(db_path))
     seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu = cpu_time() - cpu
     totals = report.totals()
     return {"seconds": seconds, "cpu": cpu, "rows": totals["rows_read"], "files": len(report.files),
             "loaded": totals["new"], "rejected": totals["rejected"], "rss_mb": _peak_rss_mb()}
@@ -235,7 +235,7 @@ def job_sample_floor(sample_dir: str, db_path: str, profile: str | None = None) 
     duckdb.connect().close()
     Path(db_path).unlink(missing_ok=True)
     started = time.perf_counter()
-    cpu = time.process_time()
+    cpu = cpu_time()
     con = duckdb.connect(db_path)
     con.execute("SET enable_progress_bar = false")
     cells = 0
@@ -256,7 +256,7 @@ def job_sample_floor(sample_dir: str, db_path: str, profile: str | None = None) 
     con.execute("CHECKPOINT")
     con.close()
     seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu = cpu_time() - cpu
     Path(db_path).unlink(missing_ok=True)
     return {"seconds": seconds, "cpu": cpu, "rows": cells, "files": len(files), "rss_mb": _peak_rss_mb()}
 

@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import resource
 import statistics
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 Job = tuple[Callable[..., dict], tuple]
 
 
+def cpu_time() -> float:
+    """CPU seconds of this process (all its threads) and of its children that have ended (a load's
+    forked parse workers, etl/parse_pool.py): a job's CPU is the difference of two readings."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def run_job(job: Callable[..., dict], *args: Any) -> dict:
-    """``job(*args)`` in a fresh interpreter (its imports, memory and DuckDB instances its own)."""
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(1, maxtasksperchild=1) as pool:
-        return pool.apply(job, args)
+    """``job(*args)`` in a fresh interpreter (its imports, memory and DuckDB instances its own), as a
+    user's command runs: not a daemon, so a load in it may fork its parse workers (etl/parse_pool.py)."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
+        return pool.submit(job, *args).result()
 
 
 def rounds(contenders: dict[str, Job], reference: str, count: int = 5,

@@ -69,6 +69,13 @@ class LedgerKind:
     id_parts: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     since: int = 1  # schema version that added the kind (its storage table)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """A catalogue kind pickles as its name: a parse worker's results (etl/parse_pool.py) then
+        hold the loader's own catalogue object, not a copy of it in every sheet's header match."""
+        if BY_NAME.get(self.name) is self:
+            return (kind_named, (self.name,))
+        return super().__reduce_ex__(protocol)
+
     @property
     def view(self) -> str:
         """The public view of this kind's rows (etl/sql/views.sql): it has the kind's name."""
@@ -233,3 +240,8 @@ ACTIVITIES = LedgerKind(
 
 KINDS: tuple[LedgerKind, ...] = (CASES, VOLUNTEERS, ORGANIZATIONS, MICRO_PROJECTS, ACTIVITIES)
 BY_NAME = {kind.name: kind for kind in KINDS}
+
+
+def kind_named(name: str) -> LedgerKind:
+    """The catalogue's kind of this name (how a pickled kind comes back)."""
+    return BY_NAME[name]

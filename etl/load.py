@@ -14,9 +14,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,6 +30,7 @@ from etl import marts, migrations
 from etl.errors import LoadFailed, Problem
 from etl.kinds import BY_NAME, KINDS, LedgerKind
 from etl.limits import LIMITS, Limits
+from etl.parse_pool import ProcessPool, parse_processes, parse_workers, parse_in_order, process_pool
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.privacy import PERSON_ID_PARTS
 from etl.reference import FILES as REFERENCE_FILES
@@ -531,48 +530,11 @@ def _loaded_kinds(db_path: Path, names: list[str]) -> dict[str, str]:
     return {f: "、".join(BY_NAME[k].title for k in (kinds or "").split(",") if k in BY_NAME) for f, kinds in rows}
 
 
-PARSE_AHEAD_BYTES = 16 * 2**20  # a load of this many bytes parses its files on two threads
-
-
-def parse_workers(work: list[tuple[Path, bytes | None, str | None]], cores: int | None = None) -> int:
-    """Threads that parse a load's files: two for a big load (at 10× the sample's CSVs and up,
-    on a machine with two cores or more), else none (the caller's thread parses them in turn).
-
-    Most of a big CSV's parsing runs outside the GIL (Arrow's reader and compute functions,
-    DuckDB's id hashes), so a second file parses while the first one's Python steps run. A
-    workbook load stays on one thread: its files are small and mostly Python."""
-    cores = cores or os.cpu_count() or 1
-    size = sum(len(data) for _, data, _ in work if data is not None)
-    return 2 if cores >= 2 and size >= PARSE_AHEAD_BYTES else 0
-
-
-def _parsed(work: Iterable[tuple[Path, bytes | None, str | None]], parse: Callable[..., ParsedFile],
-            workers: int) -> Iterator[ParsedFile]:
-    """parse(*item) of every item, in order; with ``workers``, up to that many files are parsed at
-    once on threads (each file still on its own: parse_file touches nothing shared but the
-    normalisers' results, which are the same whichever thread computes them first)."""
-    if not workers:
-        for item in work:
-            yield parse(*item)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parse")
-    try:
-        pending: deque = deque()
-        for item in work:  # (a progress wrapper sees each file when its parsing starts)
-            pending.append(pool.submit(parse, *item))
-            if len(pending) >= workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:  # a load stopped half-way (an error, SIGTERM) waits for no file it will not stage
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None,
-           where: str = "", workers: int = 0) -> tuple[Staged, datetime]:
+           where: str = "", workers: int = 0, pool: ProcessPool | None = None) -> tuple[Staged, datetime]:
     """Open the load transaction, migrate the schema, refresh reference data, parse and stage every
-    file, each on its own (``workers``: threads that parse them, see parse_workers)."""
+    file, each on its own (``workers``/``pool``: threads or processes that parse them, etl/parse_pool.py)."""
     con.execute("BEGIN")
     report.migrated = create_schema(con, where)
     refresh_reference(con, ref)
@@ -583,7 +545,7 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
     def parse(path: Path, data: bytes | None, digest: str | None) -> ParsedFile:
         return parse_file(path, ref, today=today, data=data, digest=digest, limits=limits)
 
-    for offset, parsed in enumerate(_parsed(work, parse, workers)):
+    for offset, parsed in enumerate(parse_in_order(work, parse, workers, pool)):
         try:
             summary = apply_file(con, parsed, next_batch + offset, loaded_at, staged)
         except Exception:  # noqa: BLE001 - staging one file failed: that file alone is unreadable
@@ -598,12 +560,14 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
 def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
                dataset: str | None = None, today: date | None = None,
                progress: Callable[[Iterable], Iterable] | None = None,
-               contents: dict[Path, bytes] | None = None, limits: Limits | None = LIMITS) -> LoadReport:
+               contents: dict[Path, bytes] | None = None, limits: Limits | None = LIMITS,
+               processes: int | None = None) -> LoadReport:
     """Load ledger files into ``db_path`` (created if missing) and publish atomically.
 
     Each file is checked against ``limits`` (None: the office's ``--no-limits``) and parsed on its
     own: a file that is refused or cannot be read is reported with its reason and the others
-    load. Leftovers of killed loads are removed first. A fault that stops the whole load (disk
+    load. ``processes``: worker processes that parse the files (None: parse_processes decides;
+    0: none). Leftovers of killed loads are removed first. A fault that stops the whole load (disk
     full, no permission) raises LoadFailed with a Chinese message; the database is then
     unchanged and no partial file remains.
     """
@@ -623,15 +587,19 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
                     and schema == migrations.SCHEMA_VERSION:
                 return report
             building = building_path(db_path, os.getpid())
+            forks = parse_processes(work) if processes is None else processes
             try:
-                if db_path.exists():
-                    copy_database(db_path, building)
-                con = duckdb.connect(str(building))
-                try:
-                    version = _build(con, ref, progress(work) if progress else work, report, today, limits,
-                                     ref_hash, dataset, db_path.name, parse_workers(work))
-                finally:
-                    con.close()
+                with process_pool(forks, ref, today, limits) as pool:  # forked before the database opens
+                    if pool:
+                        pool.start(work)
+                    if db_path.exists():
+                        copy_database(db_path, building)
+                    con = duckdb.connect(str(building))
+                    try:
+                        version = _build(con, ref, progress(work) if progress else work, report, today, limits,
+                                         ref_hash, dataset, db_path.name, 0 if pool else parse_workers(work), pool)
+                    finally:
+                        con.close()
                 _fsync(building)
                 os.replace(building, db_path)
             except BaseException:  # also SystemExit from SIGTERM (the CLI's handler): no partial file
@@ -673,11 +641,11 @@ def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
 
 def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
-           dataset: str | None, where: str, workers: int = 0) -> int:
+           dataset: str | None, where: str, workers: int = 0, pool: ProcessPool | None = None) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
     con.execute("SET threads = 1")  # the schema and reference tables: a few hundred rows (see load_threads)
-    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers)
+    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers, pool)
     _size_threads(con, staged)
     flush(con, staged)  # (checks the keys it writes)
     marts.build(con, full=bool(report.migrated))  # the pre-aggregated tables the dashboard reads

@@ -211,29 +211,3 @@ def test_plain_dates_by_arrow_equal_parse_date(text: str, by_arrow: bool) -> Non
             _date_in_range(text, TODAY)
         except CellError:
             pass
-
-
-@pytest.mark.parametrize(("sizes", "cores", "workers"), [
-    ([80_000] * 25, 2, 0),          # the 1× CSVs (2 MiB): one thread
-    ([750_000] * 25, 2, 2),         # 10× (18 MiB): two
-    ([200 * 2**20], 1, 0),          # one core: one thread
-    ([None, 17 * 2**20], 4, 2),     # an unreadable file counts nothing
-])
-def test_parse_workers_for_a_load(sizes, cores: int, workers: int) -> None:
-    from etl.load import parse_workers
-
-    work = [(None, None if n is None else b"x" * n, None) for n in sizes]
-    assert parse_workers(work, cores) == workers
-
-
-def test_files_parsed_on_threads_come_back_in_order() -> None:
-    import time as _time
-
-    from etl.load import _parsed
-
-    def parse(n: int) -> int:
-        _time.sleep(0.001 * (n % 3))
-        return n
-
-    assert list(_parsed([(n,) for n in range(9)], parse, 2)) == list(range(9))
-    assert list(_parsed([(n,) for n in range(3)], parse, 0)) == [0, 1, 2]
