@@ -19,6 +19,7 @@ sample both ways).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -140,10 +141,19 @@ def process_pool(processes: int, ref: Reference, today: date | None,
         return
     executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_child_init, initargs=(ref, today, limits))
+    frozen = gc.get_freeze_count() == 0
+    if frozen:  # the workers' collector never walks (and so never copies) the loader's objects
+        gc.freeze()
     try:
         executor.submit(_ready).result()  # the first task forks every worker (the fork context's way)
+        started = True
     except Exception:  # noqa: BLE001 - no workers (out of processes or memory): parse in turn
         log.warning("parse workers did not start; parsing in turn", exc_info=True)
+        started = False
+    finally:
+        if frozen:
+            gc.unfreeze()  # (the loader itself collects as before)
+    if not started:
         executor.shutdown(wait=True, cancel_futures=True)
         yield None
         return
