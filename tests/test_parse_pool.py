@@ -1,6 +1,7 @@
 """A load parses its files in turn, on threads or in forked workers, with the same rows (etl/parse_pool.py)."""
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import subprocess
@@ -136,3 +137,25 @@ def test_the_cli_parses_in_workers(tmp_path: Path, sample_ledgers: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     assert "workers 2" in done.stderr or "workers 3" in done.stderr or "workers 4" in done.stderr
     assert "216" in done.stdout or "216" in done.stderr
+
+
+def test_the_loader_collects_as_before_once_its_workers_are_forked() -> None:
+    """process_pool freezes the heap only for the fork: the workers' collector never walks the
+    loader's objects, and the loader's own collector is back as it was (frozen or not) at once."""
+    from etl.reference import load_reference
+
+    ref = load_reference()
+    gc_frozen_before = gc.get_freeze_count()
+    assert gc_frozen_before == 0
+    with parse_pool.process_pool(2, ref, None, None) as pool:
+        assert pool is not None
+        assert gc.get_freeze_count() == 0
+        assert pool.executor.submit(gc.get_freeze_count).result() > 0  # a worker's heap: frozen
+    gc.freeze()  # a server that froze its heap (chuangshu/heap.py) keeps it frozen
+    try:
+        frozen = gc.get_freeze_count()
+        with parse_pool.process_pool(2, ref, None, None):
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
