@@ -301,6 +301,10 @@ def _med(result: dict, name: str, key: str = "seconds") -> float:
     return statistics.median(r[key] for r in result["runs"][name])
 
 
+CPU_NOTE = (" CPU time is the process's (its threads) plus its forked parse workers' (etl/parse_pool.py: ours "
+            "parses the sample's files in one worker per core), so ours' CPU exceeds its wall time.")
+
+
 def sample_lines(r: dict, generated: float) -> list[str]:
     ours, floor = r["runs"]["ours"][0], r["runs"]["floor"][0]
     return [
@@ -317,7 +321,7 @@ def sample_lines(r: dict, generated: float) -> list[str]:
         "", f"Load average at the start of the rounds: {load_text(r)}. Target: ≥ {TARGETS['sample']}. "
         "Each run is a fresh interpreter timed after its imports and a one-file warm-up (ours: one ledger "
         "loaded; the floor: one workbook read and DuckDB opened), so neither pays imports; a user's "
-        "`python -m etl load` also pays them (docs/benchmarks.md, Findings).",
+        "`python -m etl load` also pays them (docs/benchmarks.md, Findings)." + CPU_NOTE,
     ]
 
 
