@@ -139,22 +139,24 @@ def process_pool(processes: int, ref: Reference, today: date | None,
     if processes <= 0:
         yield None
         return
-    executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_child_init, initargs=(ref, today, limits))
+    executor: ProcessPoolExecutor | None = None
     frozen = gc.get_freeze_count() == 0
     if frozen:  # the workers' collector never walks (and so never copies) the loader's objects
         gc.freeze()
     try:
+        executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_child_init, initargs=(ref, today, limits))
         executor.submit(_ready).result()  # the first task forks every worker (the fork context's way)
         started = True
-    except Exception:  # noqa: BLE001 - no workers (out of processes or memory): parse in turn
+    except Exception:  # noqa: BLE001 - no workers (no semaphores, out of processes or memory): in turn
         log.warning("parse workers did not start; parsing in turn", exc_info=True)
         started = False
     finally:
         if frozen:
             gc.unfreeze()  # (the loader itself collects as before)
     if not started:
-        executor.shutdown(wait=True, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
         yield None
         return
     try:

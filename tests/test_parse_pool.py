@@ -159,3 +159,16 @@ def test_the_loader_collects_as_before_once_its_workers_are_forked() -> None:
         assert gc.get_freeze_count() >= frozen
     finally:
         gc.unfreeze()
+
+
+def test_workers_that_cannot_start_leave_the_files_to_the_loader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                 sample_ledgers: Path, data_dir: Path) -> None:
+    """No semaphores (a container without /dev/shm), no processes left: the load parses in turn."""
+    def refused(*args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(load, "parse_processes", lambda work, *a: 2)
+    monkeypatch.setattr(parse_pool, "ProcessPoolExecutor", refused)
+    reports, tables = oracle.load_corpus("sample", tmp_path, sample=sample_ledgers)
+    assert oracle.digests(tables) == FIXTURE["corpora"]["sample"]["tables"]
+    assert gc.get_freeze_count() == 0
