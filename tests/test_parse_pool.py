@@ -91,7 +91,7 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return used
 
 
-@pytest.mark.parametrize("corpus", ["sample", "edge", "resend"])
+@pytest.mark.parametrize("corpus", ["sample", "edge", "resend", "scaled:2"])
 def test_forked_workers_store_the_reference_loaders_rows(corpus: str, forked: list[int], tmp_path: Path,
                                                          sample_ledgers: Path, data_dir: Path) -> None:
     reports, tables = oracle.load_corpus(corpus, tmp_path, sample=sample_ledgers if corpus == "sample" else None)
