@@ -427,7 +427,7 @@ def render_load(results: dict) -> str:
     add("Each round loads the scale's ledgers with ours (`load_files`, one call per community group at 300× and "
         "above) and with DuckDB's `read_csv` (one table per ledger kind), each in a fresh process, in alternating "
         "order; the ratio is ours / DuckDB in rows per second, the median of the per-round ratios with their "
-        "spread; CPU time is the process's, DuckDB's threads included.\n")
+        "spread; CPU time is the process's (DuckDB's threads included) and its parse workers'.\n")
     add("| Scale | Rows (all ledgers) | CSV | Generate | Ours `load_files` (median) | DuckDB `read_csv` (median) | "
         "**Ours / DuckDB** | Ours / DuckDB in CPU time | Load average | Ours peak RSS | DB size |")
     add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
