@@ -446,7 +446,7 @@ def render_load(results: dict) -> str:
     add("### How load time grows with the data\n")
     add("Slope: log(time ratio) / log(scale ratio) from the previous scale (1 = linear, the goal for loads; "
         "below 1 means fixed costs still dominate). Wall time swings with the machine's load average, which "
-        "may differ between scales' rounds; CPU time (the process's, DuckDB's threads included) much less.\n")
+        "may differ between scales' rounds; CPU time (the process's, DuckDB's threads and parse workers included) much less.\n")
     add("| Scale | Rows | Ours (median) | Slope | Ours CPU (median) | Slope | DuckDB `read_csv` (median) | Slope "
         "| DuckDB CPU (median) | Slope |")
     add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
