@@ -6,6 +6,7 @@ it: each caller registers its Arrow input, runs one query and unregisters it.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,21 @@ import pyarrow as pa
 
 _con: duckdb.DuckDBPyConnection | None = None
 _lock = threading.Lock()
+_inherited: list[duckdb.DuckDBPyConnection] = []  # a forked child's copy of its parent's connection
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a load's parse worker, etl/parse_pool.py) opens its own scratch DuckDB: the
+    parent's one came along without its threads, so it is neither used nor closed here (closing would
+    wait for those threads); it is only kept referenced until the child exits."""
+    global _con, _lock
+    if _con is not None:
+        _inherited.append(_con)
+    _con = None
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager

@@ -173,3 +173,24 @@ def test_workers_that_cannot_start_leave_the_files_to_the_loader(monkeypatch: py
     reports, tables = oracle.load_corpus("sample", tmp_path, sample=sample_ledgers)
     assert oracle.digests(tables) == FIXTURE["corpora"]["sample"]["tables"]
     assert gc.get_freeze_count() == 0
+
+
+def _scratch_state() -> tuple[bool, list[str]]:
+    from etl import scratch
+
+    fresh = scratch._con is None
+    ids = scratch.column("SELECT md5(v) FROM t", t=__import__("pyarrow").table({"v": ["a", "b"]})).to_pylist()
+    return fresh, ids
+
+
+def test_a_worker_opens_its_own_scratch_duckdb() -> None:
+    """The parent's scratch DuckDB (etl/scratch.py) came along with the fork but not its threads: a
+    worker never uses it, it opens its own, and computes the same values."""
+    from etl import scratch
+    from etl.reference import load_reference
+
+    parent = scratch.column("SELECT md5(v) FROM t", t=__import__("pyarrow").table({"v": ["a", "b"]})).to_pylist()
+    assert scratch._con is not None
+    with parse_pool.process_pool(2, load_reference(), None, None) as pool:
+        fresh, ids = pool.executor.submit(_scratch_state).result(timeout=60)
+    assert fresh and ids == parent
