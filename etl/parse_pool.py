@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 PARSE_AHEAD_BYTES = 16 * 2**20  # a load of this many bytes parses its files on two threads
 PROCESS_FILES = 8  # a load of this many files or more parses them in worker processes (where it may fork)
-PROCESSES_MAX = 4
+PROCESSES_MAX = 4  # the loader stages every worker's results on one thread: more would wait on it
 AHEAD = 4  # files in flight per worker: a big file does not leave the other workers idle
 
 
@@ -103,11 +103,13 @@ def _child_init(ref: Reference, today: date | None, limits: Limits | None) -> No
 
 
 def _child_parse(path: Path, data: bytes | None, digest: str | None) -> ParsedFile:
+    """One file parsed in a worker, with the load's settings."""
     return parse_file(path, _CHILD["ref"], today=_CHILD["today"], data=data, digest=digest,  # type: ignore[arg-type]
                       limits=_CHILD["limits"])  # type: ignore[arg-type]
 
 
 def _ready() -> int:
+    """The first task: it makes the pool fork its workers (and says which process ran it)."""
     return os.getpid()
 
 
