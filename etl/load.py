@@ -8,12 +8,15 @@ import fcntl
 import glob
 import hashlib
 import logging
+import math
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -575,6 +578,7 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
     db_path = Path(db_path)
     paths = list(paths)
     report = LoadReport(db_path)
+    clock = cpu_clock()  # what other jobs use meanwhile sizes the database work's threads
     try:
         with _writer_lock(db_path):
             report.cleaned = [p.name for p in remove_leftovers(db_path)]
@@ -597,7 +601,8 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
                     con = duckdb.connect(str(building))
                     try:
                         version = _build(con, ref, progress(work) if progress else work, report, today, limits,
-                                         ref_hash, dataset, db_path.name, 0 if pool else parse_workers(work), pool)
+                                         ref_hash, dataset, db_path.name, 0 if pool else parse_workers(work), pool,
+                                         clock)
                     finally:
                         con.close()
                 _fsync(building)
@@ -617,36 +622,83 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
 SMALL_LOAD = 250_000  # record rows (stored and staged): below, DuckDB works on one thread
 
 
-def load_threads(rows: int, cores: int | None = None, load: float | None = None) -> int:
+@dataclass(frozen=True)
+class CpuClock:
+    """A reading of the machine's busy CPU time and of this load's own, to tell how much of the
+    machine other jobs used while the load parsed (others_busy)."""
+
+    wall: float  # time.monotonic()
+    busy: float  # CPU seconds every core spent on anything but idle and I/O wait, since boot
+    own: float  # this process's CPU seconds (all its threads) and its ended children's (parse workers)
+
+
+def cpu_clock() -> CpuClock | None:
+    """Read the clock now (Linux /proc/stat); None where the machine does not say."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = fh.readline().split()
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 5 or fields[0] != "cpu":
+        return None
+    values = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    busy = (sum(values) - values[3] - values[4]) / ticks
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return CpuClock(time.monotonic(), busy, time.process_time() + children.ru_utime + children.ru_stime)
+
+
+def others_busy(start: CpuClock | None, now: CpuClock | None) -> float | None:
+    """Cores that other jobs kept busy on average between two readings (None: under a second
+    apart, or unknown: too little to tell)."""
+    if start is None or now is None or now.wall - start.wall < 1.0:
+        return None
+    return max(0.0, (now.busy - start.busy - (now.own - start.own)) / (now.wall - start.wall))
+
+
+def load_threads(rows: int, cores: int | None = None, load: float | None = None,
+                 others: float | None = None) -> int:
     """DuckDB threads for a load's database work: one for a small database (on a few thousand rows,
     handing work between threads costs more than the work: an insert of the sample's cases takes
-    three times the CPU on two threads); else the cores the machine has free, counting this load
-    itself (1-minute load average, as ``make -l`` does): on a machine whose cores other jobs keep
-    busy, parallel operators only add coordination (100× sample, load average 6–8 on 2 cores: 14 s
-    of CPU on one thread against 17 s on two, and no longer), while an idle machine gets all of
-    them. The dashboard sharing the server keeps its share either way."""
+    three times the CPU on two threads); else the cores that other jobs left free while this load
+    parsed its files (``others``: cores they kept busy, see others_busy), or, where that is unknown,
+    the cores the 1-minute load average leaves free counting this load itself (as ``make -l``).
+
+    On a machine whose cores other jobs keep busy, parallel operators only add coordination (100×,
+    load average 6–8 on 2 cores: 14 s of CPU on one thread against 17 s on two, and no faster); on
+    a free one, two threads take a 1000× group load 0.7–0.8 of one thread's time. The load average
+    alone misjudged the second case: it lags by a minute, so a big load's own parsing, or the load
+    before it, counted as another job and left the database work on one thread."""
     if rows < SMALL_LOAD:
         return 1
     cores = cores or os.cpu_count() or 1
+    if others is not None:
+        return max(1, min(cores, math.floor(cores - others + 0.5)))
     load = os.getloadavg()[0] if load is None else load
     return max(1, min(cores, round(cores + 1 - load)))
 
 
-def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
-    """Set DuckDB's threads for this load (load_threads of the stored and staged record rows)."""
+def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged, clock: CpuClock | None = None) -> int:
+    """Set DuckDB's threads for this load (load_threads of the stored and staged record rows, and of
+    what other jobs used since ``clock`` was read at the load's start); the number set."""
     rows = sum(t.num_rows for frames in staged.frames.values() for t in frames)
     rows += sum(con.execute(f"SELECT count(*) FROM {kind.table}").fetchall()[0][0] for kind in KINDS)
-    con.execute(f"SET threads = {load_threads(rows)}")
+    threads = load_threads(rows, others=others_busy(clock, cpu_clock()) if rows >= SMALL_LOAD else None)
+    con.execute(f"SET threads = {threads}")
+    return threads
 
 
 def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
-           dataset: str | None, where: str, workers: int = 0, pool: ProcessPool | None = None) -> int:
+           dataset: str | None, where: str, workers: int = 0, pool: ProcessPool | None = None,
+           clock: CpuClock | None = None) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
     con.execute("SET threads = 1")  # the schema and reference tables: a few hundred rows (see load_threads)
     staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers, pool)
-    _size_threads(con, staged)
+    if pool is not None:
+        pool.close()  # every file is parsed: the workers' CPU now counts as this load's (cpu_clock)
+    _size_threads(con, staged, clock)
     flush(con, staged)  # (checks the keys it writes)
     marts.build(con, full=bool(report.migrated))  # the pre-aggregated tables the dashboard reads
     version = int(con.execute("SELECT coalesce(max(CAST(value AS INTEGER)), 0) + 1 FROM meta "

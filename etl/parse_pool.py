@@ -126,6 +126,10 @@ class ProcessPool:
         for item in work[:AHEAD * self.processes]:
             self._early[id(item)] = self.executor.submit(_child_parse, *item)
 
+    def close(self) -> None:
+        """Stop the workers once every file is parsed (the loader's database work needs the cores)."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
     def submit(self, item: Work) -> Future:
         """The future of ``item``'s result (the one start() made, if it sent this very item)."""
         early = self._early.pop(id(item), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import time
 from datetime import date
 
 import pyarrow as pa
@@ -186,6 +187,61 @@ def test_duckdb_threads_for_a_load(rows: int, cores: int, load: float, threads: 
     from etl.load import load_threads
 
     assert load_threads(rows, cores, load) == threads
+
+
+@pytest.mark.parametrize(("rows", "cores", "others", "load", "threads"), [
+    (14_000, 8, 0.0, 0.0, 1),         # the sample: one thread whatever the machine
+    (2_850_000, 2, 0.02, 2.3, 2),     # a 1000× group after the loads before it: the load average lags, the machine is free
+    (2_850_000, 2, 0.76, 1.1, 1),     # another job took three quarters of a core while this load parsed
+    (2_850_000, 2, 0.49, 1.0, 2),
+    (2_850_000, 2, 1.9, 0.5, 1),      # never fewer than one
+    (2_850_000, 16, 3.2, 9.0, 13),    # a big server: what the others leave
+])
+def test_duckdb_threads_from_what_other_jobs_used(rows: int, cores: int, others: float, load: float,
+                                                  threads: int) -> None:
+    from etl.load import load_threads
+
+    assert load_threads(rows, cores, load, others) == threads
+
+
+def test_what_other_jobs_used_while_a_load_parsed() -> None:
+    from etl.load import CpuClock, cpu_clock, others_busy
+
+    start = CpuClock(wall=100.0, busy=1000.0, own=50.0)
+    assert others_busy(start, CpuClock(wall=110.0, busy=1018.0, own=65.0)) == pytest.approx(0.3)
+    assert others_busy(start, CpuClock(wall=110.0, busy=1010.0, own=65.0)) == 0.0  # (tick rounding: never below 0)
+    assert others_busy(start, CpuClock(wall=100.5, busy=1001.0, own=50.2)) is None  # too short to tell
+    assert others_busy(None, start) is None and others_busy(start, None) is None
+    before = cpu_clock()
+    assert before is not None  # Linux: /proc/stat
+    spin = time.process_time() + 0.3
+    while time.process_time() < spin:  # this process's own work: not another job's
+        pass
+    after = cpu_clock()
+    assert after.own - before.own >= 0.3 and after.busy - before.busy >= 0.2
+
+
+def test_the_load_sets_its_threads_from_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+    import pyarrow as pa
+
+    from etl import load
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.execute("BEGIN")
+    load.create_schema(con, "")
+    staged = load.Staged()
+    staged.frames["cases"] = [pa.table({"n": pa.array(range(load.SMALL_LOAD))})]
+    start = load.CpuClock(wall=0.0, busy=0.0, own=0.0)
+    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(load, "cpu_clock", lambda: load.CpuClock(wall=10.0, busy=19.0, own=18.8))
+    assert load._size_threads(con, staged, start) == 2
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+    monkeypatch.setattr(load, "cpu_clock", lambda: load.CpuClock(wall=10.0, busy=19.0, own=9.0))  # others: 1 core
+    assert load._size_threads(con, staged, start) == 1
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    con.close()
 
 
 ARROW_DATES = ["2021-03-05", "2021/3/5", "2021.3.5", "2021年3月5日", "2021年3月5", "2021-3/5", "2021年12月31日",
