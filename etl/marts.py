@@ -54,6 +54,18 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[str] | Non
     built. Returns the recomputed communities, or None when everything was built.
     """
     con.execute("SET enable_progress_bar = false")
+    # every mart whose row order matters (sorted by day for DuckDB's zone maps) says ORDER BY, which
+    # DuckDB keeps either way; the rest of each statement may then run without keeping the order of
+    # its input (100×, 5 interleaved pairs: the marts in 0.92 of the time)
+    keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        return _build(con, full)
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
+
+
+def _build(con: duckdb.DuckDBPyConnection, full: bool) -> list[str] | None:
     tables = _tables(con)
     if SOURCES[0] not in tables:  # a community-scoped copy: plain tables, no lineage or state
         _build_all(con)
