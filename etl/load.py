@@ -207,6 +207,7 @@ class Staged:
     processed: list[str] = field(default_factory=list)  # every file tried (their rejects are replaced)
     rejects: list[tuple] = field(default_factory=list)  # REJECT_COLUMNS: one tuple per reject (one Arrow table at flush)
     log: list[tuple[int, ParsedFile, FileSummary, datetime]] = field(default_factory=list)
+    ahead: InsertAhead | None = None  # kinds whose rows went into their tables as their files were staged
 
 
 def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int,
@@ -243,6 +244,65 @@ def apply_file(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, batch_id: int
     return summary
 
 
+@dataclass
+class InsertAhead:
+    """Kinds whose rows go into their table as each file is staged, while the next files parse.
+
+    That is only right where every row a kind brings is new: its table held no row when the load
+    began, or held none of the communities its rows name (the key names the community: a group of
+    new communities). flush then has little left to do for such a kind: the later file's row of a
+    key in two files wins, and rows are counted per file. A file that breaks the rule takes its kind
+    back to the staged path: the rows inserted ahead are deleted again (this load's batches) and
+    flush applies every staged file as usual. At 100× the inserts then overlap the parsing instead
+    of following it.
+    """
+
+    first_batch: int  # this load's first batch_id: rows at or above it were inserted by this load
+    types: dict[str, dict[str, str]]  # the record tables' column types (migrations.stored_columns)
+    empty: set[str]  # kinds whose table held no row when the load began
+    stored: dict[str, set[str]]  # the other kinds keyed by community: the communities their table held
+    inserted: dict[str, int] = field(default_factory=dict)  # kind -> files inserted ahead
+    off: set[str] = field(default_factory=set)  # kinds taken back to the staged path
+
+    @classmethod
+    def open(cls, con: duckdb.DuckDBPyConnection, first_batch: int) -> InsertAhead:
+        """What the tables held when the load began (inside its transaction)."""
+        empty, stored = set(), {}
+        for kind in KINDS:
+            if _is_empty(con, kind.table):
+                empty.add(kind.name)
+            elif key_names_community(kind):
+                stored[kind.name] = {r[0] for r in con.execute(
+                    f"SELECT DISTINCT community FROM {kind.table}").fetchall()}
+        return cls(first_batch, migrations.stored_columns(con), empty, stored)
+
+    def offer(self, con: duckdb.DuckDBPyConnection, kind: LedgerKind, frame: pa.Table) -> None:
+        """Insert one staged file's rows of ``kind`` now, if every row is new (else take the kind back)."""
+        if kind.name in self.off:
+            return
+        if kind.name not in self.empty:
+            known = self.stored.get(kind.name)
+            if known is None or not known.isdisjoint(pc.unique(frame.column("community")).to_pylist()):
+                self.take_back(con, kind)
+                return
+        con.register("_ahead", frame.combine_chunks())
+        try:
+            _insert_from(con, kind.table, "_ahead", self.types[kind.table], {"row_hash": _row_hash(kind)})
+        finally:
+            con.unregister("_ahead")
+        self.inserted[kind.name] = self.inserted.get(kind.name, 0) + 1
+
+    def take_back(self, con: duckdb.DuckDBPyConnection, kind: LedgerKind) -> None:
+        """Stop inserting ``kind`` ahead and delete what was (flush applies its staged files instead)."""
+        self.off.add(kind.name)
+        if self.inserted.pop(kind.name, 0):
+            con.execute(f"DELETE FROM {kind.table} WHERE batch_id >= ?", [self.first_batch])
+
+    def holds(self, kind: LedgerKind) -> bool:
+        """True when every staged file of ``kind`` was inserted ahead."""
+        return self.inserted.get(kind.name, 0) > 0 and kind.name not in self.off
+
+
 def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     """Apply staged files: count new/changed/unchanged/removed per file, replace rows, log batches."""
     summaries = {s.file: s for _, _, s, _ in staged.log}
@@ -251,7 +311,10 @@ def flush(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     con.register("_tried", pa.table({"source_file": pa.array(staged.processed, pa.string())}))
     try:
         for kind in KINDS:
-            _flush_kind(con, kind, staged.frames.get(kind.name, []), summaries, types[kind.table])
+            if staged.ahead is not None and staged.ahead.holds(kind):
+                _finish_ahead(con, kind, summaries, staged.ahead)
+            else:
+                _flush_kind(con, kind, staged.frames.get(kind.name, []), summaries, types[kind.table])
         con.execute("DELETE FROM reject_records WHERE source_file IN (SELECT source_file FROM _tried)")
     finally:
         con.unregister("_files")
@@ -276,36 +339,45 @@ def _columns(names: tuple[str, ...], rows: list[tuple]) -> pa.Table:
 
 
 @contextmanager
-def _staged_rows(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table]):
-    """The staged rows of one kind with their row_hash, registered as ``_new``: (name, Arrow table).
+def _staged_rows(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table], hashed: bool = True):
+    """The staged rows of one kind, registered as ``_new``: (name, Arrow table), with their
+    row_hash appended unless ``hashed`` is False (then _insert_from computes it on the way in).
 
     No copy into a temporary table: DuckDB computes the hashes (one column), which are appended
     to the Arrow table that every later query reads. The same key from two files of one load:
-    the later file wins, as if loaded one after the other.
+    the later file wins, as if loaded one after the other. The staged keys are unique afterwards
+    (checked here, once: a key repeated within one file is an internal error, since parsing keeps
+    a file's first row of each key). The table is one chunk: DuckDB inserts a chunked table on
+    several threads into row groups that the commit then writes again (100×: 0.4 s more).
     """
-    table = pa.concat_tables(frames) if len(frames) > 1 else frames[0]
-    con.register("_arrow_rows", table)
-    try:
-        if len(frames) > 1 and _keys_repeat(con, kind):
-            table = table.take(_later_wins(con, kind, table))
-            con.register("_arrow_rows", table)
-        dates = [f.name for f in kind.fields if f.type == "date"]
-        hashes = con.sql(f"SELECT {_hash_sql(kind.columns, dates)} AS row_hash FROM _arrow_rows"
-                         ).to_arrow_table().column(0)
-    finally:
-        con.unregister("_arrow_rows")
-    table = table.append_column("row_hash", hashes)
+    table = pa.concat_tables(frames).combine_chunks() if len(frames) > 1 else frames[0].combine_chunks()
     con.register("_new", table)
     try:
+        dupe = _repeated_key(con, kind, "_new")
+        if dupe is not None:
+            if len(frames) == 1:
+                _refuse_duplicate(kind, [dupe])
+            table = table.take(_later_wins(con, kind, table))
+            con.register("_new", table)
+        if hashed:
+            hashes = con.sql(f"SELECT {_row_hash(kind)} AS row_hash FROM _new").to_arrow_table().column(0)
+            table = table.append_column("row_hash", hashes)
+            con.register("_new", table)
         yield "_new", table
     finally:
         con.unregister("_new")
 
 
-def _keys_repeat(con: duckdb.DuckDBPyConnection, kind: LedgerKind) -> bool:
-    """True when a key occurs more than once in ``_arrow_rows`` (so in more than one file)."""
+def _row_hash(kind: LedgerKind) -> str:
+    """DuckDB expression of a staged row's row_hash (its stored values, lineage excluded)."""
+    return _hash_sql(kind.columns, [f.name for f in kind.fields if f.type == "date"])
+
+
+def _repeated_key(con: duckdb.DuckDBPyConnection, kind: LedgerKind, rows: str) -> tuple | None:
+    """A key that occurs more than once in relation ``rows`` (None: every key is unique)."""
     keys = ", ".join(kind.key)
-    return bool(con.execute(f"SELECT 1 FROM _arrow_rows GROUP BY {keys} HAVING count(*) > 1 LIMIT 1").fetchall())
+    found = con.execute(f"SELECT {keys} FROM {rows} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()
+    return found[0] if found else None
 
 
 def _later_wins(con: duckdb.DuckDBPyConnection, kind: LedgerKind, table: pa.Table) -> pa.Array:
@@ -320,12 +392,16 @@ def _later_wins(con: duckdb.DuckDBPyConnection, kind: LedgerKind, table: pa.Tabl
         con.unregister("_keys")
 
 
-def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str, types: dict[str, str] | None = None) -> None:
+def _insert_from(con: duckdb.DuckDBPyConnection, table: str, source: str, types: dict[str, str] | None = None,
+                 computed: dict[str, str] | None = None) -> None:
     """INSERT the rows of relation ``source`` into ``table``, cast to the table's column types
-    (``types``: those types, when the caller has them)."""
+    (``types``: those types, when the caller has them; ``computed``: more columns, each a SQL
+    expression over ``source``'s columns)."""
     types = types or _table_types(con, table)
-    cols = _insertable(table, [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()], types)
-    select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in cols)
+    computed = computed or {}
+    cols = _insertable(table, [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()] + list(computed), types)
+    values = {c: computed.get(c, f'"{c}"') for c in cols}
+    select = ", ".join(f'CAST({values[c]} AS {types[c]}) AS "{c}"' for c in cols)
     con.execute(f'INSERT INTO {table} ({", ".join(cols)}) SELECT {select} FROM {source}')
 
 
@@ -351,17 +427,18 @@ def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[p
         _remove_replaced(con, kind, "", summaries)
         return
     empty = _is_empty(con, kind.table)
-    with _staged_rows(con, kind, frames) as (new, rows):
-        if empty or _new_communities(con, kind, new):
+    all_new = empty or _new_communities(con, kind, frames)
+    with _staged_rows(con, kind, frames, hashed=not all_new) as (new, rows):
+        if all_new:
             # a first load, or only communities the table does not hold yet (a new group of communities):
-            # every staged row is new, and the only rows to go are those of earlier versions of these files
+            # every staged row is new (their keys are unique: _staged_rows), and the only rows to go are
+            # those of earlier versions of these files; the hashes are computed as the rows go in
             files = rows.column("source_file")
             for file, n in zip(*_value_counts(files)):
                 summaries[file].new += n
             if not empty:
                 _remove_replaced(con, kind, "", summaries)
-            _insert_from(con, kind.table, new, types)
-            _check_staged_keys(con, kind, new)
+            _insert_from(con, kind.table, new, types, {"row_hash": _row_hash(kind)})
             return
         _count_changes(con, kind, new, summaries)
         _remove_replaced(con, kind, f"AND NOT EXISTS (SELECT 1 FROM {new} d "
@@ -373,6 +450,27 @@ def _flush_kind(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[p
         _check_written_keys(con, kind, new)
 
 
+def _finish_ahead(con: duckdb.DuckDBPyConnection, kind: LedgerKind, summaries: dict[str, FileSummary],
+                  ahead: InsertAhead) -> None:
+    """Flush for a kind inserted ahead: of a key in two files of this load the later file's row wins
+    (as the staged path's later-wins), the rows are counted per file, and the rows of earlier
+    versions of these files go (rows this load inserted stay)."""
+    first = int(ahead.first_batch)
+    mine = f"(SELECT * FROM {kind.table} WHERE batch_id >= {first})"
+    keys = ", ".join(kind.key)
+    if _repeated_key(con, kind, mine) is not None:
+        # parsing keeps a file's first row of each key: a key twice in one batch is an internal error
+        _refuse_duplicate(kind, con.execute(f"SELECT {keys} FROM {mine} GROUP BY {keys}, batch_id "
+                                            "HAVING count(*) > 1 LIMIT 1").fetchall())
+        con.execute(f"""DELETE FROM {kind.table} WHERE rowid IN (
+            SELECT rowid FROM {kind.table} WHERE batch_id >= {first}
+            QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY batch_id DESC) > 1)""")
+    for file, n in con.execute(f"SELECT source_file, count(*) FROM {mine} GROUP BY 1").fetchall():
+        summaries[file].new += n
+    if kind.name not in ahead.empty:
+        _remove_replaced(con, kind, "", summaries, before=first)
+
+
 def key_names_community(kind: LedgerKind) -> bool:
     """Whether equal keys imply the same community: the key holds the community itself or an id
     hashed from it (person_id: etl.privacy.PERSON_ID_PARTS; org_id, activity_id: kind.id_parts)."""
@@ -380,21 +478,19 @@ def key_names_community(kind: LedgerKind) -> bool:
                or "community" in kind.id_parts.get(part, ()) for part in kind.key)
 
 
-def _new_communities(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str) -> bool:
+def _new_communities(con: duckdb.DuckDBPyConnection, kind: LedgerKind, frames: list[pa.Table]) -> bool:
     """True when no stored row can share a key with the staged rows: the key names the community and
     the table holds none of the staged rows' communities (one scan of the community column, instead
     of joining every stored key; at 1000× a group of new communities skips a 5-million-row join)."""
     if not key_names_community(kind):
         return False
-    return not con.execute(f"SELECT 1 FROM {kind.table} WHERE community IN (SELECT DISTINCT community FROM {new}) "
-                           "LIMIT 1").fetchall()
-
-
-def _check_staged_keys(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str) -> None:
-    """The staged rows' keys are unique (no stored row shares one: see _new_communities)."""
-    keys = ", ".join(kind.key)
-    _refuse_duplicate(kind, con.execute(f"SELECT {keys} FROM {new} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
-                                        ).fetchall())
+    staged = pc.unique(pa.concat_tables([f.select(["community"]) for f in frames]).column(0))
+    con.register("_staged_communities", pa.table({"community": staged}))
+    try:
+        return not con.execute(f"SELECT 1 FROM {kind.table} WHERE community IN "
+                               "(SELECT community FROM _staged_communities) LIMIT 1").fetchall()
+    finally:
+        con.unregister("_staged_communities")
 
 
 def _check_written_keys(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str) -> None:
@@ -438,13 +534,15 @@ def _count_changes(con: duckdb.DuckDBPyConnection, kind: LedgerKind, new: str,
 
 
 def _remove_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, gone: str,
-                     summaries: dict[str, FileSummary]) -> None:
-    """Count the rows of replaced files that the new files no longer have, then delete those files' rows."""
+                     summaries: dict[str, FileSummary], before: int | None = None) -> None:
+    """Count the rows of replaced files that the new files no longer have, then delete those files' rows
+    (``before``: only rows of batches before it, so not the rows this load inserted ahead)."""
+    earlier = f"AND t.batch_id < {int(before)}" if before is not None else ""
     removed = con.execute(f"""SELECT t.source_file, count(*) FROM {kind.table} t
-        WHERE t.source_file IN (SELECT source_file FROM _files) {gone} GROUP BY 1""").fetchall()
+        WHERE t.source_file IN (SELECT source_file FROM _files) {gone} {earlier} GROUP BY 1""").fetchall()
     for file, n in removed:
         summaries[file].removed += n
-    con.execute(f"DELETE FROM {kind.table} WHERE source_file IN (SELECT source_file FROM _files)")
+    con.execute(f"DELETE FROM {kind.table} t WHERE t.source_file IN (SELECT source_file FROM _files) {earlier}")
 
 
 def check_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -535,15 +633,17 @@ def _loaded_kinds(db_path: Path, names: list[str]) -> dict[str, str]:
 
 def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None,
-           where: str = "", workers: int = 0, pool: ProcessPool | None = None) -> tuple[Staged, datetime]:
+           where: str = "", workers: int = 0, pool: ProcessPool | None = None,
+           ahead: bool = False) -> tuple[Staged, datetime]:
     """Open the load transaction, migrate the schema, refresh reference data, parse and stage every
-    file, each on its own (``workers``/``pool``: threads or processes that parse them, etl/parse_pool.py)."""
+    file, each on its own (``workers``/``pool``: threads or processes that parse them, etl/parse_pool.py;
+    ``ahead``: insert the rows of kinds that only gain new rows as their files are staged, InsertAhead)."""
     con.execute("BEGIN")
     report.migrated = create_schema(con, where)
     refresh_reference(con, ref)
     next_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batch_log").fetchall()[0][0]
     loaded_at = datetime.now().replace(microsecond=0)
-    staged = Staged()
+    staged = Staged(ahead=InsertAhead.open(con, next_batch) if ahead else None)
 
     def parse(path: Path, data: bytes | None, digest: str | None) -> ParsedFile:
         return parse_file(path, ref, today=today, data=data, digest=digest, limits=limits)
@@ -556,6 +656,11 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
             failed = ParsedFile(parsed.path, parsed.content_hash,
                                 error=Problem("file_failed", {"detail": "文件内容无法转换为数据库格式"}))
             summary = apply_file(con, failed, next_batch + offset, loaded_at, staged)
+        else:
+            if staged.ahead is not None:
+                for kind_name in parsed.kinds:
+                    if parsed.records[kind_name].num_rows:
+                        staged.ahead.offer(con, BY_NAME[kind_name], staged.frames[kind_name][-1])
         report.files.append(summary)
     return staged, loaded_at
 
@@ -695,7 +800,7 @@ def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
     con.execute("SET threads = 1")  # the schema and reference tables: a few hundred rows (see load_threads)
-    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers, pool)
+    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers, pool, ahead=True)
     if pool is not None:
         pool.close()  # every file is parsed: the workers' CPU now counts as this load's (cpu_clock)
     _size_threads(con, staged, clock)

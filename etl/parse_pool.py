@@ -43,6 +43,7 @@ PARSE_AHEAD_BYTES = 16 * 2**20  # a load of this many bytes parses its files on 
 PROCESS_FILES = 8  # a load of this many files or more parses them in worker processes (where it may fork)
 PROCESSES_MAX = 4  # the loader stages every worker's results on one thread: more would wait on it
 AHEAD = 4  # files in flight per worker: a big file does not leave the other workers idle
+THREAD_AHEAD = 8  # files in flight per parse thread: staging a big file (InsertAhead) leaves no thread idle
 
 
 def cores() -> int:
@@ -196,7 +197,7 @@ def parse_in_order(work: Iterable[Work], parse: Callable[..., ParsedFile], worke
         ahead: deque = deque()
         for item in work:
             ahead.append(threads.submit(parse, *item))
-            if len(ahead) >= workers:
+            if len(ahead) >= THREAD_AHEAD * workers:  # the threads go on parsing while the caller stages a result
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
