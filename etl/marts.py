@@ -54,18 +54,6 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[str] | Non
     built. Returns the recomputed communities, or None when everything was built.
     """
     con.execute("SET enable_progress_bar = false")
-    # every mart whose row order matters (sorted by day for DuckDB's zone maps) says ORDER BY, which
-    # DuckDB keeps either way; the rest of each statement may then run without keeping the order of
-    # its input (100×, 5 interleaved pairs: the marts in 0.92 of the time)
-    keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        return _build(con, full)
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
-
-
-def _build(con: duckdb.DuckDBPyConnection, full: bool) -> list[str] | None:
     tables = _tables(con)
     if SOURCES[0] not in tables:  # a community-scoped copy: plain tables, no lineage or state
         _build_all(con)
@@ -104,8 +92,17 @@ def _macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _build_all(con: duckdb.DuckDBPyConnection) -> None:
-    for name, sql in statements().items():
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # noqa: S608 - names from our own file
+    # every mart whose row order matters (sorted by day for DuckDB's zone maps) says ORDER BY, which a
+    # CREATE TABLE AS keeps either way; the rest of each statement may then run without keeping the
+    # order of its input (100×, 5 interleaved pairs: the marts in 0.92 of the time). Not for
+    # _rebuild: its INSERT of a sorted subquery's rows keeps their order only with the setting on.
+    keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        for name, sql in statements().items():
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")  # noqa: S608 - names from our own file
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
 
 
 def _current(con: duckdb.DuckDBPyConnection, tables: set[str]) -> bool:

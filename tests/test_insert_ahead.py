@@ -123,3 +123,31 @@ def test_a_key_twice_in_one_batch_is_refused(tmp_path: Path) -> None:
     con.register("_files", duckdb.sql("SELECT 'a.csv' AS source_file").arrow())
     with pytest.raises(RuntimeError, match="内部错误：事项台账中键"):
         load._finish_ahead(con, kind, {"a.csv": load.FileSummary("a.csv", "已载入")}, ahead)
+
+
+def test_a_big_file_is_inserted_on_every_core_and_the_stage_goes_back_to_one(tmp_path: Path, monkeypatch) -> None:
+    """A file of SMALL_LOAD rows or more is inserted on the machine's cores (1000×: a group's cases
+    file), the same rows; the rest of the stage stays on one DuckDB thread."""
+    monkeypatch.setattr(load, "SMALL_LOAD", 2)
+    seen = []
+    insert = load._insert_from
+
+    def spy(con, *a, **k):
+        seen.append(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        return insert(con, *a, **k)
+
+    monkeypatch.setattr(load, "_insert_from", spy)
+    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    files = [_write(tmp_path, "a.csv", [_case("K-1", "桂南社区", "2021-03-01"), _case("K-2", "桂南社区", "2021-03-02")]),
+             _write(tmp_path, "b.csv", [_case("K-3", "桂南社区", "2021-03-03")])]
+    after = []
+    offer = load.InsertAhead.offer
+
+    def offered(self, con, kind, frame):
+        offer(self, con, kind, frame)
+        after.append(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+    monkeypatch.setattr(load.InsertAhead, "offer", offered)
+    report = load.load_files(files, tmp_path / "db.duckdb", today=TODAY)
+    assert seen == [2, 1] and after == [1, 1]
+    assert sorted((f.file, f.new) for f in report.files) == [("a.csv", 2), ("b.csv", 1)]
