@@ -87,15 +87,22 @@ def _run(scenario, folder: Path, db: Path, ahead: bool, monkeypatch) -> tuple[li
     return reports, dump(db), paths_taken
 
 
+@pytest.mark.parametrize("batch", [1, load.AHEAD_ROWS])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_inserting_ahead_stores_what_the_staged_path_stores(name: str, tmp_path: Path, monkeypatch) -> None:
+def test_inserting_ahead_stores_what_the_staged_path_stores(name: str, batch: int, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """Each file inserted as it is staged (batch 1), or these small files kept for one insert at flush."""
     scenario = SCENARIOS[name]
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
+    monkeypatch.setattr(load, "AHEAD_ROWS", batch)
     ours = _run(scenario, tmp_path / "a", tmp_path / "a.duckdb", True, monkeypatch)
     monkeypatch.undo()
     staged = _run(scenario, tmp_path / "b", tmp_path / "b.duckdb", False, monkeypatch)
-    assert ours[2] == [path for _, path in scenario], "the scenario no longer takes the path it tests"
+    if batch == 1:
+        assert ours[2] == [path for _, path in scenario], "the scenario no longer takes the path it tests"
+    else:  # nothing went in before the stored community turned up: never ahead
+        assert ours[2] == [path.replace("back", "staged") for _, path in scenario]
     assert ours[0] == staged[0]
     assert ours[1] == staged[1]
 
@@ -129,6 +136,7 @@ def test_a_big_file_is_inserted_on_every_core_and_the_stage_goes_back_to_one(tmp
     """A file of SMALL_LOAD rows or more is inserted on the machine's cores (1000×: a group's cases
     file), the same rows; the rest of the stage stays on one DuckDB thread."""
     monkeypatch.setattr(load, "SMALL_LOAD", 2)
+    monkeypatch.setattr(load, "AHEAD_ROWS", 1)
     seen = []
     insert = load._insert_from
 
@@ -149,5 +157,24 @@ def test_a_big_file_is_inserted_on_every_core_and_the_stage_goes_back_to_one(tmp
 
     monkeypatch.setattr(load.InsertAhead, "offer", offered)
     report = load.load_files(files, tmp_path / "db.duckdb", today=TODAY)
-    assert seen == [2, 1] and after == [1, 1]
+    assert seen == [2, 1] and after == [1, 1]  # (at flush the threads are what _size_threads set)
     assert sorted((f.file, f.new) for f in report.files) == [("a.csv", 2), ("b.csv", 1)]
+
+
+def test_small_files_wait_to_go_in_together(tmp_path: Path, monkeypatch) -> None:
+    """Rows wait until AHEAD_ROWS of them are staged (one statement for several small files); the
+    rest go in at flush."""
+    monkeypatch.setattr(load, "AHEAD_ROWS", 3)
+    inserts = []
+    insert = load._insert_from
+
+    def spy(con, table, source, *a, **k):
+        inserts.append(con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])
+        return insert(con, table, source, *a, **k)
+
+    monkeypatch.setattr(load, "_insert_from", spy)
+    files = [_write(tmp_path, f"{n}.csv", [_case(f"K-{n}a", "桂南社区", "2021-03-01"),
+                                           _case(f"K-{n}b", "桂南社区", "2021-03-02")]) for n in range(3)]
+    report = load.load_files(files, tmp_path / "db.duckdb", today=TODAY)
+    assert inserts == [4, 2]
+    assert sorted((f.file, f.new) for f in report.files) == [("0.csv", 2), ("1.csv", 2), ("2.csv", 2)]
