@@ -265,18 +265,22 @@ class InsertAhead:
     pending: dict[str, list[pa.Table]] = field(default_factory=dict)  # kind -> staged rows not inserted yet
     off: set[str] = field(default_factory=set)  # kinds taken back to the staged path
     threads: int = 1  # DuckDB threads for an insert of SMALL_LOAD rows or more (else one)
+    stored_rows: int = 0  # record rows the tables held when the load began (_size_threads)
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection, first_batch: int) -> InsertAhead:
         """What the tables held when the load began (inside its transaction)."""
-        empty, stored = set(), {}
+        empty, stored, rows = set(), {}, 0
         for kind in KINDS:
-            if _is_empty(con, kind.table):
+            count = con.execute(f"SELECT count(*) FROM {kind.table}").fetchall()[0][0]
+            rows += count
+            if not count:
                 empty.add(kind.name)
             elif key_names_community(kind):
                 stored[kind.name] = {r[0] for r in con.execute(
                     f"SELECT DISTINCT community FROM {kind.table}").fetchall()}
-        return cls(first_batch, migrations.stored_columns(con), empty, stored, threads=os.cpu_count() or 1)
+        return cls(first_batch, migrations.stored_columns(con), empty, stored, threads=os.cpu_count() or 1,
+                   stored_rows=rows)
 
     def offer(self, con: duckdb.DuckDBPyConnection, kind: LedgerKind, frame: pa.Table) -> None:
         """Take one staged file's rows of ``kind``, if every row is new (else take the kind back);
@@ -819,7 +823,10 @@ def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged, clock: CpuCloc
     """Set DuckDB's threads for this load (load_threads of the stored and staged record rows, and of
     what other jobs used since ``clock`` was read at the load's start); the number set."""
     rows = sum(t.num_rows for frames in staged.frames.values() for t in frames)
-    rows += sum(con.execute(f"SELECT count(*) FROM {kind.table}").fetchall()[0][0] for kind in KINDS)
+    if staged.ahead is not None:  # the tables as the load found them (staged rows may be in them already)
+        rows += staged.ahead.stored_rows
+    else:
+        rows += sum(con.execute(f"SELECT count(*) FROM {kind.table}").fetchall()[0][0] for kind in KINDS)
     threads = load_threads(rows, others=others_busy(clock, cpu_clock()) if rows >= SMALL_LOAD else None)
     con.execute(f"SET threads = {threads}")
     return threads

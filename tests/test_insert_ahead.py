@@ -178,3 +178,24 @@ def test_small_files_wait_to_go_in_together(tmp_path: Path, monkeypatch) -> None
     report = load.load_files(files, tmp_path / "db.duckdb", today=TODAY)
     assert inserts == [4, 2]
     assert sorted((f.file, f.new) for f in report.files) == [("0.csv", 2), ("1.csv", 2), ("2.csv", 2)]
+
+
+def test_rows_inserted_ahead_count_once_when_sizing_the_threads(monkeypatch) -> None:
+    """_size_threads counts the tables as the load found them plus the staged rows: rows already
+    inserted ahead are not counted twice (a load just under SMALL_LOAD stays on one thread)."""
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.execute("BEGIN")
+    load.create_schema(con)
+    n = load.SMALL_LOAD - 1
+    con.execute("INSERT INTO case_records (community, case_id, category, reported_on, source_file, row_hash, batch_id) "
+                "SELECT '桂南社区', 'K-' || range, '治安', DATE '2021-03-05', 'a.csv', 'x', 1 FROM range(?)", [n])
+    staged = load.Staged(ahead=load.InsertAhead(first_batch=1, types={}, empty={"cases"}, stored={}, stored_rows=0))
+    staged.frames["cases"] = [pa.table({"n": pa.array(range(n))})]
+    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    idle = load.CpuClock(wall=0.0, busy=0.0, own=0.0)
+    monkeypatch.setattr(load, "cpu_clock", lambda: load.CpuClock(wall=10.0, busy=0.0, own=0.0))
+    assert load._size_threads(con, staged, idle) == 1
+    staged.ahead.stored_rows = 1  # one stored row more: SMALL_LOAD rows in all
+    assert load._size_threads(con, staged, idle) == 2
