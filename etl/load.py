@@ -670,10 +670,11 @@ def _loaded_kinds(db_path: Path, names: list[str]) -> dict[str, str]:
 def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None,
            where: str = "", workers: int = 0, pool: ProcessPool | None = None,
-           ahead: bool = False) -> tuple[Staged, datetime]:
+           ahead: bool = False, progress: Callable[[Iterable], Iterable] | None = None) -> tuple[Staged, datetime]:
     """Open the load transaction, migrate the schema, refresh reference data, parse and stage every
     file, each on its own (``workers``/``pool``: threads or processes that parse them, etl/parse_pool.py;
-    ``ahead``: insert the rows of kinds that only gain new rows as their files are staged, InsertAhead)."""
+    ``ahead``: insert the rows of kinds that only gain new rows as their files are staged, InsertAhead;
+    ``progress``: wraps the parsed files, as they are staged)."""
     con.execute("BEGIN")
     report.migrated = create_schema(con, where)
     refresh_reference(con, ref)
@@ -684,7 +685,10 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
     def parse(path: Path, data: bytes | None, digest: str | None) -> ParsedFile:
         return parse_file(path, ref, today=today, data=data, digest=digest, limits=limits)
 
-    for offset, parsed in enumerate(parse_in_order(work, parse, workers, pool)):
+    results: Iterable[ParsedFile] = parse_in_order(work, parse, workers, pool)
+    if progress is not None:  # a file counts when it is staged (several are parsed ahead of that)
+        results = progress(_Sized(iter(results), len(work)))
+    for offset, parsed in enumerate(results):
         try:
             summary = apply_file(con, parsed, next_batch + offset, loaded_at, staged)
         except Exception:  # noqa: BLE001 - staging one file failed: that file alone is unreadable
@@ -699,6 +703,19 @@ def _stage(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[
                         staged.ahead.offer(con, BY_NAME[kind_name], staged.frames[kind_name][-1])
         report.files.append(summary)
     return staged, loaded_at
+
+
+class _Sized:
+    """An iterator that says how many items it will give (a progress bar's total)."""
+
+    def __init__(self, items: Iterator, total: int) -> None:
+        self.items, self.total = items, total
+
+    def __iter__(self) -> Iterator:
+        return self.items
+
+    def __len__(self) -> int:
+        return self.total
 
 
 def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = None,
@@ -741,9 +758,8 @@ def load_files(paths: Iterable[Path], db_path: Path, *, ref: Reference | None = 
                         copy_database(db_path, building)
                     con = duckdb.connect(str(building))
                     try:
-                        version = _build(con, ref, progress(work) if progress else work, report, today, limits,
-                                         ref_hash, dataset, db_path.name, 0 if pool else parse_workers(work), pool,
-                                         clock)
+                        version = _build(con, ref, work, report, today, limits, ref_hash, dataset, db_path.name,
+                                         0 if pool else parse_workers(work), pool, clock, progress)
                     finally:
                         con.close()
                 _fsync(building)
@@ -835,11 +851,12 @@ def _size_threads(con: duckdb.DuckDBPyConnection, staged: Staged, clock: CpuCloc
 def _build(con: duckdb.DuckDBPyConnection, ref: Reference, work: Iterable[tuple[Path, bytes | None, str | None]],
            report: LoadReport, today: date | None, limits: Limits | None, ref_hash: str,
            dataset: str | None, where: str, workers: int = 0, pool: ProcessPool | None = None,
-           clock: CpuClock | None = None) -> int:
+           clock: CpuClock | None = None, progress: Callable[[Iterable], Iterable] | None = None) -> int:
     """Everything a load writes, in one transaction on the private copy; returns the new version."""
     con.execute("SET enable_progress_bar = false")  # the loader reports its own progress
     con.execute("SET threads = 1")  # the schema and reference tables: a few hundred rows (see load_threads)
-    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers, pool, ahead=True)
+    staged, loaded_at = _stage(con, ref, work, report, today, limits, where, workers, pool, ahead=True,
+                               progress=progress)
     if pool is not None:
         pool.close()  # every file is parsed: the workers' CPU now counts as this load's (cpu_clock)
     _size_threads(con, staged, clock)

@@ -176,8 +176,8 @@ def parse_in_order(work: Iterable[Work], parse: Callable[..., ParsedFile], worke
            pool: ProcessPool | None = None) -> Iterator[ParsedFile]:
     """parse(*item) of every item, in order: in ``pool``'s processes, on ``workers`` threads, or in turn.
 
-    At most AHEAD files per worker are in flight (a progress wrapper around ``work`` sees each file
-    when its parsing starts). A file whose worker died (killed, out of memory) or whose result
+    At most AHEAD files per worker process (THREAD_AHEAD per thread) are in flight; the loader's
+    progress bar counts a file when its result is staged. A file whose worker died (killed, out of memory) or whose result
     could not come back is parsed here instead, so the load goes on with the same rows."""
     if pool is not None:
         pending: deque = deque()

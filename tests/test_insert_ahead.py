@@ -199,3 +199,19 @@ def test_rows_inserted_ahead_count_once_when_sizing_the_threads(monkeypatch) -> 
     assert load._size_threads(con, staged, idle) == 1
     staged.ahead.stored_rows = 1  # one stored row more: SMALL_LOAD rows in all
     assert load._size_threads(con, staged, idle) == 2
+
+
+def test_progress_counts_a_file_when_it_is_staged(tmp_path: Path) -> None:
+    """The CLI's bar knows the number of files and moves as each is staged, not when it is handed
+    to a parse thread (several are parsed ahead of the one being staged)."""
+    seen: list = []
+
+    def progress(items):
+        seen.append(len(items))
+        for parsed in items:
+            seen.append(parsed.name)
+            yield parsed
+
+    files = [_write(tmp_path, f"{n}.csv", [_case(f"K-{n}", "桂南社区", "2021-03-01")]) for n in range(3)]
+    load.load_files(files, tmp_path / "db.duckdb", today=TODAY, progress=progress)
+    assert seen == [3, "0.csv", "1.csv", "2.csv"]
