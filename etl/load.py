@@ -260,7 +260,8 @@ class InsertAhead:
     first_batch: int  # this load's first batch_id: rows at or above it were inserted by this load
     types: dict[str, dict[str, str]]  # the record tables' column types (migrations.stored_columns)
     empty: set[str]  # kinds whose table held no row when the load began
-    stored: dict[str, set[str]]  # the other kinds keyed by community: the communities their table held
+    stored: dict[str, set[str] | None]  # the other kinds keyed by community: the communities their table
+    # held (None until a file of that kind is offered: one scan of the column, only for the kinds a load has)
     inserted: dict[str, int] = field(default_factory=dict)  # kind -> files inserted ahead
     pending: dict[str, list[pa.Table]] = field(default_factory=dict)  # kind -> staged rows not inserted yet
     off: set[str] = field(default_factory=set)  # kinds taken back to the staged path
@@ -277,8 +278,7 @@ class InsertAhead:
             if not count:
                 empty.add(kind.name)
             elif key_names_community(kind):
-                stored[kind.name] = {r[0] for r in con.execute(
-                    f"SELECT DISTINCT community FROM {kind.table}").fetchall()}
+                stored[kind.name] = None
         return cls(first_batch, migrations.stored_columns(con), empty, stored, threads=os.cpu_count() or 1,
                    stored_rows=rows)
 
@@ -289,8 +289,14 @@ class InsertAhead:
         if kind.name in self.off:
             return
         if kind.name not in self.empty:
-            known = self.stored.get(kind.name)
-            if known is None or not known.isdisjoint(pc.unique(frame.column("community")).to_pylist()):
+            if kind.name not in self.stored:  # the key does not name the community: no way to tell
+                self.take_back(con, kind)
+                return
+            known = self.stored[kind.name]
+            if known is None:  # (this load's own rows are not in the table yet: nothing went in ahead)
+                known = self.stored[kind.name] = {r[0] for r in con.execute(
+                    f"SELECT DISTINCT community FROM {kind.table}").fetchall()}
+            if not known.isdisjoint(pc.unique(frame.column("community")).to_pylist()):
                 self.take_back(con, kind)
                 return
         waiting = self.pending.setdefault(kind.name, [])
