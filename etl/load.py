@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,7 +34,8 @@ from etl import marts, migrations
 from etl.errors import LoadFailed, Problem
 from etl.kinds import BY_NAME, KINDS, LedgerKind
 from etl.limits import LIMITS, Limits
-from etl.parse_pool import ProcessPool, parse_processes, parse_workers, parse_in_order, process_pool
+from etl.parse_pool import (PARSE_AHEAD_BYTES, ProcessPool, cores, parse_in_order, parse_processes, parse_workers,
+                            process_pool)
 from etl.pipeline import ParsedFile, content_hash, parse_file
 from etl.privacy import PERSON_ID_PARTS
 from etl.reference import FILES as REFERENCE_FILES
@@ -640,13 +642,11 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport, conte
         raise ValueError(f"同一批次中有重名文件：{'、'.join(dupes)}（系统按文件名识别台账，请改名后再载入）")
     known = _known_hashes(db_path)
     work: list[tuple[Path, bytes | None, str | None]] = []
-    for path in paths:
-        try:
-            data = contents[path] if contents and path in contents else Path(path).read_bytes()
-        except OSError:  # parse_file tries again and reports why, for this file alone
+    for path, read in zip(paths, _read_all(paths, contents)):
+        if read is None:  # parse_file tries again and reports why, for this file alone
             work.append((Path(path), None, None))
             continue
-        digest = content_hash(data)
+        data, digest = read
         if known.get(Path(path).name) == digest:
             report.files.append(FileSummary(Path(path).name, "未变化", message="与已载入的版本相同"))
         else:
@@ -657,6 +657,39 @@ def _split_unchanged(paths: list[Path], db_path: Path, report: LoadReport, conte
         for f in unchanged:
             f.kinds = kinds.get(f.file, "")
     return known, work
+
+
+def _read_all(paths: list[Path], contents: dict[Path, bytes] | None) -> list[tuple[bytes, str] | None]:
+    """Each file's bytes and content hash, in order (None: it cannot be read). A big load reads and
+    hashes on every core, largest files first: reading and SHA-256 release the GIL (a 1000× group,
+    360 MB in five files: 0.3 s instead of 0.55 s on one thread)."""
+    def read(path: Path) -> tuple[bytes, str] | None:
+        try:
+            data = contents[path] if contents and path in contents else Path(path).read_bytes()
+        except OSError:
+            return None
+        return data, content_hash(data)
+
+    sizes = [_size(p, contents) for p in paths]
+    threads = min(cores(), len(paths))
+    if threads < 2 or sum(sizes) < PARSE_AHEAD_BYTES:
+        return [read(p) for p in paths]
+    order = sorted(range(len(paths)), key=lambda i: -sizes[i])
+    out: list[tuple[bytes, str] | None] = [None] * len(paths)
+    with ThreadPoolExecutor(threads, thread_name_prefix="read") as pool:  # (joined before any fork)
+        for i, result in zip(order, pool.map(read, [paths[i] for i in order])):
+            out[i] = result
+    return out
+
+
+def _size(path: Path, contents: dict[Path, bytes] | None) -> int:
+    """A file's size in bytes (0 where it cannot be read: read() then says so)."""
+    if contents and path in contents:
+        return len(contents[path])
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
 
 
 def _loaded_kinds(db_path: Path, names: list[str]) -> dict[str, str]:

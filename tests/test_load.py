@@ -298,6 +298,41 @@ def test_unknown_compound_is_kept_and_listed_unknown_community_rejected(tmp_path
 
 # ------------------------------------------------------------------ reloads
 
+@pytest.mark.parametrize("big", [False, True], ids=["one thread", "every core"])
+def test_files_are_read_and_hashed_in_order_on_one_thread_or_every_core(tmp_path: Path, monkeypatch, big: bool):
+    """_split_unchanged reads and hashes a big load's files on every core (largest first) and a small
+    one's in turn: the same work, in the same order, with the same unchanged and unreadable files."""
+    path = write_xlsx(tmp_path / "桂南.xlsx", {"2021": sheet_grid()})
+    db = tmp_path / "t.duckdb"
+    load([path], db)
+    files = [write_csv(tmp_path / f"{name}.csv",
+                       [HEADER, *([f"{name}-{i}", "桂园", None, "卫生", "2021-05-05"] for i in range(rows))])
+             for name, rows in (("a", 1), ("b", 50), ("c", 3))]
+    given = tmp_path / "given.csv"  # bytes handed over by the intake page, not on disk
+    missing = tmp_path / "gone.csv"
+    paths = [files[0], path, missing, given, files[1], files[2]]
+    contents = {given: files[2].read_bytes().replace(b"c-", b"g-")}
+    threads: set[str] = set()
+    digest = etl.load.content_hash
+    monkeypatch.setattr(etl.load, "content_hash", lambda data: threads.add(threading.current_thread().name)
+                        or digest(data))
+    monkeypatch.setattr(etl.load, "PARSE_AHEAD_BYTES", 0 if big else 1 << 40)
+    monkeypatch.setattr(etl.load, "cores", lambda: 2)
+    report = etl.load.LoadReport(db)
+    known, work = etl.load._split_unchanged(paths, db, report, contents)
+    def expected(p: Path) -> tuple:
+        if p == missing:
+            return p, None, None
+        data = contents[p] if p == given else p.read_bytes()
+        return p, data, digest(data)
+
+    assert work == [expected(p) for p in paths if p != path]
+    assert [(f.file, f.status) for f in report.files] == [("桂南.xlsx", "未变化")]
+    assert known["桂南.xlsx"] == digest(path.read_bytes())
+    assert all(name.startswith("read") for name in threads) if big else threads == {"MainThread"}
+    assert threading.active_count() == 1  # the readers are gone before the loader may fork parse workers
+
+
 def test_loading_the_same_file_again_changes_nothing(tmp_path: Path):
     path = write_xlsx(tmp_path / "桂南.xlsx", {"2021": sheet_grid()})
     db = tmp_path / "t.duckdb"
