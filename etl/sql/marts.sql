@@ -112,8 +112,10 @@ FROM (
 -- mart: agg_volunteer_multi
 -- The records of people who serve in more than one community: counted from these rows
 -- directly (a person counts once across communities), everyone else from agg_volunteer_stock.
+-- Rebuilt whole after every load: "two communities" as min <> max, not count(DISTINCT) (1000×,
+-- 2 million records: 0.33 s instead of 0.45-0.56 s on one thread).
 WITH multi AS (
-    SELECT person_id FROM volunteers GROUP BY person_id HAVING count(DISTINCT community) > 1
+    SELECT person_id FROM volunteers GROUP BY person_id HAVING min(community) <> max(community)
 )
 SELECT v.person_id, v.role, v.community, v.compound, v.is_party_member, v.appointed_on, v.left_on
 FROM volunteers v SEMI JOIN multi m ON m.person_id = v.person_id
